@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` and `make test`. Each bootstraps everything it needs from a
+# fresh clone: virtualenv, Python and Node packages, PostgreSQL/Redis check, database, migrations.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+PYTEST_ARGS ?=
+
+.PHONY: run test bench soak bootstrap migrate lint check clean deps
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools
+	$(PIP) install --quiet -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20+) is needed: Debian 'apt-get install nodejs npm'"; exit 2; }
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(VENV)/.installed node_modules/.installed
+
+bootstrap: deps
+	$(PY) -m finance_portal.bootstrap
+
+migrate: bootstrap
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py runstack
+
+test: bootstrap
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: bootstrap
+	$(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench $(PYTEST_ARGS)
+
+soak: bootstrap
+	$(PY) -m pytest -m slow -s $(PYTEST_ARGS)
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+check: migrate
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf .run/logs .run/staticfiles .pytest_cache

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ChainAdapterConfig(AppConfig):
+    name = "chain_adapter"

@@ -1,0 +1,132 @@
+"""Organizations (suppliers, core enterprises, financiers, regulators, the platform) and their people.
+
+An organization acts on the platform only once its KYC status is ``approved``. A user belongs to exactly
+one organization through a ``Membership`` that carries the user's role in it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from finance_portal.organizations.validators import validate_credit_code
+
+
+class KycStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    APPROVED = "approved", "Approved"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class OrganizationKind(models.TextChoices):
+    SUPPLIER = "supplier", "Supplier"
+    CORE_ENTERPRISE = "core_enterprise", "Core enterprise"
+    FINANCIER = "financier", "Financier"
+    REGULATOR = "regulator", "Regulator"
+    PLATFORM = "platform", "Platform operator"
+
+
+class Organization(models.Model):
+    legal_name = models.CharField(max_length=200)
+    credit_code = models.CharField(
+        "unified social credit code", max_length=18, unique=True, validators=[validate_credit_code]
+    )
+    is_supplier = models.BooleanField(default=False)
+    is_core_enterprise = models.BooleanField(default=False)
+    is_financier = models.BooleanField(default=False)
+    is_regulator = models.BooleanField(default=False)
+    is_platform = models.BooleanField(default=False)
+    kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.PENDING)
+    kyc_reviewed_at = models.DateTimeField(null=True, blank=True)
+    kyc_note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["legal_name"]
+        constraints = [
+            models.CheckConstraint(
+                name="org_has_a_kind",
+                condition=Q(is_supplier=True)
+                | Q(is_core_enterprise=True)
+                | Q(is_financier=True)
+                | Q(is_regulator=True)
+                | Q(is_platform=True),
+            ),
+            # A regulator or the platform operator takes no side in a trade.
+            models.CheckConstraint(
+                name="org_oversight_is_exclusive",
+                condition=~(
+                    (Q(is_regulator=True) | Q(is_platform=True))
+                    & (Q(is_supplier=True) | Q(is_core_enterprise=True) | Q(is_financier=True))
+                ),
+            ),
+            models.CheckConstraint(
+                name="org_kyc_status_valid", condition=Q(kyc_status__in=[c.value for c in KycStatus])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind.value for kind in OrganizationKind if getattr(self, _KIND_FIELDS[kind.value])]
+
+    @property
+    def kind_labels(self) -> str:
+        return ", ".join(OrganizationKind(k).label for k in self.kinds)
+
+    @property
+    def can_act(self) -> bool:
+        return self.kyc_status == KycStatus.APPROVED
+
+
+_KIND_FIELDS = {
+    OrganizationKind.SUPPLIER.value: "is_supplier",
+    OrganizationKind.CORE_ENTERPRISE.value: "is_core_enterprise",
+    OrganizationKind.FINANCIER.value: "is_financier",
+    OrganizationKind.REGULATOR.value: "is_regulator",
+    OrganizationKind.PLATFORM.value: "is_platform",
+}
+
+
+def kind_field(kind: str) -> str:
+    return _KIND_FIELDS[kind]
+
+
+class MemberRole(models.TextChoices):
+    ADMIN = "admin", "Organization administrator"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=16, choices=MemberRole.choices, default=MemberRole.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__legal_name", "user__username"]
+        constraints = [
+            models.CheckConstraint(name="membership_role_valid", condition=Q(role__in=[c.value for c in MemberRole]))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class OrganizationAuditLog(models.Model):
+    """Append-only record of changes of consequence to organizations and memberships."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="audit_log")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=64)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.organization}"

@@ -1,0 +1,15 @@
+"""Puts the signed-in user's membership and organization in every template."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from finance_portal.organizations.selectors import membership_of
+
+
+def membership(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    m = membership_of(user)
+    return {"membership": m, "organization": m.organization if m else None}

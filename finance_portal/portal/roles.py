@@ -1,0 +1,29 @@
+"""Which landing page a user gets, from the kinds of the organization they belong to."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from finance_portal.organizations.selectors import membership_of
+
+# Order matters: an organization that is both supplier and core enterprise lands as a core enterprise,
+# whose page also links to the supplier's work.
+ROLE_PAGES = (
+    ("platform", "is_platform"),
+    ("regulator", "is_regulator"),
+    ("financier", "is_financier"),
+    ("core_enterprise", "is_core_enterprise"),
+    ("supplier", "is_supplier"),
+)
+
+
+def role_of(user: AbstractBaseUser) -> str | None:
+    if user.is_authenticated and user.is_superuser:
+        return "platform"
+    m = membership_of(user)
+    if m is None:
+        return None
+    for role, field in ROLE_PAGES:
+        if getattr(m.organization, field):
+            return role
+    return None

@@ -1,0 +1,20 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from finance_portal.portal import views
+from finance_portal.portal.forms import LoginForm
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("home/<str:role>/", views.landing, name="landing"),
+    path("healthz", views.health, name="health"),
+    path("ops/worker/", views.worker_status, name="worker-status"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

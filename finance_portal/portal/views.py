@@ -1,0 +1,58 @@
+"""Pages of the portal shell: the per-role landing pages and a health check."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from finance_portal.portal.roles import role_of
+
+ROLE_TITLES = {
+    "supplier": "Supplier workspace",
+    "core_enterprise": "Core enterprise workspace",
+    "financier": "Financier workspace",
+    "regulator": "Regulator oversight",
+    "platform": "Platform operations",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    role = role_of(request.user)
+    if role is None:
+        return render(request, "portal/no_membership.html", status=403)
+    return redirect("portal:landing", role=role)
+
+
+@login_required
+def landing(request: HttpRequest, role: str) -> HttpResponse:
+    actual = role_of(request.user)
+    if role not in ROLE_TITLES:
+        raise Http404("No such page.")
+    if actual != role:
+        # One role's page is never shown to another role.
+        return redirect("portal:home")
+    return render(request, f"portal/landing_{role}.html", {"role": role, "title": ROLE_TITLES[role]})
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def worker_status(request: HttpRequest) -> HttpResponse:
+    """Platform staff: queue a probe (POST) and see whether the worker stamped the recent ones."""
+    from finance_portal.portal.models import WorkerProbe
+    from finance_portal.portal.services import worker_probe_request
+
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+    if request.method == "POST":
+        worker_probe_request()
+        return redirect("portal:worker-status")
+    probes = WorkerProbe.objects.all()[:10]
+    return render(request, "portal/worker_status.html", {"probes": probes, "title": "Worker status"})

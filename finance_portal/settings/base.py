@@ -1,0 +1,240 @@
+"""Settings shared by every environment; each value comes from the environment through ``finance_portal.env``.
+
+Development defaults live in ``dev.py``; ``production.py`` requires every secret and hardens the transport.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import dj_database_url
+
+from finance_portal.env import (
+    BASE_DIR,
+    SettingError,
+    env_bool,
+    env_decimal,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
+
+DEVELOPMENT_MODE: bool = False  # dev.py and test.py set it before importing the rest
+
+# Anvil's first development account. Public knowledge, refused on any chain that is not a devnet.
+ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEVNET_CHAIN_IDS = frozenset({31337, 1337})
+
+
+def build(dev: bool) -> dict[str, object]:
+    """Return the settings dict for ``dev`` (development defaults) or production (no secret defaults)."""
+    s: dict[str, object] = {}
+
+    def dflt(value: object) -> object:
+        # Development gets a working default; production must set the variable.
+        from finance_portal.env import _MISSING
+
+        return value if dev else _MISSING
+
+    debug = env_bool("DEBUG", default=dev)
+    secret = env_str("SECRET_KEY", default=dflt("dev-insecure-secret-key-change-me-0123456789abcdefghijklmnop"))
+    if not dev and (len(secret) < 50 or secret.startswith("dev-insecure") or len(set(secret)) < 5):
+        raise SettingError(
+            "SECRET_KEY is missing or weak: production needs a random value of at least 50 characters."
+        )
+    s["DEBUG"] = debug
+    s["SECRET_KEY"] = secret
+    s["ALLOWED_HOSTS"] = env_list("ALLOWED_HOSTS", default=dflt("127.0.0.1,localhost,[::1],testserver"))
+    if not dev and "*" in s["ALLOWED_HOSTS"]:  # type: ignore[operator]
+        raise SettingError("ALLOWED_HOSTS must name the portal's hosts in production, not '*'.")
+    s["CSRF_TRUSTED_ORIGINS"] = env_list("CSRF_TRUSTED_ORIGINS", default="")
+
+    database_url = env_url(
+        "DATABASE_URL",
+        default=dflt("postgres://postgres@127.0.0.1:5432/finance_portal"),
+        schemes=("postgres", "postgresql", "pgsql"),
+    )
+    db = dj_database_url.parse(database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", default=60, minimum=0))
+    db["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", default="test_finance_portal")}
+    db.setdefault("OPTIONS", {})["connect_timeout"] = 5
+    s["DATABASES"] = {"default": db}
+
+    redis_url = env_url("REDIS_URL", default=dflt("redis://127.0.0.1:6379/0"), schemes=("redis", "rediss"))
+    s["REDIS_URL"] = redis_url
+
+    # Ethereum
+    s["ETH_RPC_URL"] = env_url("ETH_RPC_URL", default=dflt("http://127.0.0.1:8545"), schemes=("http", "https", "ws", "wss"))
+    chain_id = env_int("CHAIN_ID", default=dflt(31337), minimum=1)
+    s["CHAIN_ID"] = chain_id
+    anchor_key = env_str("ANCHOR_PRIVATE_KEY", default=dflt(ANVIL_DEV_PRIVATE_KEY))
+    check_anchor_key(anchor_key, chain_id)
+    s["ANCHOR_PRIVATE_KEY"] = anchor_key
+    s["ANVIL_PORT"] = env_int("ANVIL_PORT", default=8545, minimum=1)
+    s["ANCHOR_BATCH_SIZE"] = env_int("ANCHOR_BATCH_SIZE", default=50, minimum=1)
+    s["ANCHOR_MAX_WAIT_SECONDS"] = env_int("ANCHOR_MAX_WAIT_SECONDS", default=2, minimum=0)
+    s["ANCHOR_CONFIRMATIONS"] = env_int("ANCHOR_CONFIRMATIONS", default=1, minimum=1)
+
+    # Business rules
+    s["BILL_MAX_TENOR_DAYS"] = env_int("BILL_MAX_TENOR_DAYS", default=365, minimum=1)
+    s["BILL_GRACE_DAYS"] = env_int("BILL_GRACE_DAYS", default=30, minimum=0)
+    s["DEFAULT_CURRENCY"] = env_str("DEFAULT_CURRENCY", default="CNY")
+    s["PLATFORM_FEE_RATE"] = env_decimal("PLATFORM_FEE_RATE", default="0")
+    if s["PLATFORM_FEE_RATE"] < Decimal("0"):  # type: ignore[operator]
+        raise SettingError("PLATFORM_FEE_RATE must not be negative.")
+
+    s["MEDIA_ROOT"] = env_str("MEDIA_ROOT", default=str(BASE_DIR / ".run" / "media"))
+    s["STATIC_ROOT"] = env_str("STATIC_ROOT", default=str(BASE_DIR / ".run" / "staticfiles"))
+    s["ADMIN_REQUIRE_2FA"] = env_bool("ADMIN_REQUIRE_2FA", default=not dev)
+    s["AXES_FAILURE_LIMIT"] = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+    return s
+
+
+def check_anchor_key(key: str, chain_id: int) -> None:
+    """Refuse Anvil's public development key on any chain that is not a devnet."""
+    normalized = key.lower() if key.startswith("0x") else "0x" + key.lower()
+    if normalized == ANVIL_DEV_PRIVATE_KEY and chain_id not in DEVNET_CHAIN_IDS:
+        raise SettingError(
+            f"ANCHOR_PRIVATE_KEY is Anvil's public development key, refused on chain id {chain_id}: "
+            "set a private key of your own."
+        )
+    body = normalized[2:]
+    if len(body) != 64 or any(c not in "0123456789abcdef" for c in body):
+        raise SettingError("ANCHOR_PRIVATE_KEY must be 32 bytes of hex (64 hex digits, optional 0x).")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Static parts, identical everywhere
+# ---------------------------------------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "finance_portal.organizations",
+    "finance_portal.ledger",
+    "finance_portal.portal",
+    "chain_adapter",
+    "invoices",
+    "bills",
+    "sme_credit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+ROOT_URLCONF = "finance_portal.urls"
+WSGI_APPLICATION = "finance_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "finance_portal.portal.context_processors.membership",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Asia/Shanghai"  # shown to users; everything is stored in UTC
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "finance_portal" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+AXES_COOLOFF_TIME = 0.25  # hours locked out after too many failures
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_RATES": {"auth_token": "10/minute"},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Supply-chain finance portal API",
+    "DESCRIPTION": "Digital bills, invoices and their on-chain anchoring.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "finance_portal"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+}

@@ -1,0 +1,27 @@
+"""URL map: pages, the admin, the REST API under /api/v1/ and its offline OpenAPI docs."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django_otp.admin import OTPAdminSite
+
+from finance_portal.portal import api as portal_api
+
+if settings.ADMIN_REQUIRE_2FA:
+    admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "Supply-chain finance portal: administration"
+admin.site.site_title = "Finance portal admin"
+
+api_v1 = [
+    path("auth/token/", portal_api.ObtainTokenView.as_view(), name="api-token"),
+    path("me/", portal_api.MeView.as_view(), name="api-me"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("finance_portal.portal.urls")),
+]

@@ -1,0 +1,1 @@
+"""E-invoices: upload, hashing, de-duplication and allocation to bills."""

@@ -1,0 +1,1 @@
+"""SME credit: profiles derived from bill history, limits, scores and verifiable credit reports."""

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class SmeCreditConfig(AppConfig):
+    name = "sme_credit"

@@ -1,0 +1,98 @@
+"""Start-up refuses missing or malformed settings with one line naming the variable."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "finance_portal.settings.production",
+    "SECRET_KEY": secrets.token_urlsafe(60),
+    "ALLOWED_HOSTS": "portal.example.com",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "ETH_RPC_URL": "https://rpc.example.com",
+    "CHAIN_ID": "11155111",
+    "ANCHOR_PRIVATE_KEY": "0x" + secrets.token_hex(32),
+}
+ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+def manage(*args: str, env: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
+    full.update(env)
+    for key in drop:
+        full.pop(key, None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_settings_pass_check_deploy():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "variable", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "CHAIN_ID", "ANCHOR_PRIVATE_KEY"]
+)
+def test_production_refuses_to_start_without_a_required_variable(variable):
+    result = manage("check", env=PRODUCTION, drop=(variable,))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0]
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("SECRET_KEY", "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnop"),
+        ("SECRET_KEY", "short"),
+        ("SECRET_KEY", "a" * 60),
+        ("ALLOWED_HOSTS", "*"),
+        ("DATABASE_URL", "mysql://root@localhost/db"),
+        ("DATABASE_URL", "not a url"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("CHAIN_ID", "mainnet"),
+        ("CHAIN_ID", "0"),
+        ("DEBUG", "perhaps"),
+        ("ANCHOR_PRIVATE_KEY", "0x1234"),
+        ("ANCHOR_BATCH_SIZE", "0"),
+    ],
+)
+def test_malformed_values_stop_start_up_naming_the_variable(variable, value):
+    result = manage("check", env={**PRODUCTION, variable: value})
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0]
+
+
+def test_anvil_dev_key_is_refused_on_a_chain_that_is_not_a_devnet():
+    result = manage("check", env={**PRODUCTION, "ANCHOR_PRIVATE_KEY": ANVIL_KEY, "CHAIN_ID": "1"})
+    assert result.returncode == 2
+    assert "ANCHOR_PRIVATE_KEY" in result.stderr and "chain id 1" in result.stderr
+
+
+def test_anvil_dev_key_is_accepted_on_a_devnet():
+    result = manage("check", env={**PRODUCTION, "ANCHOR_PRIVATE_KEY": ANVIL_KEY, "CHAIN_ID": "31337"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_development_settings_work_with_no_variables_at_all():
+    result = manage("check", env={"DJANGO_SETTINGS_MODULE": "finance_portal.settings.dev"},
+                    drop=("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "CHAIN_ID"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_debug_is_off_by_default():
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)",
+                    env=PRODUCTION)
+    assert result.stdout.strip().splitlines()[-1] == "False True", result.stderr
