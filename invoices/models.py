@@ -1,0 +1,64 @@
+"""E-invoices (增值税发票 / 全电发票) that back digital bills.
+
+An invoice is registered once on the platform: the same seller + code + number, or the same file (by
+SHA-256), is refused a second time. Files are stored under random names outside the web root and served
+only through a permission-checked view.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+def invoice_upload_to(instance: Invoice, filename: str) -> str:
+    # Never the user's file name: a random one.
+    return f"invoices/{uuid.uuid4().hex}"
+
+
+class InvoiceStatus(models.TextChoices):
+    REGISTERED = "registered", "Registered (awaiting buyer verification)"
+    VERIFIED = "verified", "Verified by the buyer"
+    DISPUTED = "disputed", "Disputed by the buyer"
+
+
+class Invoice(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    seller = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="invoices_sold")
+    buyer = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="invoices_bought")
+    invoice_code = models.CharField(max_length=12, blank=True, help_text="10 or 12 digits; empty for fully digital invoices")
+    invoice_number = models.CharField(max_length=20)
+    issue_date = models.DateField()
+    amount_excl_tax = models.DecimalField(max_digits=20, decimal_places=2)
+    tax_amount = models.DecimalField(max_digits=20, decimal_places=2)
+    total_amount = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    file = models.FileField(upload_to=invoice_upload_to, max_length=200)
+    file_sha256 = models.CharField(max_length=64, unique=True)
+    file_size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=100)
+    original_filename = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.REGISTERED)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "invoice_code", "invoice_number"], name="invoice_registered_once"),
+            models.CheckConstraint(name="invoice_total_positive", condition=Q(total_amount__gt=0)),
+            models.CheckConstraint(name="invoice_amounts_not_negative", condition=Q(amount_excl_tax__gte=0, tax_amount__gte=0)),
+            models.CheckConstraint(
+                name="invoice_total_is_sum", condition=Q(total_amount=F("amount_excl_tax") + F("tax_amount"))
+            ),
+            models.CheckConstraint(name="invoice_seller_is_not_buyer", condition=~Q(seller=F("buyer"))),
+            models.CheckConstraint(name="invoice_currency_iso", condition=Q(currency__regex=r"^[A-Z]{3}$")),
+            models.CheckConstraint(name="invoice_status_valid", condition=Q(status__in=[s.value for s in InvoiceStatus])),
+        ]
+
+    def __str__(self) -> str:
+        code = f"{self.invoice_code}-" if self.invoice_code else ""
+        return f"Invoice {code}{self.invoice_number}"
