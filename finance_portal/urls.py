@@ -16,6 +16,8 @@ admin.site.site_title = "Finance portal admin"
 api_v1 = [
     path("auth/token/", portal_api.ObtainTokenView.as_view(), name="api-token"),
     path("me/", portal_api.MeView.as_view(), name="api-me"),
+    path("", include("invoices.api_urls")),
+    path("", include("bills.api_urls")),
 ]
 
 urlpatterns = [
@@ -24,4 +26,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("finance_portal.portal.urls")),
+    path("", include("invoices.urls")),
+    path("", include("bills.urls")),
 ]
