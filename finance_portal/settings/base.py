@@ -209,6 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {"auth_token": "10/minute"},
+    "EXCEPTION_HANDLER": "finance_portal.portal.api_errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

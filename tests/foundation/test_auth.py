@@ -120,3 +120,12 @@ def test_admin_lists_organizations_with_filters(demo_orgs, client):
     response = client.get("/admin/organizations/organization/?kyc_status__exact=pending&q=Newco")
     assert response.status_code == 200
     assert b"Newco Trading" in response.content
+
+
+def test_domain_errors_become_json_with_their_status(rf):
+    from finance_portal.errors import Conflict
+    from finance_portal.portal.api_errors import api_exception_handler
+
+    response = api_exception_handler(Conflict("The bill is already accepted.", code="wrong_state"), {})
+    assert response.status_code == 409
+    assert response.data == {"detail": "The bill is already accepted.", "code": "wrong_state"}
