@@ -62,6 +62,13 @@ def build(dev: bool) -> dict[str, object]:
 
     redis_url = env_url("REDIS_URL", default=dflt("redis://127.0.0.1:6379/0"), schemes=("redis", "rediss"))
     s["REDIS_URL"] = redis_url
+    s["CACHES"] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="fp"),
+        }
+    }
 
     # Ethereum
     s["ETH_RPC_URL"] = env_url("ETH_RPC_URL", default=dflt("http://127.0.0.1:8545"), schemes=("http", "https", "ws", "wss"))

@@ -17,6 +17,7 @@ globals().update(build(dev=True))
 CELERY_BROKER_URL = REDIS_URL  # noqa: F405
 CELERY_RESULT_BACKEND = REDIS_URL  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = "test-" + os.environ["FP_TEST_RUN_ID"]
+CACHES["default"]["KEY_PREFIX"] = "test-" + os.environ["FP_TEST_RUN_ID"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {  # noqa: F405
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
