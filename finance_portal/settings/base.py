@@ -236,7 +236,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "finance_portal"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Task names are a contract with the apps that define them.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "anchoring-sweeper": {"task": "chain_adapter.sweep", "schedule": 15.0},
+    "bills-overdue-and-default": {"task": "bills.mark_overdue", "schedule": 3600.0},
+}
 
 LOGGING = {
     "version": 1,
