@@ -40,13 +40,13 @@ def parse_amount(value: object, currency: str, *, field: str = "amount", allow_z
         raise InvalidInput(f"{value!r} is not a decimal amount.", field=field) from None
     if not amount.is_finite():
         raise InvalidInput("The amount must be a finite number.", field=field)
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidInput("The amount is too large.", field=field)
     digits = CURRENCIES[currency]
     if amount != amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):
         raise InvalidInput(f"{currency} amounts have at most {digits} decimal places.", field=field)
     if amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidInput("The amount must be greater than zero.", field=field)
-    if amount > MAX_AMOUNT:
-        raise InvalidInput("The amount is too large.", field=field)
     return quantize(amount, currency)
 
 
