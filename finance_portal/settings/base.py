@@ -77,7 +77,8 @@ def build(dev: bool) -> dict[str, object]:
     anchor_key = env_str("ANCHOR_PRIVATE_KEY", default=dflt(ANVIL_DEV_PRIVATE_KEY))
     check_anchor_key(anchor_key, chain_id)
     s["ANCHOR_PRIVATE_KEY"] = anchor_key
-    s["ANVIL_PORT"] = env_int("ANVIL_PORT", default=8545, minimum=1)
+    s["ANVIL_STATE_FILE"] = env_str("ANVIL_STATE_FILE", default=str(BASE_DIR / ".run" / "anvil" / "state.json"))
+    s["CELERY_TASK_DEFAULT_QUEUE"] = env_str("CELERY_QUEUE", default="finance_portal")
     s["ANCHOR_BATCH_SIZE"] = env_int("ANCHOR_BATCH_SIZE", default=50, minimum=1)
     s["ANCHOR_MAX_WAIT_SECONDS"] = env_int("ANCHOR_MAX_WAIT_SECONDS", default=2, minimum=0)
     s["ANCHOR_CONFIRMATIONS"] = env_int("ANCHOR_CONFIRMATIONS", default=1, minimum=1)
@@ -235,7 +236,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_DEFAULT_QUEUE = "finance_portal"
 # Task names are a contract with the apps that define them.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "anchoring-sweeper": {"task": "chain_adapter.sweep", "schedule": 15.0},

@@ -43,6 +43,7 @@ class Command(BaseCommand):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop_all)
+        signal.signal(signal.SIGINT, stop_all)
         try:
             rpc = settings.ETH_RPC_URL
             existing = chain_id_at(rpc)
@@ -57,7 +58,7 @@ class Command(BaseCommand):
                 anvil = Anvil(
                     port=parsed.port or 8545,
                     chain_id=settings.CHAIN_ID,
-                    state_file=run_dir / "anvil" / "state.json",
+                    state_file=Path(settings.ANVIL_STATE_FILE),
                     block_time=1,
                     state_interval=5,
                     log_file=logs / "anvil.log",
@@ -66,7 +67,7 @@ class Command(BaseCommand):
                     anvil.start()
                 except DevnetError as err:
                     raise CommandError(f"Could not start Anvil: {err}") from err
-                self.say(f"devnet: Anvil on {anvil.url} (state in .run/anvil/state.json)")
+                self.say(f"devnet: Anvil on {anvil.url} (state in {settings.ANVIL_STATE_FILE})")
 
             self.deploy_contract()
             if not options["no_demo"]:
