@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: run test bench soak bootstrap migrate lint check clean deps
+.PHONY: run test bench soak bootstrap browser migrate lint check clean deps
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -23,6 +23,14 @@ node_modules/.installed: package.json
 
 deps: $(VENV)/.installed node_modules/.installed
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "The browser tests need Chromium: sudo apt-get install chromium chromium-driver"; exit 2; fi; }
+
 bootstrap: deps
 	$(PY) -m finance_portal.bootstrap
 
@@ -32,7 +40,7 @@ migrate: bootstrap
 run: migrate
 	$(PY) manage.py runstack
 
-test: bootstrap
+test: bootstrap browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: bootstrap
