@@ -96,3 +96,14 @@ def test_production_debug_is_off_by_default():
     result = manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)",
                     env=PRODUCTION)
     assert result.stdout.strip().splitlines()[-1] == "False True", result.stderr
+
+
+def test_admin_asks_for_a_one_time_password_when_2fa_is_required():
+    script = (
+        "from django.test import Client; from django.conf import settings; settings.ALLOWED_HOSTS=['testserver'];"
+        "r = Client().get('/admin/login/', secure=True); print(r.status_code, b'otp_token' in r.content)"
+    )
+    result = manage("shell", "-c", script, env={**PRODUCTION, "ADMIN_REQUIRE_2FA": "1"})
+    assert result.stdout.strip().splitlines()[-1] == "200 True", result.stdout + result.stderr
+    dev = manage("shell", "-c", script, env={"DJANGO_SETTINGS_MODULE": "finance_portal.settings.dev", "ADMIN_REQUIRE_2FA": "0"})
+    assert dev.stdout.strip().splitlines()[-1] == "200 False", dev.stdout + dev.stderr
