@@ -1,8 +1,9 @@
 """E-invoices (增值税发票 / 全电发票) that back digital bills.
 
-An invoice is registered once on the platform: the same seller + code + number, or the same file (by
-SHA-256), is refused a second time. Files are stored under random names outside the web root and served
-only through a permission-checked view.
+An invoice is registered once on the platform: the same invoice code + number (which identify an invoice
+nationally, whoever the seller), or the same file (by SHA-256), is refused a second time. Files are stored
+under random names outside the web root and served only through a permission-checked view. Rows are
+written by ``invoices.services`` only; ``InvoiceEvent`` is their append-only audit trail.
 """
 
 from __future__ import annotations
@@ -42,13 +43,19 @@ class Invoice(models.Model):
     content_type = models.CharField(max_length=100)
     original_filename = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.REGISTERED)
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="When the buyer last gave its verdict")
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verification_note = models.CharField(max_length=500, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["seller", "invoice_code", "invoice_number"], name="invoice_registered_once"),
+            # Code + number identify an invoice nationally: a second seller cannot register it again.
+            models.UniqueConstraint(fields=["invoice_code", "invoice_number"], name="invoice_registered_once"),
             models.CheckConstraint(name="invoice_total_positive", condition=Q(total_amount__gt=0)),
             models.CheckConstraint(name="invoice_amounts_not_negative", condition=Q(amount_excl_tax__gte=0, tax_amount__gte=0)),
             models.CheckConstraint(
@@ -62,3 +69,33 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         code = f"{self.invoice_code}-" if self.invoice_code else ""
         return f"Invoice {code}{self.invoice_number}"
+
+
+class InvoiceEventAction(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    VERIFIED = "verified", "Verified by the buyer"
+    DISPUTED = "disputed", "Disputed by the buyer"
+
+
+class InvoiceEvent(models.Model):
+    """Append-only audit row: who did what to an invoice, when, with which note. Never updated."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=16, choices=InvoiceEventAction.choices)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="invoice_event_action_valid", condition=Q(action__in=[a.value for a in InvoiceEventAction])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
