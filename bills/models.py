@@ -1,0 +1,302 @@
+"""The digital bill (数字债权凭证), its append-only event log, invoice allocations, purchases and visibility.
+
+A newcomer must know one thing: rows here change only through ``bills.services``, which lock the bill,
+check the rule, change the state and append a ``BillEvent`` whose hash is chained to the previous one and
+anchored on chain. ``BillEvent`` refuses updates and deletes in the ORM and, through a trigger, in SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from chain_adapter.hashing import record_key
+
+
+class BillState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted to the debtor"
+    ACCEPTED = "accepted", "Accepted by the debtor"
+    PENDING_RECEIPT = "pending_receipt", "Waiting for the receiver's signature"
+    LISTED = "listed", "Listed on the marketplace"
+    FINANCED = "financed", "Financed"
+    SPLIT = "split", "Split into parts"
+    SETTLED = "settled", "Settled"
+    OVERDUE = "overdue", "Overdue"
+    DEFAULTED = "defaulted", "Defaulted"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    FROZEN = "frozen", "Frozen"
+
+
+# A bill in one of these states no longer uses its invoices: the allocations are released.
+RELEASED_STATES = frozenset({BillState.REJECTED, BillState.CANCELLED})
+# States an admin may freeze (court order, dispute); unfreezing returns the bill to where it was.
+FREEZABLE_STATES = frozenset(
+    {
+        BillState.SUBMITTED,
+        BillState.ACCEPTED,
+        BillState.PENDING_RECEIPT,
+        BillState.LISTED,
+        BillState.FINANCED,
+        BillState.OVERDUE,
+    }
+)
+SETTLEABLE_STATES = frozenset({BillState.ACCEPTED, BillState.LISTED, BillState.FINANCED, BillState.OVERDUE})
+# Past maturity and unpaid: the system marks these overdue.
+OVERDUE_FROM_STATES = frozenset({BillState.ACCEPTED, BillState.PENDING_RECEIPT, BillState.LISTED, BillState.FINANCED})
+
+
+class EventType(models.TextChoices):
+    CREATE = "create", "Created"
+    ISSUE = "issue", "Issued by the debtor"
+    SUBMIT = "submit", "Submitted"
+    ACCEPT = "accept", "Accepted"
+    REJECT = "reject", "Rejected"
+    CANCEL = "cancel", "Cancelled"
+    TRANSFER = "transfer", "Transfer offered"
+    RECEIVE = "receive", "Transfer received"
+    REFUSE = "refuse", "Transfer refused"
+    SPLIT = "split", "Split"
+    SPLIT_FROM = "split_from", "Created by a split"
+    LIST = "list", "Listed"
+    UNLIST = "unlist", "Unlisted"
+    BUY = "buy", "Bought"
+    SETTLE = "settle", "Settled"
+    OVERDUE = "overdue", "Marked overdue"
+    DEFAULT = "default", "Marked defaulted"
+    FREEZE = "freeze", "Frozen"
+    UNFREEZE = "unfreeze", "Unfrozen"
+
+
+class ParticipantRole(models.TextChoices):
+    CREDITOR = "creditor", "Creditor"
+    DEBTOR = "debtor", "Debtor"
+    HOLDER = "holder", "Holder"
+    PAST_HOLDER = "past_holder", "Past holder"
+    PENDING_RECEIVER = "pending_receiver", "Pending receiver"
+
+
+class BillNumberCounter(models.Model):
+    """The last human bill number given out in a year; the row is locked while a number is taken."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Bill(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=20, unique=True)
+    state = models.CharField(max_length=20, choices=BillState.choices, default=BillState.DRAFT)
+    creditor = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="bills_as_creditor"
+    )
+    debtor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="bills_as_debtor")
+    holder = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="bills_held")
+    pending_holder = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Incremented at every change of holder; a bill is financed at most once per value (BillPurchase).
+    holder_seq = models.PositiveIntegerField(default=1)
+    face = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField()
+    maturity_date = models.DateField()
+    asking_rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    # Where a transfer's refusal returns the bill to, and where an unfreeze returns it to.
+    state_before_transfer = models.CharField(max_length=20, blank=True)
+    state_before_freeze = models.CharField(max_length=20, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    root = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="descendants")
+    reference = models.CharField(max_length=64, blank=True, help_text="The creditor's own reference (PO, contract)")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(fields=["state", "maturity_date"], name="bill_state_maturity"),
+            models.Index(fields=["maturity_date"], name="bill_maturity"),
+            models.Index(fields=["-created_at", "id"], name="bill_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(name="bill_face_positive", condition=Q(face__gt=0)),
+            models.CheckConstraint(name="bill_state_valid", condition=Q(state__in=[s.value for s in BillState])),
+            models.CheckConstraint(name="bill_currency_iso", condition=Q(currency__regex=r"^[A-Z]{3}$")),
+            models.CheckConstraint(name="bill_matures_after_issue", condition=Q(maturity_date__gt=F("issue_date"))),
+            models.CheckConstraint(name="bill_debtor_is_not_creditor", condition=~Q(debtor=F("creditor"))),
+            models.CheckConstraint(
+                name="bill_pending_only_when_pending",
+                condition=(Q(state=BillState.PENDING_RECEIPT) & Q(pending_holder__isnull=False))
+                | (~Q(state=BillState.PENDING_RECEIPT) & Q(pending_holder__isnull=True))
+                | (Q(state=BillState.FROZEN) & Q(state_before_freeze=BillState.PENDING_RECEIPT)),
+            ),
+            models.CheckConstraint(
+                name="bill_listed_has_rate",
+                condition=~Q(state=BillState.LISTED) | Q(asking_rate__gt=0, asking_rate__lt=1),
+            ),
+            models.CheckConstraint(
+                name="bill_child_has_root", condition=Q(parent__isnull=True) | Q(root__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def bill_key(self) -> str:
+        """The bill's key on chain: keccak256 of its id as a lowercase hyphenated UUID string."""
+        return record_key(str(self.id))
+
+    @property
+    def allocation_root_id(self) -> uuid.UUID:
+        """The bill that carries the invoice allocations of this one (itself unless it is a split part)."""
+        return self.root_id or self.id
+
+
+class BillAllocation(models.Model):
+    """The part of an invoice that backs a bill. Only root bills (not split parts) carry allocations."""
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="bill_allocations")
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(name="allocation_amount_positive", condition=Q(amount__gt=0)),
+            models.UniqueConstraint(fields=["bill", "invoice"], name="allocation_once_per_bill"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} → {self.bill_id}: {self.amount}"
+
+
+class BillParticipant(models.Model):
+    """Who may see a bill, maintained by the services, so a visibility filter is one indexed lookup."""
+
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="participants")
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20, choices=ParticipantRole.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "bill", "role"], name="participant_once_per_role"),
+            models.CheckConstraint(
+                name="participant_role_valid", condition=Q(role__in=[r.value for r in ParticipantRole])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.role} of {self.bill_id}"
+
+
+class AppendOnlyViolation(Exception):
+    """Raised when code tries to change or remove a bill event: the log is append-only."""
+
+
+class BillEventQuerySet(models.QuerySet["BillEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyViolation("Bill events are append-only: they cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyViolation("Bill events are append-only: they cannot be deleted.")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise AppendOnlyViolation("Bill events are append-only: they cannot be updated.")
+
+
+class BillEvent(models.Model):
+    """One transition of one bill. Its canonical JCS text is hashed; ``prev_hash`` chains it to the last one.
+
+    Every column that goes into the canonical form is stored, so ``bills.events.bill_chain_verify`` can
+    rebuild the text from the columns and catch an edit made behind the application's back.
+    """
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=20, choices=EventType.choices)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    actor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField()
+    amounts = models.JSONField(default=dict)
+    details = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=66)
+    hash = models.CharField(max_length=66, unique=True)
+    canonical = models.TextField()
+    anchor = models.OneToOneField(
+        "chain_adapter.AnchorRecord", on_delete=models.PROTECT, related_name="bill_event"
+    )
+
+    objects = BillEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["bill", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["bill", "seq"], name="event_seq_once_per_bill"),
+            models.CheckConstraint(name="event_seq_positive", condition=Q(seq__gte=1)),
+            models.CheckConstraint(name="event_type_valid", condition=Q(type__in=[t.value for t in EventType])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_id} #{self.seq} {self.type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyViolation("Bill events are append-only: an existing event cannot be saved again.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyViolation("Bill events are append-only: they cannot be deleted.")
+
+
+class BillPurchase(models.Model):
+    """A financier's purchase of a listed bill, priced with ``finance_portal.money.discount_price``.
+
+    One purchase per bill per holder: ``holder_seq`` is the bill's holder sequence before the purchase.
+    """
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="purchases")
+    holder_seq = models.PositiveIntegerField()
+    seller = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    face = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=9, decimal_places=6)
+    days = models.PositiveIntegerField()
+    basis = models.PositiveIntegerField(default=360)
+    interest = models.DecimalField(max_digits=20, decimal_places=2)
+    price = models.DecimalField(max_digits=20, decimal_places=2)
+    purchased_at = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=128, blank=True)
+    event = models.OneToOneField(BillEvent, on_delete=models.PROTECT, related_name="purchase")
+
+    class Meta:
+        ordering = ["-purchased_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["bill", "holder_seq"], name="purchase_once_per_holder"),
+            models.UniqueConstraint(
+                fields=["buyer", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="purchase_idempotency_key_once",
+            ),
+            models.CheckConstraint(name="purchase_price_adds_up", condition=Q(price=F("face") - F("interest"))),
+            models.CheckConstraint(name="purchase_price_positive", condition=Q(price__gt=0)),
+            models.CheckConstraint(name="purchase_days_positive", condition=Q(days__gte=1)),
+            models.CheckConstraint(name="purchase_buyer_is_not_seller", condition=~Q(buyer=F("seller"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_id} bought by {self.buyer_id} at {self.price}"

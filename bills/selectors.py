@@ -1,0 +1,226 @@
+"""Reads on bills shared by the API, the pages, the admin and other apps (DESIGN §8: who sees what).
+
+Suppliers, core enterprises and financiers see the bills they take part in (``BillParticipant``: creditor,
+debtor, holder, past holder, pending receiver); financiers also see listed bills through the marketplace;
+regulators and platform staff see everything, read-only. Out of reach and absent look the same (404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Aggregate, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from bills.errors import BillActionNotPermitted, BillNotFound
+from bills.models import (
+    FREEZABLE_STATES,
+    RELEASED_STATES,
+    SETTLEABLE_STATES,
+    Bill,
+    BillAllocation,
+    BillEvent,
+    BillParticipant,
+    BillState,
+)
+from chain_adapter.models import AnchorStatus
+from finance_portal.organizations.models import Organization
+from finance_portal.organizations.selectors import membership_of
+
+
+def viewer_organization(user: AbstractBaseUser | AnonymousUser) -> Organization | None:
+    membership = membership_of(user)
+    return membership.organization if membership else None
+
+
+def org_sees_everything(org: Organization | None) -> bool:
+    return org is not None and (org.is_regulator or org.is_platform)
+
+
+def user_sees_everything(user: AbstractBaseUser | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    return bool(user.is_superuser) or org_sees_everything(viewer_organization(user))
+
+
+def _with_parties(qs: QuerySet[Bill]) -> QuerySet[Bill]:
+    return qs.select_related("creditor", "debtor", "holder", "pending_holder")
+
+
+def bills_visible_to_org(org: Organization) -> QuerySet[Bill]:
+    if org_sees_everything(org):
+        return Bill.objects.all()
+    return Bill.objects.filter(
+        Exists(BillParticipant.objects.filter(bill_id=OuterRef("pk"), organization_id=org.pk))
+    )
+
+
+def bills_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bill]:
+    """Every bill the user may read, with its parties joined; empty for users outside any organization."""
+    if not user.is_authenticated:
+        return Bill.objects.none()
+    if user.is_superuser:
+        return _with_parties(Bill.objects.all())
+    org = viewer_organization(user)
+    if org is None:
+        return Bill.objects.none()
+    return _with_parties(bills_visible_to_org(org))
+
+
+def org_sees_bill(*, bill: Bill, org: Organization) -> bool:
+    return org_sees_everything(org) or BillParticipant.objects.filter(bill_id=bill.pk, organization=org).exists()
+
+
+def parse_bill_id(bill_id: object) -> uuid.UUID:
+    try:
+        return bill_id if isinstance(bill_id, uuid.UUID) else uuid.UUID(str(bill_id))
+    except (ValueError, TypeError, AttributeError):
+        raise BillNotFound("No such bill.") from None
+
+
+def bill_get_visible(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) -> Bill:
+    """The bill if the user may read it; ``BillNotFound`` otherwise (absent and out of reach look alike)."""
+    pk = parse_bill_id(bill_id)
+    bill = bills_visible_to(user).filter(pk=pk).first()
+    if bill is None:
+        raise BillNotFound("No such bill.")
+    return bill
+
+
+def marketplace_allowed(user: AbstractBaseUser | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    org = viewer_organization(user)
+    return org is not None and (org.is_financier or org.is_regulator or org.is_platform)
+
+
+def _allocation_aggregate(aggregate: Aggregate) -> Subquery:
+    """A per-bill subquery over the allocations of the bill's root (a split part has none of its own)."""
+    return Subquery(
+        BillAllocation.objects.filter(bill_id=Coalesce(OuterRef("root_id"), OuterRef("pk")))
+        .values("bill_id")
+        .annotate(value=aggregate)
+        .values("value")
+    )
+
+
+def marketplace_listings(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bill]:
+    """Listed bills with what a financier needs to price them; refused to suppliers and core enterprises."""
+    if not marketplace_allowed(user):
+        raise BillActionNotPermitted("The marketplace is open to financiers, regulators and platform staff only.")
+    return (
+        _with_parties(Bill.objects.filter(state=BillState.LISTED))
+        .annotate(
+            invoice_count=_allocation_aggregate(Count("id")),
+            invoice_total=_allocation_aggregate(Sum("invoice__total_amount")),
+            invoices_verified=_allocation_aggregate(Count("id", filter=Q(invoice__status="verified"))),
+            events_total=Subquery(
+                BillEvent.objects.filter(bill_id=OuterRef("pk")).values("bill_id").annotate(n=Count("id")).values("n")
+            ),
+            events_unanchored=Subquery(
+                BillEvent.objects.filter(bill_id=OuterRef("pk"))
+                .exclude(anchor__status=AnchorStatus.CONFIRMED)
+                .values("bill_id")
+                .annotate(n=Count("id"))
+                .values("n")
+            ),
+        )
+        .order_by("maturity_date", "id")
+    )
+
+
+def marketplace_get(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) -> Bill:
+    pk = parse_bill_id(bill_id)
+    bill = marketplace_listings(user).filter(pk=pk).first()
+    if bill is None:
+        raise BillNotFound("No such listing.")
+    return bill
+
+
+def bill_events(bill: Bill) -> QuerySet[BillEvent]:
+    return BillEvent.objects.filter(bill=bill).select_related("actor", "anchor").order_by("seq")
+
+
+def bill_allocations(bill: Bill) -> QuerySet[BillAllocation]:
+    """The invoice allocations behind a bill: its own, or its root's for a split part."""
+    return BillAllocation.objects.filter(bill_id=bill.allocation_root_id).select_related("invoice").order_by("id")
+
+
+def invoice_allocated(invoice_id: object) -> Decimal:
+    """How much of an invoice live bills use (rejected and cancelled bills release theirs)."""
+    total = (
+        BillAllocation.objects.filter(invoice_id=invoice_id)
+        .exclude(bill__state__in=RELEASED_STATES)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or Decimal("0")
+
+
+def anchoring_status(event: BillEvent) -> dict[str, object]:
+    """What the API and pages show of an event's anchoring: pending, sent, anchored at block N, or failed."""
+    anchor = event.anchor
+    return {
+        "status": "anchored" if anchor.status == AnchorStatus.CONFIRMED else anchor.status,
+        "block": anchor.block_number,
+        "tx_hash": anchor.tx_hash or None,
+        "log_index": anchor.log_index,
+        "error": anchor.last_error or None if anchor.status == AnchorStatus.FAILED else None,
+    }
+
+
+def bill_anchoring_summary(bill: Bill) -> dict[str, int]:
+    counts = {"events": 0, "anchored": 0, "pending": 0, "failed": 0}
+    for status in BillEvent.objects.filter(bill=bill).values_list("anchor__status", flat=True):
+        counts["events"] += 1
+        if status == AnchorStatus.CONFIRMED:
+            counts["anchored"] += 1
+        elif status == AnchorStatus.FAILED:
+            counts["failed"] += 1
+        else:
+            counts["pending"] += 1
+    return counts
+
+
+def bill_available_actions(*, bill: Bill, user: AbstractBaseUser | AnonymousUser) -> list[str]:
+    """The actions the user's organization may try on the bill in its present state (a hint for forms;
+    the services decide)."""
+    org = viewer_organization(user)
+    if org is None or not org.can_act:
+        return []
+    state = bill.state
+    actions: list[str] = []
+    if org.is_platform and user.is_staff:
+        if state == BillState.FROZEN:
+            actions.append("unfreeze")
+        elif state in FREEZABLE_STATES:
+            actions.append("freeze")
+        return actions
+    if org_sees_everything(org):
+        return []
+    is_creditor = bill.creditor_id == org.pk
+    is_debtor = bill.debtor_id == org.pk
+    is_holder = bill.holder_id == org.pk
+    if is_creditor and state == BillState.DRAFT:
+        actions += ["submit", "cancel"]
+    if is_creditor and state == BillState.SUBMITTED:
+        actions.append("cancel")
+    if is_debtor and state == BillState.SUBMITTED:
+        actions += ["accept", "reject"]
+    if is_holder and state in (BillState.ACCEPTED, BillState.FINANCED):
+        actions += ["transfer", "split"]
+    if is_holder and state == BillState.ACCEPTED:
+        actions.append("list")
+    if is_holder and state == BillState.LISTED:
+        actions.append("unlist")
+    if bill.pending_holder_id == org.pk and state == BillState.PENDING_RECEIPT:
+        actions += ["receive", "refuse"]
+    if org.is_financier and state == BillState.LISTED and not is_holder:
+        actions.append("buy")
+    if is_debtor and state in SETTLEABLE_STATES:
+        actions.append("settle")
+    return actions
+
