@@ -1,0 +1,241 @@
+"""REST API of invoices (under /api/v1/): list and upload, detail, permission-checked download, buyer verdict.
+
+Serializers only shape input and output; every rule is in ``invoices.services`` and every visibility
+decision in ``invoices.selectors``. Domain errors become 4xx JSON in the project's exception handler.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.conf import settings
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import generics, pagination, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from invoices.files import accepted_labels, file_response
+from invoices.models import Invoice, InvoiceStatus
+from invoices.selectors import invoice_get_for, invoices_visible_to
+from invoices.services import VERDICTS, invoice_register, invoice_verify
+
+# ---------------------------------------------------------------------------------------------------------
+# Serializers
+# ---------------------------------------------------------------------------------------------------------
+
+
+class OrganizationBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    legal_name = serializers.CharField(read_only=True)
+    credit_code = serializers.CharField(read_only=True)
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    seller = OrganizationBriefSerializer(read_only=True)
+    buyer = OrganizationBriefSerializer(read_only=True)
+    file_url = serializers.SerializerMethodField(help_text="Permission-checked download of the file.")
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "invoice_code",
+            "invoice_number",
+            "seller",
+            "buyer",
+            "issue_date",
+            "amount_excl_tax",
+            "tax_amount",
+            "total_amount",
+            "currency",
+            "status",
+            "verified_at",
+            "verification_note",
+            "file_sha256",
+            "file_size",
+            "content_type",
+            "original_filename",
+            "file_url",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_file_url(self, obj: Invoice) -> str:
+        return reverse("api-invoice-file", kwargs={"pk": obj.pk})
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadedFileField(serializers.FileField):
+    """A file part of a multipart body (described as binary even without split request components)."""
+
+
+class InvoiceUploadSerializer(serializers.Serializer):
+    """Shape only: the service checks amounts, dates, buyer, file type and duplicates."""
+
+    file = UploadedFileField(
+        allow_empty_file=False,
+        help_text="The e-invoice: PDF, OFD, XML, PNG or JPEG, recognised by content; at most INVOICE_MAX_BYTES "
+        "(10 MiB by default).",
+    )
+    invoice_code = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="10 or 12 digits; empty for a fully digital invoice."
+    )
+    invoice_number = serializers.CharField(help_text="8 to 20 digits.")
+    buyer_credit_code = serializers.CharField(
+        help_text="Unified social credit code of the buyer: a KYC-approved core enterprise on the platform."
+    )
+    issue_date = serializers.DateField(help_text="YYYY-MM-DD, not in the future.")
+    amount_excl_tax = serializers.CharField(help_text="Decimal string, > 0, at most the currency's decimals.")
+    tax_amount = serializers.CharField(help_text="Decimal string, >= 0.")
+    total_amount = serializers.CharField(help_text="Decimal string: amount_excl_tax + tax_amount exactly.")
+    currency = serializers.CharField(required=False, help_text="ISO 4217 code; CNY by default.")
+
+
+class InvoiceVerifySerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=list(VERDICTS))
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required when disputing; at most 500 characters."
+    )
+
+
+ErrorSerializer = inline_serializer(
+    "InvoiceError",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "field": serializers.CharField(required=False),
+    },
+)
+
+
+INVOICE_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The invoice's id.")
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    text = {
+        400: "Invalid input: the body names the field and the rule.",
+        403: "The organization may not do this (KYC, role, not the buyer).",
+        404: "No such invoice within the caller's reach.",
+        409: "Duplicate invoice or file, or a verdict that does not follow the status.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=text[code]) for code in codes}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Views
+# ---------------------------------------------------------------------------------------------------------
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    buyer = django_filters.NumberFilter(field_name="buyer_id", help_text="Buyer organization id.")
+    seller = django_filters.NumberFilter(field_name="seller_id", help_text="Seller organization id.")
+    buyer_credit_code = django_filters.CharFilter(field_name="buyer__credit_code", lookup_expr="iexact")
+    seller_credit_code = django_filters.CharFilter(field_name="seller__credit_code", lookup_expr="iexact")
+    issued_after = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    issued_before = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+
+    class Meta:
+        model = Invoice
+        fields: list[str] = []
+
+
+class InvoicePagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class InvoiceListCreateView(generics.ListAPIView):
+    """Invoices the caller may see (seller's and buyer's members; regulators and platform staff: all)."""
+
+    serializer_class = InvoiceSerializer
+    pagination_class = InvoicePagination
+    filterset_class = InvoiceFilter
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return invoices_visible_to(self.request.user)
+
+    @extend_schema(summary="List the invoices the caller may see", responses={200: InvoiceSerializer(many=True)})
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Upload and register an e-invoice (supplier)",
+        description=f"Multipart upload of the file plus its fields. Accepted: {accepted_labels()}, by content. "
+        "The same invoice (code + number) or the same file (SHA-256) is registered once on the platform.",
+        request={"multipart/form-data": InvoiceUploadSerializer},
+        responses={201: InvoiceSerializer, **_errors(400, 403, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        data = InvoiceUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        invoice = invoice_register(
+            actor=request.user,
+            file=fields["file"],
+            invoice_code=fields["invoice_code"],
+            invoice_number=fields["invoice_number"],
+            buyer_credit_code=fields["buyer_credit_code"],
+            issue_date=fields["issue_date"],
+            amount_excl_tax=fields["amount_excl_tax"],
+            tax_amount=fields["tax_amount"],
+            total_amount=fields["total_amount"],
+            currency=fields.get("currency") or settings.DEFAULT_CURRENCY,
+        )
+        return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceDetailView(generics.RetrieveAPIView):
+    serializer_class = InvoiceSerializer
+
+    def get_object(self) -> Invoice:
+        return invoice_get_for(user=self.request.user, invoice_id=self.kwargs["pk"])
+
+    @extend_schema(summary="One invoice", parameters=[INVOICE_ID], responses={200: InvoiceSerializer, **_errors(404)})
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class InvoiceFileView(APIView):
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[object, str]:
+        # A download answers whatever the client accepts; only an error body falls back to JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="Download the invoice file (attachment)",
+        parameters=[INVOICE_ID],
+        description="The stored file as an attachment, with the type detected at upload.",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(404)},
+    )
+    def get(self, request: Request, pk: str) -> FileResponse:
+        return file_response(invoice_get_for(user=request.user, invoice_id=pk))
+
+
+class InvoiceVerifyView(APIView):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(
+        summary="The buyer verifies or disputes the invoice",
+        parameters=[INVOICE_ID],
+        request=InvoiceVerifySerializer,
+        responses={200: InvoiceSerializer, **_errors(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        data = InvoiceVerifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invoice = invoice_verify(
+            invoice_id=pk, actor=request.user, verdict=data.validated_data["verdict"], note=data.validated_data["note"]
+        )
+        return Response(InvoiceSerializer(invoice).data)
