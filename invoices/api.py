@@ -20,6 +20,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, pagination, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -209,7 +210,7 @@ class InvoiceDetailView(generics.RetrieveAPIView):
 
 
 class InvoiceFileView(APIView):
-    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[object, str]:
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         # A download answers whatever the client accepts; only an error body falls back to JSON.
         return super().perform_content_negotiation(request, force=True)
 

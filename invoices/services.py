@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import cast
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
@@ -83,6 +84,7 @@ def invoice_register(
     if file is not None and not isinstance(file, File) and hasattr(file, "read"):
         file = File(file)
     inspected = inspect_upload(file)
+    checked = cast(File, file)  # inspect_upload refused a missing file
     _refuse_duplicates(seller=seller, code=code, number=number, sha256=inspected.sha256)
 
     stored: str | None = None
@@ -105,7 +107,7 @@ def invoice_register(
                 status=InvoiceStatus.REGISTERED,
                 uploaded_by=actor,
             )
-            invoice.file.save("upload", file, save=False)  # upload_to picks a random name
+            invoice.file.save("upload", checked, save=False)  # upload_to picks a random name
             stored = invoice.file.name
             invoice.save(force_insert=True)
             _event(invoice, InvoiceEventAction.REGISTERED, actor=actor, organization=seller, from_status="")

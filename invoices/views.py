@@ -127,7 +127,7 @@ def invoice_verify_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("invoices:detail", invoice_id=invoice.pk)
     try:
         invoice = invoice_verify(
