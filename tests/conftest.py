@@ -122,3 +122,17 @@ def login(client, username: str):  # type: ignore[no-untyped-def]
 
     client.force_login(get_user_model().objects.get(username=username))
     return client
+
+
+@pytest.fixture
+def anchor_contract(anvil: Anvil, db: None):  # type: ignore[no-untyped-def]
+    """The BillAnchor contract on the session's Anvil, recorded in the test database by
+    ``manage.py deploy_contract`` (a fresh contract whenever the test database was emptied)."""
+    import io
+
+    from django.core.management import call_command
+
+    from chain_adapter.selectors import deployment_current
+
+    call_command("deploy_contract", stdout=io.StringIO())
+    return deployment_current(chain_id=settings.CHAIN_ID)

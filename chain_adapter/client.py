@@ -1,0 +1,401 @@
+"""The chain client: the one place that talks JSON-RPC to the node (with ``verify.py`` for third parties).
+
+A ``ChainClient`` is small on purpose: it checks the node's chain id against the configured one before its
+first use, refuses Anvil's public development keys on a chain that is not a devnet, signs locally (the key
+never leaves the process), estimates gas with a margin, polls for receipts at a short interval, and maps
+every web3/requests failure onto ``TransientChainError`` (try again later) or ``PermanentChainError``
+(do not retry blindly), raised ``from`` the original error.
+
+It keeps no state of its own beyond a short fee cache: nonces and signed transactions are the transaction
+manager's business (``chain_adapter.txmanager``), which stores them before anything is broadcast.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_hash.auto import keccak
+from web3 import Web3
+from web3.exceptions import (
+    ContractLogicError,
+    ProviderConnectionError,
+    RequestTimedOut,
+    TimeExhausted,
+    TooManyRequests,
+    TransactionIndexingInProgress,
+    TransactionNotFound,
+    Web3RPCError,
+)
+from web3.providers.rpc import HTTPProvider
+
+from chain_adapter.contract import (
+    ANCHORED_TOPIC,
+    AnchoredLog,
+    decode_anchored_logs,
+    decode_revert,
+    load_artifact,
+)
+from chain_adapter.devnet import DEV_ACCOUNTS
+from chain_adapter.errors import (
+    ChainError,
+    ChainIdMismatch,
+    ContractReverted,
+    DevKeyRefused,
+    InsufficientFunds,
+    NonceConsumed,
+    PermanentChainError,
+    TransientChainError,
+)
+
+logger = logging.getLogger(__name__)
+
+DEVNET_CHAIN_IDS = frozenset({31337, 1337})
+DEV_PRIVATE_KEYS = frozenset(key.lower() for _address, key in DEV_ACCOUNTS)
+GAS_MARGIN_NUMERATOR, GAS_MARGIN_DENOMINATOR = 6, 5  # estimates are raised by 20 % ...
+GAS_MARGIN_FLOOR = 10_000  # ... and by at least this much
+FEE_CACHE_SECONDS = 1.0
+HEAD_SELECTOR = keccak(b"head(bytes32)")[:4].hex()
+IS_ANCHORER_SELECTOR = keccak(b"isAnchorer(address)")[:4].hex()
+
+# Substrings of JSON-RPC error messages (geth, Anvil, Nethermind, Erigon) and what they mean for a broadcast.
+_ALREADY_KNOWN = ("already known", "already imported", "known transaction", "alreadyknown")
+_NONCE_USED = ("nonce too low", "replacement transaction underpriced", "nonce has already been used",
+               "oldnonce", "transaction with the same hash")
+_NO_FUNDS = ("insufficient funds", "insufficient balance")
+_TRANSIENT_RPC = ("timeout", "timed out", "rate limit", "too many requests", "try again", "temporarily",
+                  "header not found", "busy", "txpool is full", "pool is full")
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    raw: str  # 0x-hex of the signed bytes, exactly what is broadcast (and re-broadcast)
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: str
+    status: int  # 1 success, 0 reverted
+    block_number: int
+    block_hash: str
+    gas_used: int
+    contract_address: str | None
+    raw_logs: tuple[Any, ...]
+
+    def anchored(self, contract: str) -> list[AnchoredLog]:
+        """The ``Anchored`` logs this transaction's contract ``contract`` emitted, in log order."""
+        return decode_anchored_logs(list(self.raw_logs), contract)
+
+
+@dataclass(frozen=True)
+class Fees:
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+
+
+def _message(err: Web3RPCError) -> str:
+    response = err.rpc_response or {}
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return str(err.message)
+
+
+class ChainClient:
+    """A connection to one node, for one signing account. Not thread-safe; create one per task run.
+
+    Precondition for every method but ``connect``: ``connect()`` succeeded (it is called lazily).
+    """
+
+    def __init__(
+        self,
+        *,
+        rpc_url: str,
+        chain_id: int,
+        private_key: str,
+        devnet_chain_ids: frozenset[int] = DEVNET_CHAIN_IDS,
+        timeout: float = 10.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.expected_chain_id = chain_id
+        self.devnet_chain_ids = devnet_chain_ids
+        self.poll_interval = poll_interval
+        key = private_key if private_key.startswith("0x") else "0x" + private_key
+        self._account = Account.from_key(key)
+        self._is_dev_key = key.lower() in DEV_PRIVATE_KEYS
+        # No automatic retries inside web3: retry policy belongs to the caller (the Celery task).
+        provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+        self.w3 = Web3(provider, middleware=[])
+        self._chain_id: int | None = None
+        self._fees: tuple[float, Fees] | None = None
+        if self._is_dev_key and chain_id not in devnet_chain_ids:
+            raise DevKeyRefused(
+                f"The anchor key is a public Anvil development key, refused for chain id {chain_id}: "
+                "set ANCHOR_PRIVATE_KEY to a key of your own."
+            )
+
+    @classmethod
+    def from_settings(cls) -> ChainClient:
+        from django.conf import settings
+
+        return cls(
+            rpc_url=settings.ETH_RPC_URL,
+            chain_id=settings.CHAIN_ID,
+            private_key=settings.ANCHOR_PRIVATE_KEY,
+            devnet_chain_ids=frozenset(getattr(settings, "DEVNET_CHAIN_IDS", DEVNET_CHAIN_IDS)),
+        )
+
+    # --- connection -----------------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """The signing account (checksummed)."""
+        return str(self._account.address)
+
+    def connect(self) -> int:
+        """Check the node's chain id against the configured one, and the key against the node's chain.
+
+        Raises ``TransientChainError`` when the node does not answer, ``ChainIdMismatch`` or ``DevKeyRefused``.
+        """
+        if self._chain_id is not None:
+            return self._chain_id
+        with self._mapped("eth_chainId"):
+            node_chain_id = int(self.w3.eth.chain_id)
+        if node_chain_id != self.expected_chain_id:
+            raise ChainIdMismatch(
+                f"The node at {self.rpc_url} is chain id {node_chain_id}, but CHAIN_ID is {self.expected_chain_id}."
+            )
+        if self._is_dev_key and node_chain_id not in self.devnet_chain_ids:
+            raise DevKeyRefused(
+                f"The node at {self.rpc_url} is chain id {node_chain_id}, not a devnet: the public Anvil "
+                "development key is refused there."
+            )
+        self._chain_id = node_chain_id
+        return node_chain_id
+
+    @property
+    def chain_id(self) -> int:
+        return self.connect()
+
+    # --- reads ----------------------------------------------------------------------------------------
+
+    def block_number(self) -> int:
+        self.connect()
+        with self._mapped("eth_blockNumber"):
+            return int(self.w3.eth.block_number)
+
+    def latest_block(self) -> dict[str, Any]:
+        self.connect()
+        with self._mapped("eth_getBlockByNumber"):
+            return dict(self.w3.eth.get_block("latest"))
+
+    def code_at(self, address: str) -> bytes:
+        self.connect()
+        with self._mapped("eth_getCode"):
+            return bytes(self.w3.eth.get_code(Web3.to_checksum_address(address)))
+
+    def nonce(self, block: str = "pending") -> int:
+        """The account's transaction count at ``block`` ("pending" counts what the node holds in its pool)."""
+        self.connect()
+        with self._mapped("eth_getTransactionCount"):
+            return int(self.w3.eth.get_transaction_count(self.address, block))  # type: ignore[arg-type]
+
+    def head(self, contract: str, key: str) -> str:
+        """``head(key)`` of the contract at ``contract``, as 0x-hex."""
+        return self.heads(contract, [key])[key]
+
+    def heads(self, contract: str, keys: list[str]) -> dict[str, str]:
+        """``head(key)`` for many keys in one JSON-RPC batch request."""
+        self.connect()
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        to = Web3.to_checksum_address(contract)
+        calls = [("eth_call", [{"to": to, "data": "0x" + HEAD_SELECTOR + k[2:]}, "latest"]) for k in unique]
+        with self._mapped("eth_call head"):
+            responses = self.w3.provider.make_batch_request(calls)  # type: ignore[arg-type]
+        if not isinstance(responses, list):
+            raise TransientChainError(f"head(): the node answered the batch with {responses!r}")
+        result: dict[str, str] = {}
+        for key, response in zip(unique, responses, strict=True):
+            if "error" in response:
+                raise TransientChainError(f"head({key}) failed: {response['error']}")
+            value = str(response["result"])
+            result[key] = "0x" + value[2:].rjust(64, "0")[-64:].lower()
+        return result
+
+    def is_anchorer(self, contract: str, account: str) -> bool:
+        self.connect()
+        data = "0x" + IS_ANCHORER_SELECTOR + account[2:].lower().rjust(64, "0")
+        with self._mapped("eth_call isAnchorer"):
+            out = self.w3.eth.call({"to": Web3.to_checksum_address(contract), "data": data})  # type: ignore[typeddict-item]
+        return int.from_bytes(bytes(out), "big") == 1
+
+    def anchored_logs(
+        self, contract: str, *, keys: list[str] | None = None, from_block: int = 0, to_block: int | str = "latest"
+    ) -> list[AnchoredLog]:
+        """The contract's ``Anchored`` logs in the block range, for ``keys`` only if given."""
+        self.connect()
+        topics: list[Any] = [ANCHORED_TOPIC]
+        if keys:
+            topics.append(list(dict.fromkeys(keys)))
+        params = {"address": Web3.to_checksum_address(contract), "fromBlock": hex(from_block),
+                  "toBlock": to_block if isinstance(to_block, str) else hex(to_block), "topics": topics}
+        with self._mapped("eth_getLogs"):
+            response = self.w3.provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
+        if "error" in response:
+            raise TransientChainError(f"eth_getLogs failed: {response['error']}")
+        return decode_anchored_logs(list(response["result"]), contract)
+
+    # --- transactions ---------------------------------------------------------------------------------
+
+    def fees(self) -> Fees:
+        """EIP-1559 fees: twice the latest base fee plus the node's suggested tip (cached for a second)."""
+        now = time.monotonic()
+        if self._fees is not None and now - self._fees[0] < FEE_CACHE_SECONDS:
+            return self._fees[1]
+        block = self.latest_block()
+        with self._mapped("eth_maxPriorityFeePerGas"):
+            tip = int(self.w3.eth.max_priority_fee)
+        base = int(block.get("baseFeePerGas") or 0)
+        if not base:  # a chain without EIP-1559: pay the legacy gas price as both caps
+            with self._mapped("eth_gasPrice"):
+                base = int(self.w3.eth.gas_price)
+        fees = Fees(max_fee_per_gas=2 * base + tip, max_priority_fee_per_gas=tip)
+        self._fees = (now, fees)
+        return fees
+
+    def estimate_gas(self, *, to: str | None, data: str) -> int:
+        """Estimated gas for calling ``to`` (None: a deployment) with ``data``, plus the safety margin.
+
+        Raises ``ContractReverted`` (with the decoded custom error) when the call would revert.
+        """
+        self.connect()
+        tx: dict[str, Any] = {"from": self.address, "data": data}
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        with self._mapped("eth_estimateGas"):
+            estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+        return max(estimate * GAS_MARGIN_NUMERATOR // GAS_MARGIN_DENOMINATOR, estimate + GAS_MARGIN_FLOOR)
+
+    def sign(self, *, to: str | None, data: str, nonce: int, gas: int, fees: Fees) -> SignedTx:
+        """Sign an EIP-1559 transaction locally. Nothing is sent."""
+        tx: dict[str, Any] = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "gas": gas,
+            "maxFeePerGas": fees.max_fee_per_gas,
+            "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+            "value": 0,
+            "data": data,
+        }
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        signed = self._account.sign_transaction(tx)
+        return SignedTx(raw="0x" + bytes(signed.raw_transaction).hex(), tx_hash="0x" + bytes(signed.hash).hex())
+
+    def broadcast(self, raw: str) -> None:
+        """Send signed bytes. A node that knows them already counts as success.
+
+        Raises ``NonceConsumed`` when the nonce is used already (by these bytes, mined, or by others),
+        ``InsufficientFunds``, ``TransientChainError`` or ``PermanentChainError`` (the node refuses them).
+        """
+        self.connect()
+        try:
+            with self._mapped("eth_sendRawTransaction", classify_rpc=False):
+                self.w3.eth.send_raw_transaction(raw)  # type: ignore[arg-type]
+        except Web3RPCError as err:
+            text = _message(err).lower()
+            if any(s in text for s in _ALREADY_KNOWN):
+                return
+            if any(s in text for s in _NONCE_USED):
+                raise NonceConsumed(f"eth_sendRawTransaction: {_message(err)}") from err
+            raise self._classify(err, "eth_sendRawTransaction") from err
+
+    def receipt(self, tx_hash: str) -> Receipt | None:
+        """The receipt of ``tx_hash``, or None while it is not mined (or unknown to the node)."""
+        self.connect()
+        try:
+            with self._mapped("eth_getTransactionReceipt"):
+                raw = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except (TransactionNotFound, TransactionIndexingInProgress):
+            return None
+        if raw is None:
+            return None
+        return self._receipt(raw)
+
+    def wait_for_receipt(self, tx_hash: str, *, timeout: float = 60.0) -> Receipt | None:
+        """Poll every ``poll_interval`` seconds until mined; None after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.receipt(tx_hash)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(self.poll_interval)
+
+    def deploy(self, *, bytecode: str | None = None, timeout: float = 60.0) -> Receipt:
+        """Deploy the BillAnchor artifact (or ``bytecode``) from this account and wait for its receipt."""
+        data = bytecode or load_artifact().bytecode
+        gas = self.estimate_gas(to=None, data=data)
+        signed = self.sign(to=None, data=data, nonce=self.nonce("pending"), gas=gas, fees=self.fees())
+        self.broadcast(signed.raw)
+        receipt = self.wait_for_receipt(signed.tx_hash, timeout=timeout)
+        if receipt is None:
+            raise TransientChainError(f"The deployment {signed.tx_hash} was not mined within {timeout:.0f} s.")
+        if receipt.status != 1 or not receipt.contract_address:
+            raise PermanentChainError(f"The deployment {signed.tx_hash} reverted.")
+        return receipt
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _receipt(self, raw: Any) -> Receipt:
+        to_hex = lambda v: "0x" + bytes(v).hex() if isinstance(v, (bytes, bytearray)) else str(v)  # noqa: E731
+        contract_address = raw.get("contractAddress")
+        return Receipt(
+            tx_hash=to_hex(raw["transactionHash"]),
+            status=int(raw["status"]),
+            block_number=int(raw["blockNumber"]),
+            block_hash=to_hex(raw["blockHash"]),
+            gas_used=int(raw["gasUsed"]),
+            contract_address=str(contract_address) if contract_address else None,
+            raw_logs=tuple(raw["logs"]),
+        )
+
+    def _classify(self, err: Web3RPCError, what: str) -> ChainError:
+        message = _message(err)
+        text = message.lower()
+        if any(s in text for s in _NO_FUNDS):
+            return InsufficientFunds(f"{what}: the anchor account {self.address} cannot pay for gas ({message}).")
+        if isinstance(err, (RequestTimedOut, TooManyRequests)) or any(s in text for s in _TRANSIENT_RPC):
+            return TransientChainError(f"{what}: {message}")
+        return PermanentChainError(f"{what}: {message}")
+
+    @contextmanager
+    def _mapped(self, what: str, *, classify_rpc: bool = True) -> Iterator[None]:
+        """Turn web3/requests failures into the adapter's errors (``raise ... from err``)."""
+        try:
+            yield
+        except (TransactionNotFound, TransactionIndexingInProgress):
+            raise
+        except ContractLogicError as err:
+            name, args = decode_revert(err.data if isinstance(err.data, (str, bytes)) else None)
+            detail = f"{name}({', '.join(f'{k}={v}' for k, v in args.items())})" if name else str(err.message)
+            raise ContractReverted(f"{what}: the contract reverted: {detail}", error_name=name,
+                                   error_args=args) from err
+        except (ProviderConnectionError, TimeExhausted, OSError) as err:
+            # requests' ConnectionError/Timeout/HTTPError are OSErrors.
+            raise TransientChainError(
+                f"{what}: the node at {self.rpc_url} is unreachable ({err.__class__.__name__}: {err})"
+            ) from err
+        except Web3RPCError as err:
+            if not classify_rpc:
+                raise
+            raise self._classify(err, what) from err

@@ -1,0 +1,93 @@
+"""Helpers of the chain adapter's tests and benchmarks: synthetic hash chains, contract calls, waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from django.db import transaction
+
+from chain_adapter.client import ChainClient, Receipt
+from chain_adapter.contract import load_artifact
+from chain_adapter.devnet import DEV_ACCOUNTS
+from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
+from chain_adapter.models import AnchorRecord, AnchorStatus
+from chain_adapter.outbox import anchor_enqueue
+
+Link = tuple[str, str, str]  # (key, prev_hash, event_hash)
+
+
+def chains(prefix: str, keys: int, per_key: int, *, interleave: bool = True) -> list[Link]:
+    """Synthetic hash chains: ``keys`` keys with ``per_key`` linked events each, in an order that keeps
+    every key's events in chain order (interleaved across keys, or key after key)."""
+    per = []
+    for k in range(keys):
+        key = record_key(f"{prefix}-key-{k}")
+        prev = ZERO_HASH
+        links = []
+        for i in range(per_key):
+            event = keccak256_hex(f"{prefix}-key-{k}-event-{i}")
+            links.append((key, prev, event))
+            prev = event
+        per.append(links)
+    if not interleave:
+        return [link for links in per for link in links]
+    return [per[k][i] for i in range(per_key) for k in range(keys)]
+
+
+def enqueue(links: Iterable[Link], *, chunk: int = 500) -> list[int]:
+    """Write the links to the outbox through ``anchor_enqueue``, ``chunk`` per transaction (committed)."""
+    ids: list[int] = []
+    links = list(links)
+    for start in range(0, len(links), chunk):
+        with transaction.atomic():
+            for key, prev, event in links[start:start + chunk]:
+                ids.append(anchor_enqueue(key=key, prev_hash=prev, event_hash=event).pk)
+    return ids
+
+
+def last_hashes(links: Iterable[Link]) -> dict[str, str]:
+    heads: dict[str, str] = {}
+    for key, _prev, event in links:
+        heads[key] = event
+    return heads
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def all_confirmed(ids: list[int]) -> Callable[[], bool]:
+    return lambda: AnchorRecord.objects.filter(pk__in=ids, status=AnchorStatus.CONFIRMED).count() == len(ids)
+
+
+def client_for(url: str, *, account: int = 0, chain_id: int = 31337) -> ChainClient:
+    return ChainClient(rpc_url=url, chain_id=chain_id, private_key=DEV_ACCOUNTS[account][1])
+
+
+def call_data(client: ChainClient, function: str, args: list[object]) -> str:
+    contract = client.w3.eth.contract(abi=load_artifact().abi)
+    return str(contract.encode_abi(function, args=args))
+
+
+def send(client: ChainClient, contract: str, function: str, args: list[object]) -> Receipt:
+    """Call ``function`` on the contract from the client's account and wait for the receipt.
+
+    Raises ``ContractReverted`` (from gas estimation) when the contract refuses the call.
+    """
+    data = call_data(client, function, args)
+    gas = client.estimate_gas(to=contract, data=data)
+    signed = client.sign(to=contract, data=data, nonce=client.nonce("pending"), gas=gas, fees=client.fees())
+    client.broadcast(signed.raw)
+    receipt = client.wait_for_receipt(signed.tx_hash, timeout=30)
+    assert receipt is not None, f"{function} was not mined"
+    return receipt
+
+
+def b32(value: str) -> bytes:
+    return bytes.fromhex(value[2:])
