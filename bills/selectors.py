@@ -8,12 +8,14 @@ regulators and platform staff see everything, read-only. Out of reach and absent
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Aggregate, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from bills import clock
 from bills.errors import BillActionNotPermitted, BillNotFound
 from bills.models import (
     FREEZABLE_STATES,
@@ -26,6 +28,7 @@ from bills.models import (
     BillState,
 )
 from chain_adapter.models import AnchorStatus
+from finance_portal.money import discount_price
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
 
@@ -139,6 +142,37 @@ def marketplace_get(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) 
     if bill is None:
         raise BillNotFound("No such listing.")
     return bill
+
+
+@dataclass(frozen=True)
+class PurchaseQuote:
+    """What a purchase of a listed bill costs today (DESIGN §3): actual days to maturity over 360."""
+
+    rate: Decimal
+    days: int
+    basis: int
+    interest: Decimal
+    price: Decimal
+
+
+DAY_COUNT_BASIS = 360
+
+
+def purchase_quote(*, bill: Bill, rate: Decimal | None = None) -> PurchaseQuote | None:
+    """The price of ``bill`` at ``rate`` (default: its asking rate) bought today; None past maturity or unpriced.
+
+    ``interest = face × rate × days / 360``, ``price = face − interest``, rounded half-up to the minor unit.
+    """
+    rate = rate if rate is not None else bill.asking_rate
+    if rate is None:
+        return None
+    days = (bill.maturity_date - clock.today()).days
+    if days < 1:
+        return None
+    interest, price = discount_price(
+        face=bill.face, annual_rate=rate, days=days, currency=bill.currency, basis=DAY_COUNT_BASIS
+    )
+    return PurchaseQuote(rate=rate, days=days, basis=DAY_COUNT_BASIS, interest=interest, price=price)
 
 
 def bill_events(bill: Bill) -> QuerySet[BillEvent]:

@@ -47,15 +47,14 @@ from bills.models import (
     EventType,
     ParticipantRole,
 )
-from bills.selectors import org_sees_bill, parse_bill_id
+from bills.selectors import DAY_COUNT_BASIS, org_sees_bill, parse_bill_id, purchase_quote
 from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.outbox import anchor_enqueue
-from finance_portal.money import discount_price, parse_amount, validate_currency
+from finance_portal.money import parse_amount, validate_currency
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.services import require_acting_organization
 from invoices.models import Invoice, InvoiceStatus
 
-DAY_COUNT_BASIS = 360
 MAX_PARTS = 20
 MAX_ALLOCATIONS = 50
 MAX_REASON = 500
@@ -972,11 +971,9 @@ def bill_buy(
                 f"The asking rate of bill {bill.number} is now {rate_text(asking)}, not {rate_text(expected)}.",
                 code="rate_changed",
             )
-        today = clock.today()
-        days = (bill.maturity_date - today).days
-        interest, price = discount_price(
-            face=bill.face, annual_rate=asking, days=days, currency=bill.currency, basis=DAY_COUNT_BASIS
-        )
+        quote = purchase_quote(bill=bill, rate=asking)
+        assert quote is not None  # listed (so it has a rate) and before maturity (so at least one day)
+        days, interest, price = quote.days, quote.interest, quote.price
         if price <= 0:
             raise BillTransitionRefused(
                 f"At {rate_text(asking)} for {days} days the discount swallows the face: no price is left.",
