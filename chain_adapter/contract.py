@@ -17,6 +17,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 ARTIFACT_PATH = CONTRACTS_DIR / "BillAnchor.json"
@@ -142,4 +143,12 @@ def decode_revert(data: str | bytes | None) -> tuple[str | None, dict[str, objec
         values = abi_decode(types, raw[4:])
     except DecodingError:  # malformed revert data: the name is all we know
         return name, {}
-    return name, {n: _hex(v) if isinstance(v, bytes) else v for n, v in zip(names, values, strict=True)}
+    decoded: dict[str, object] = {}
+    for arg, kind, value in zip(names, types, values, strict=True):
+        if kind == "address":
+            decoded[arg] = to_checksum_address(value)
+        elif isinstance(value, bytes):
+            decoded[arg] = _hex(value)
+        else:
+            decoded[arg] = value
+    return name, decoded
