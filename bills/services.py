@@ -589,9 +589,9 @@ def bill_issue(
 def bill_submit(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
     """The creditor submits its draft to the debtor. Its invoices must still back it (not disputed, room left)."""
     org = require_acting_organization(actor)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
         _refuse_oversight(org, "submit")
         _require(bill.creditor_id == org.pk, "Only the bill's creditor submits it.")
         _require_state(bill, [BillState.DRAFT], "submit")
@@ -620,9 +620,9 @@ def bill_submit(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
 def bill_accept(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
     """The debtor confirms its undertaking to pay the face at maturity."""
     org = require_acting_organization(actor)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
         _refuse_oversight(org, "accept")
         _require(bill.debtor_id == org.pk, "Only the bill's debtor accepts it.")
         _require_state(bill, [BillState.SUBMITTED], "accept")
@@ -634,9 +634,9 @@ def bill_accept(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
 def bill_reject(*, bill_id: object, actor: AbstractBaseUser, reason: object) -> Bill:
     """The debtor refuses a submitted bill, saying why. Its invoice allocations are released."""
     org = require_acting_organization(actor)
-    reason = _reason(reason, required=True)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason, required=True)
         _refuse_oversight(org, "reject")
         _require(bill.debtor_id == org.pk, "Only the bill's debtor rejects it.")
         _require_state(bill, [BillState.SUBMITTED], "reject")
@@ -647,9 +647,9 @@ def bill_reject(*, bill_id: object, actor: AbstractBaseUser, reason: object) -> 
 def bill_cancel(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
     """The creditor withdraws a draft or a submitted bill. Its invoice allocations are released."""
     org = require_acting_organization(actor)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
         _refuse_oversight(org, "cancel")
         _require(bill.creditor_id == org.pk, "Only the bill's creditor cancels it.")
         _require_state(bill, [BillState.DRAFT, BillState.SUBMITTED], "cancel")
@@ -683,10 +683,10 @@ def _offer(bill: Bill, *, receiver: Organization, org: Organization, user: Abstr
 def bill_transfer(*, bill_id: object, actor: AbstractBaseUser, to: object, reason: object = "") -> Bill:
     """The holder offers an accepted or financed bill to an onboarded organization; it takes effect on receipt."""
     org = require_acting_organization(actor)
-    receiver = _counterparty(to, field="to", acting=org)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        receiver = _counterparty(to, field="to", acting=org)
+        reason = _reason(reason)
         _refuse_oversight(org, "transfer")
         _require(bill.holder_id == org.pk, "Only the bill's holder transfers it.")
         _require_state(bill, [BillState.ACCEPTED, BillState.FINANCED], "transfer")
@@ -701,9 +701,9 @@ def bill_receive(*, bill_id: object, actor: AbstractBaseUser, reason: object = "
     A bill financed before the transfer comes out accepted: its new holder may finance it again.
     """
     org = require_acting_organization(actor)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
         _refuse_oversight(org, "receive")
         _require_state(bill, [BillState.PENDING_RECEIPT], "receive")
         _require(bill.pending_holder_id == org.pk, "Only the organization the bill was transferred to signs for it.")
@@ -734,9 +734,9 @@ def bill_refuse(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
     """The receiver refuses a transfer: the bill returns to its holder in the state it had. A refused issue
     (a bill the debtor issued directly) ends rejected."""
     org = require_acting_organization(actor)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
         _refuse_oversight(org, "refuse")
         _require_state(bill, [BillState.PENDING_RECEIPT], "refuse")
         _require(bill.pending_holder_id == org.pk, "Only the organization the bill was transferred to refuses it.")
@@ -772,13 +772,13 @@ def bill_split(*, bill_id: object, actor: AbstractBaseUser, parts: object, reaso
     parent ends ``split``; invoice allocations stay on the root bill. Returns the parent.
     """
     org = require_acting_organization(actor)
-    reason = _reason(reason)
-    if not isinstance(parts, Sequence) or isinstance(parts, str | bytes):
-        raise BillInvalid("Give the parts as a list of {face, transfer_to}.", field="parts")
-    if not 2 <= len(parts) <= MAX_PARTS:
-        raise BillInvalid(f"A split makes between 2 and {MAX_PARTS} parts.", field="parts")
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
+        if not isinstance(parts, Sequence) or isinstance(parts, str | bytes):
+            raise BillInvalid("Give the parts as a list of {face, transfer_to}.", field="parts")
+        if not 2 <= len(parts) <= MAX_PARTS:
+            raise BillInvalid(f"A split makes between 2 and {MAX_PARTS} parts.", field="parts")
         _refuse_oversight(org, "split")
         _require(bill.holder_id == org.pk, "Only the bill's holder splits it.")
         parsed: list[tuple[Decimal, Organization | None]] = []
@@ -857,10 +857,10 @@ def bill_split(*, bill_id: object, actor: AbstractBaseUser, parts: object, reaso
 def bill_list(*, bill_id: object, actor: AbstractBaseUser, rate: object, reason: object = "") -> Bill:
     """The holder offers an accepted bill on the marketplace at an asking annual discount rate."""
     org = require_acting_organization(actor)
-    asking = _parse_rate(rate)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        asking = _parse_rate(rate)
+        reason = _reason(reason)
         _refuse_oversight(org, "list")
         _require(bill.holder_id == org.pk, "Only the bill's holder lists it.")
         _require_state(bill, [BillState.ACCEPTED], "list")
@@ -881,9 +881,9 @@ def bill_list(*, bill_id: object, actor: AbstractBaseUser, rate: object, reason:
 def bill_unlist(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
     """The holder takes its bill off the marketplace."""
     org = require_acting_organization(actor)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
         _refuse_oversight(org, "unlist")
         _require(bill.holder_id == org.pk, "Only the bill's holder unlists it.")
         _require_state(bill, [BillState.LISTED], "unlist")
@@ -910,15 +910,10 @@ def _parse_idempotency_key(value: object) -> str:
     return text
 
 
-def _replay(key: str, buyer: Organization, bill_id: uuid.UUID) -> BillPurchase | None:
+def _earlier_purchase(key: str, buyer: Organization) -> BillPurchase | None:
     if not key:
         return None
-    earlier = BillPurchase.objects.select_related("bill").filter(buyer=buyer, idempotency_key=key).first()
-    if earlier is not None and earlier.bill_id != bill_id:
-        raise BillInvalid(
-            "This Idempotency-Key was already used for a purchase of another bill.", field="idempotency_key"
-        )
-    return earlier
+    return BillPurchase.objects.select_related("bill").filter(buyer=buyer, idempotency_key=key).first()
 
 
 def bill_buy(
@@ -940,15 +935,13 @@ def bill_buy(
     org = require_acting_organization(actor)
     pk = parse_bill_id(bill_id)
     key = _parse_idempotency_key(idempotency_key)
-    expected = _parse_rate(rate) if rate not in (None, "") else None
-    reason = _reason(reason)
-    earlier = _replay(key, org, pk)
-    if earlier is not None:
+    earlier = _earlier_purchase(key, org)
+    if earlier is not None and earlier.bill_id == pk:
         return earlier
     with transaction.atomic():
         bill = _lock(pk)
-        earlier = _replay(key, org, pk)  # a concurrent request with the same key may have won the lock
-        if earlier is not None:
+        earlier = _earlier_purchase(key, org)  # a concurrent request with the same key may have won the lock
+        if earlier is not None and earlier.bill_id == pk:
             return earlier
         on_market = bill.state == BillState.LISTED and org.is_financier
         if not on_market and not org_sees_bill(bill=bill, org=org):
@@ -958,6 +951,12 @@ def bill_buy(
                     f"Bill {bill.number} has just been bought by another financier.", code="already_bought"
                 )
             raise BillNotFound("No such bill.")
+        if earlier is not None:
+            raise BillInvalid(
+                "This Idempotency-Key was already used for a purchase of another bill.", field="idempotency_key"
+            )
+        expected = _parse_rate(rate) if rate not in (None, "") else None
+        reason = _reason(reason)
         _refuse_oversight(org, "buy")
         _require(org.is_financier, "Only financiers buy bills.")
         _require_state(bill, [BillState.LISTED], "buy")
@@ -1032,9 +1031,9 @@ def bill_buy(
 def bill_settle(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
     """The debtor pays the holder the face value (at or before maturity, or late while overdue)."""
     org = require_acting_organization(actor)
-    reason = _reason(reason)
     with transaction.atomic():
         bill = _lock_visible(bill_id, org)
+        reason = _reason(reason)
         _refuse_oversight(org, "settle")
         _require(bill.debtor_id == org.pk, "Only the bill's debtor settles it.")
         _require_state(bill, sorted(SETTLEABLE_STATES), "settle")
@@ -1158,19 +1157,18 @@ def bills_mark_overdue_and_default() -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _require_staff(actor: AbstractBaseUser, action: str) -> Organization:
-    org = require_acting_organization(actor)
+def _require_staff(actor: AbstractBaseUser, org: Organization, action: str) -> None:
     if not (org.is_platform and actor.is_staff):
         raise BillActionNotPermitted(f"Only platform staff {action} bills (on a court order or a dispute).")
-    return org
 
 
 def bill_freeze(*, bill_id: object, actor: AbstractBaseUser, reason: object) -> Bill:
     """Platform staff freeze a live bill (court order, dispute): nothing moves until it is unfrozen."""
-    org = _require_staff(actor, "freeze")
-    reason = _reason(reason, required=True)
+    org = require_acting_organization(actor)
     with transaction.atomic():
-        bill = _lock(bill_id)
+        bill = _lock_visible(bill_id, org)
+        _require_staff(actor, org, "freeze")
+        reason = _reason(reason, required=True)
         _require_state(bill, sorted(FREEZABLE_STATES), "freeze")
         _transition(
             bill,
@@ -1186,10 +1184,11 @@ def bill_freeze(*, bill_id: object, actor: AbstractBaseUser, reason: object) -> 
 
 def bill_unfreeze(*, bill_id: object, actor: AbstractBaseUser, reason: object) -> Bill:
     """Platform staff lift a freeze: the bill returns to the state it was frozen in."""
-    org = _require_staff(actor, "unfreeze")
-    reason = _reason(reason, required=True)
+    org = require_acting_organization(actor)
     with transaction.atomic():
-        bill = _lock(bill_id)
+        bill = _lock_visible(bill_id, org)
+        _require_staff(actor, org, "unfreeze")
+        reason = _reason(reason, required=True)
         _require_state(bill, [BillState.FROZEN], "unfreeze")
         _transition(
             bill,
