@@ -1,0 +1,207 @@
+"""Server-rendered pages of bills: the user's bills, a bill with its history and action forms, drafting and
+issuing a bill, and the marketplace for financiers.
+
+Every form posts to a view that calls the same service as the API; a refusal comes back as a message on the
+page. The views translate form fields into service arguments and hold no rule of their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from bills import selectors, services
+from bills.errors import BillNotFound
+from bills.models import BillState
+from finance_portal.errors import DomainError, NotPermitted
+
+PAGE_SIZE = 25
+
+# Which form fields each action takes from the page, and the service it calls.
+ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "submit": (services.bill_submit, ("reason",)),
+    "accept": (services.bill_accept, ("reason",)),
+    "reject": (services.bill_reject, ("reason",)),
+    "cancel": (services.bill_cancel, ("reason",)),
+    "transfer": (services.bill_transfer, ("to", "reason")),
+    "receive": (services.bill_receive, ("reason",)),
+    "refuse": (services.bill_refuse, ("reason",)),
+    "split": (services.bill_split, ("parts", "reason")),
+    "list": (services.bill_list, ("rate", "reason")),
+    "unlist": (services.bill_unlist, ("reason",)),
+    "buy": (services.bill_buy, ("rate", "idempotency_key", "reason")),
+    "settle": (services.bill_settle, ("reason",)),
+    "freeze": (services.bill_freeze, ("reason",)),
+    "unfreeze": (services.bill_unfreeze, ("reason",)),
+}
+
+
+def _parts_from_text(text: str) -> list[dict[str, str]]:
+    """One part per line: ``<face>`` or ``<face>, <credit code to transfer it to>``."""
+    parts = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        face, _, target = line.partition(",")
+        part = {"face": face.strip()}
+        if target.strip():
+            part["transfer_to"] = target.strip()
+        parts.append(part)
+    return parts
+
+
+def _error(request: HttpRequest, err: DomainError) -> None:
+    prefix = f"{err.field}: " if err.field else ""
+    messages.error(request, f"{prefix}{err.message}")
+
+
+@login_required
+def bill_list(request: HttpRequest) -> HttpResponse:
+    queryset = selectors.bills_visible_to(request.user).order_by("-created_at", "id")
+    state = request.GET.get("state", "")
+    if state in BillState.values:
+        queryset = queryset.filter(state=state)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    org = selectors.viewer_organization(request.user)
+    return render(
+        request,
+        "bills/list.html",
+        {
+            "title": "Bills",
+            "page": page,
+            "state": state,
+            "states": BillState.choices,
+            "can_create": bool(org and org.is_supplier and org.can_act),
+            "can_issue": bool(org and org.is_core_enterprise and org.can_act),
+            "can_market": selectors.marketplace_allowed(request.user),
+        },
+    )
+
+
+@login_required
+def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    try:
+        bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
+    except BillNotFound:
+        raise Http404("No such bill.") from None
+    events = list(selectors.bill_events(bill))
+    return render(
+        request,
+        "bills/detail.html",
+        {
+            "title": f"Bill {bill.number}",
+            "bill": bill,
+            "events": [(e, selectors.anchoring_status(e)) for e in events],
+            "allocations": selectors.bill_allocations(bill),
+            "children": bill.children.order_by("number"),
+            "purchases": bill.purchases.select_related("buyer", "seller"),
+            "actions": selectors.bill_available_actions(bill=bill, user=request.user),
+            "anchoring": selectors.bill_anchoring_summary(bill),
+            "can_market": selectors.marketplace_allowed(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    service, fields = ACTIONS[action]
+    kwargs: dict[str, Any] = {}
+    for field in fields:
+        value = request.POST.get(field, "")
+        kwargs[field] = _parts_from_text(value) if field == "parts" else value
+    try:
+        service(bill_id=pk, actor=request.user, **kwargs)
+    except BillNotFound:
+        raise Http404("No such bill.") from None
+    except DomainError as err:
+        _error(request, err)
+        back = request.POST.get("next") or reverse("bills:detail", args=[pk])
+        return redirect(back if back.startswith("/") and not back.startswith("//") else reverse("bills:list"))
+    messages.success(request, f"Done: {action}.")
+    try:
+        selectors.bill_get_visible(user=request.user, bill_id=pk)
+    except BillNotFound:  # e.g. a refused transfer: the bill is no longer ours to see
+        return redirect("bills:list")
+    return redirect("bills:detail", pk=pk)
+
+
+@login_required
+def bill_create(request: HttpRequest) -> HttpResponse:
+    """Draft a bill from one or more of the supplier's invoices (one line per invoice: id and amount)."""
+    form = {"maturity_date": "", "lines": "", "reference": ""}
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "") for k in form}
+        allocations = []
+        for line in form["lines"].splitlines():
+            if line.strip():
+                invoice, _, amount = line.partition(",")
+                allocations.append({"invoice": invoice.strip(), "amount": amount.strip()})
+        try:
+            bill = services.bill_create(
+                actor=request.user,
+                invoice_allocations=allocations,
+                maturity_date=form["maturity_date"],
+                reference=form["reference"],
+            )
+        except DomainError as err:
+            _error(request, err)
+        else:
+            messages.success(request, f"Bill {bill.number} drafted.")
+            return redirect("bills:detail", pk=bill.pk)
+    from invoices.selectors import invoices_visible_to
+
+    org = selectors.viewer_organization(request.user)
+    invoices = []
+    if org is not None:
+        for invoice in invoices_visible_to(request.user).filter(seller=org).order_by("-issue_date")[:50]:
+            invoices.append((invoice, invoice.total_amount - selectors.invoice_allocated(invoice.pk)))
+    return render(request, "bills/create.html", {"title": "Draft a bill", "form": form, "invoices": invoices})
+
+
+@login_required
+def bill_issue(request: HttpRequest) -> HttpResponse:
+    """A core enterprise issues a bill it owes directly to a supplier."""
+    form = {"to": "", "face": "", "maturity_date": "", "reference": ""}
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "") for k in form}
+        try:
+            bill = services.bill_issue(actor=request.user, **form)
+        except DomainError as err:
+            _error(request, err)
+        else:
+            messages.success(request, f"Bill {bill.number} issued; it waits for the supplier's signature.")
+            return redirect("bills:detail", pk=bill.pk)
+    return render(request, "bills/issue.html", {"title": "Issue a bill", "form": form})
+
+
+@login_required
+def marketplace(request: HttpRequest) -> HttpResponse:
+    try:
+        queryset = selectors.marketplace_listings(request.user)
+    except NotPermitted as err:
+        return render(request, "bills/marketplace.html", {"title": "Marketplace", "refused": err.message}, status=403)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    org = selectors.viewer_organization(request.user)
+    # One idempotency key per rendered buy form: a double click or a resubmitted page buys once.
+    rows = [(bill, selectors.purchase_quote(bill=bill), uuid.uuid4().hex) for bill in page]
+    return render(
+        request,
+        "bills/marketplace.html",
+        {
+            "title": "Marketplace",
+            "page": page,
+            "rows": rows,
+            "can_buy": bool(org and org.is_financier and org.can_act),
+        },
+    )
