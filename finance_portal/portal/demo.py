@@ -83,3 +83,180 @@ def load_demo_organizations() -> dict[str, Organization]:
                     is_superuser=is_admin,
                 )
     return orgs
+
+
+def load_demo_business(orgs: dict[str, Organization]) -> None:
+    """Invoices and bills in every state, laid down over the past months through the real services.
+
+    The bills' clock (``bills.clock.travel_to``) is moved back so each history reads as it would have
+    happened: drafted, accepted, split, transferred, listed, bought, settled, overdue, defaulted, frozen.
+    Supplier and supplier2 each hold bills the other cannot see. Idempotent: nothing happens if the demo
+    bills exist. All in one transaction; the files of invoices registered before a failure are removed.
+    """
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+
+    from bills import clock
+    from bills import services as bills
+    from bills.models import Bill
+    from invoices import services as invoices
+
+    if Bill.objects.filter(reference__startswith="DEMO-").exists():
+        return
+    user_model = get_user_model()
+    user = {u.username: u for u in user_model.objects.filter(username__in=[n for d in DEMO_ORGS for n in d.users])}
+    start = clock.now()
+    created_files: list[str] = []
+
+    def at(days_ago: float):  # type: ignore[no-untyped-def]
+        return clock.travel_to(start - dt.timedelta(days=days_ago))
+
+    def day(offset: int) -> str:
+        return (start.date() + dt.timedelta(days=offset)).isoformat()
+
+    serial = iter(range(1, 1000))
+
+    def invoice(seller: str, face: str, *, verdict: str | None = "verified"):  # type: ignore[no-untyped-def]
+        """An invoice issued a few days before the (possibly travelled) bills' clock, verified by the buyer."""
+        total = Decimal(face)
+        excl = (total / Decimal("1.13")).quantize(Decimal("0.01"))
+        n = next(serial)
+        content = f"%PDF-1.4\n% demo e-invoice {n} of {seller}\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n".encode()
+        inv = invoices.invoice_register(
+            actor=user[seller],
+            file=ContentFile(content, name=f"invoice-{n}.pdf"),
+            invoice_code="",
+            invoice_number=f"2644{orgs[seller].pk:04d}{n:012d}",
+            buyer_credit_code=orgs["buyer"].credit_code,
+            issue_date=clock.today() - dt.timedelta(days=5),
+            amount_excl_tax=str(excl),
+            tax_amount=str(total - excl),
+            total_amount=str(total),
+            currency="CNY",
+        )
+        created_files.append(inv.file.name)
+        if verdict == "verified":
+            invoices.invoice_verify(invoice_id=inv.pk, actor=user["buyer"], verdict="verified")
+        elif verdict == "disputed":
+            invoices.invoice_verify(
+                invoice_id=inv.pk, actor=user["buyer"], verdict="disputed", note="Unit price differs from PO 7731."
+            )
+        return inv
+
+    def draft(key: str, supplier: str, face: str, maturity_in: int, *, verdict: str | None = "verified"):  # type: ignore[no-untyped-def]
+        inv = invoice(supplier, face, verdict=verdict)
+        return bills.bill_create(
+            actor=user[supplier],
+            invoice_allocations=[{"invoice": str(inv.pk), "amount": face}],
+            maturity_date=day(maturity_in),
+            reference=f"DEMO-{key}",
+        )
+
+    def accepted(key: str, supplier: str, face: str, maturity_in: int, days_ago: int):  # type: ignore[no-untyped-def]
+        with at(days_ago):
+            bill = draft(key, supplier, face, maturity_in)
+        with at(days_ago - 0.5):
+            bills.bill_submit(bill_id=bill.pk, actor=user[supplier])
+        with at(days_ago - 1):
+            bills.bill_accept(bill_id=bill.pk, actor=user["buyer"], reason="Goods received and inspected.")
+        return bill
+
+    try:
+        with transaction.atomic():
+            # supplier's bills
+            with at(0.2):
+                draft("S01", "supplier", "86000.00", 120, verdict=None)
+            with at(3):
+                s02 = draft("S02", "supplier", "152400.00", 150)
+            with at(2):
+                bills.bill_submit(bill_id=s02.pk, actor=user["supplier"])
+            accepted("S03", "supplier", "230000.00", 100, 20)
+            s04 = accepted("S04", "supplier", "500000.00", 90, 30)
+            with at(5):
+                bills.bill_list(bill_id=s04.pk, actor=user["supplier"], rate="0.0385")
+            s05 = accepted("S05", "supplier", "320000.00", 60, 60)
+            with at(40):
+                bills.bill_list(bill_id=s05.pk, actor=user["supplier"], rate="0.042")
+            with at(39):
+                bills.bill_buy(bill_id=s05.pk, actor=user["financier"], idempotency_key="demo-s05")
+            s06 = accepted("S06", "supplier", "400000.00", 75, 45)
+            with at(30):
+                bills.bill_split(
+                    bill_id=s06.pk,
+                    actor=user["supplier"],
+                    parts=[{"face": "150000.00", "transfer_to": orgs["supplier2"].credit_code}, {"face": "250000.00"}],
+                    reason="Paying Dongguan Cable & Wire for cable harnesses.",
+                )
+            moved = Bill.objects.get(parent=s06, face=Decimal("150000.00"))
+            kept = Bill.objects.get(parent=s06, face=Decimal("250000.00"))
+            with at(29):
+                bills.bill_receive(bill_id=moved.pk, actor=user["supplier2"])
+            with at(10):
+                bills.bill_list(bill_id=kept.pk, actor=user["supplier"], rate="0.04")
+            s07 = accepted("S07", "supplier", "75000.00", 110, 8)
+            with at(1):
+                bills.bill_transfer(bill_id=s07.pk, actor=user["supplier"], to=orgs["supplier2"].credit_code)
+            s08 = accepted("S08", "supplier", "120000.00", -20, 200)
+            with at(150):
+                bills.bill_list(bill_id=s08.pk, actor=user["supplier"], rate="0.045")
+            with at(149):
+                bills.bill_buy(bill_id=s08.pk, actor=user["financier2"], idempotency_key="demo-s08")
+            with at(20):
+                bills.bill_settle(bill_id=s08.pk, actor=user["buyer"], reason="Paid at maturity.")
+
+            # supplier2's bills
+            s09 = accepted("S09", "supplier2", "98000.00", -10, 100)
+            bills.bill_mark_overdue(bill_id=s09.pk)
+            grace = settings.BILL_GRACE_DAYS
+            s10 = accepted("S10", "supplier2", "60000.00", -(grace + 15), grace + 15 + 90)
+            with at(grace + 14):
+                bills.bill_mark_overdue(bill_id=s10.pk)
+            with at(13):
+                bills.bill_mark_defaulted(bill_id=s10.pk)
+            with at(6):
+                s11 = draft("S11", "supplier2", "45000.00", 90)
+            with at(5):
+                bills.bill_submit(bill_id=s11.pk, actor=user["supplier2"])
+            with at(4):
+                bills.bill_reject(bill_id=s11.pk, actor=user["buyer"], reason="Quantities do not match the delivery note.")
+            with at(3):
+                s12 = draft("S12", "supplier2", "12000.00", 60)
+            with at(2.5):
+                bills.bill_cancel(bill_id=s12.pk, actor=user["supplier2"], reason="Entered twice.")
+            s13 = accepted("S13", "supplier2", "210000.00", 130, 25)
+            with at(7):
+                bills.bill_freeze(
+                    bill_id=s13.pk, actor=user["admin"], reason="Court order (2026) Yue 0305 Min Chu No. 1234."
+                )
+            with at(15):
+                s14 = bills.bill_issue(
+                    actor=user["buyer"], to=orgs["supplier2"].credit_code, face="88000.00", maturity_date=day(95),
+                    reference="DEMO-S14", reason="Payable for March deliveries.",
+                )
+            with at(14):
+                bills.bill_receive(bill_id=s14.pk, actor=user["supplier2"])
+            s15 = accepted("S15", "supplier2", "180000.00", 140, 35)
+            with at(33):
+                bills.bill_list(bill_id=s15.pk, actor=user["supplier2"], rate="0.039")
+            with at(32):
+                bills.bill_buy(bill_id=s15.pk, actor=user["financier2"], idempotency_key="demo-s15")
+            with at(12):
+                bills.bill_transfer(bill_id=s15.pk, actor=user["financier2"], to=orgs["financier"].credit_code)
+            with at(11):
+                bills.bill_receive(bill_id=s15.pk, actor=user["financier"])
+            with at(9):
+                bills.bill_issue(
+                    actor=user["buyer"], to=orgs["supplier"].credit_code, face="64000.00", maturity_date=day(120),
+                    reference="DEMO-S16",
+                )
+            invoice("supplier2", "27500.00", verdict="disputed")
+            invoice("supplier", "41800.00", verdict=None)
+    except BaseException:
+        from django.core.files.storage import default_storage
+
+        for name in created_files:
+            default_storage.delete(name)
+        raise
