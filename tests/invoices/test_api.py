@@ -362,3 +362,13 @@ def test_a_refused_download_is_still_a_json_404_whatever_the_client_accepts(user
     invoice = register()
     response = api(users, "supplier2").get(f"{LIST}{invoice.pk}/file/", HTTP_ACCEPT="application/pdf")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_a_large_upload_spooled_to_a_temporary_file_is_stored_intact(users, platform, media_root):
+    # Above FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) Django streams the upload to a temporary file.
+    content = pdf_bytes(b"0" * (5 * 1024 * 1024))
+    response = api(users, "supplier").post(LIST, form(file=upload("big.pdf", content)), format="multipart")
+    assert response.status_code == 201, response.json()
+    stored = Invoice.objects.get().file
+    assert (media_root / stored.name).read_bytes() == content
+    assert response.json()["file_sha256"] == hashlib.sha256(content).hexdigest()
