@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
+import requests
 from eth_account import Account
 from eth_hash.auto import keccak
 from web3 import Web3
@@ -131,7 +133,11 @@ class ChainClient:
         self._account = Account.from_key(key)
         self._is_dev_key = key.lower() in DEV_PRIVATE_KEYS
         # No automatic retries inside web3: retry policy belongs to the caller (the Celery task).
-        provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+        session = requests.Session()
+        # A node on loopback needs no proxy or .netrc look-up, which would cost more than the call itself.
+        session.trust_env = urlparse(rpc_url).hostname not in ("127.0.0.1", "localhost", "::1")
+        provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, session=session,
+                                exception_retry_configuration=None)
         self.w3 = Web3(provider, middleware=[])
         self._chain_id: int | None = None
         self._fees: tuple[float, Fees] | None = None

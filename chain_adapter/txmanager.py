@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import F, Max
+from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 from eth_hash.auto import keccak
 
@@ -64,6 +64,8 @@ DEFAULT_MAX_IN_FLIGHT = 8  # signed transactions waiting to be mined at once
 GAS_PER_ENTRY_BOUND = 30_000  # a batch entry costs ~25.8k gas at most (a key's first event)
 GAS_PER_BATCH_OVERHEAD = 60_000
 _RECORD_FIELDS = ["status", "last_error", "tx_hash", "block_number", "log_index", "confirmed_at", "anchor_tx"]
+_BROADCAST_FIELDS = ["status", "broadcast_count", "first_broadcast_at", "last_broadcast_at"]
+_RECEIPT_FIELDS = ["block_number", "block_hash", "gas_used", "confirmed_at", "error", *_BROADCAST_FIELDS]
 
 
 @dataclass
@@ -166,6 +168,10 @@ class Broadcaster:
         self.max_seen_id = 0
         self._next_nonce: int | None = None
         self._batch_cap: int | None = None
+        # As the only broadcaster, this run knows what it changes: the live transactions (loaded once, then
+        # kept here) and the event hashes it saw mined (predecessors that need no database look-up).
+        self._live_txs: list[AnchorTransaction] = []
+        self._on_chain: set[str] = set()
 
     # --- the loop -------------------------------------------------------------------------------------
 
@@ -179,9 +185,9 @@ class Broadcaster:
                 selection = self._send_next_batch()
                 if selection.sent is not None:
                     progressed = True
-                    live += 1
-                    if self._advance(selection.sent):
-                        live -= 1
+                    if selection.sent.status in LIVE_TX_STATUSES:
+                        self._live_txs.append(selection.sent)
+                        live += 1
                 progressed = progressed or selection.changed
             if live == 0 and selection.sent is None and selection.wait_until is None and not selection.changed:
                 return self.report
@@ -196,8 +202,8 @@ class Broadcaster:
 
     # --- live transactions ----------------------------------------------------------------------------
 
-    def _live(self) -> list[AnchorTransaction]:
-        return list(
+    def _load_live(self) -> None:
+        self._live_txs = list(
             AnchorTransaction.objects.filter(
                 deployment=self.deployment, sender=self.sender, status__in=LIVE_TX_STATUSES
             ).order_by("nonce")
@@ -206,13 +212,12 @@ class Broadcaster:
     def _advance_live(self) -> tuple[bool, int]:
         """Advance every live transaction one step. Returns (anything changed, how many are still live)."""
         progressed = False
-        live = 0
-        for tx in self._live():
+        for tx in list(self._live_txs):
             before = (tx.status, tx.broadcast_count)
-            finished = self._advance(tx)
+            self._advance(tx)
             progressed = progressed or (tx.status, tx.broadcast_count) != before
-            live += 0 if finished else 1
-        return progressed, live
+        self._live_txs = [tx for tx in self._live_txs if tx.status in LIVE_TX_STATUSES]
+        return progressed, len(self._live_txs)
 
     def _advance(self, tx: AnchorTransaction) -> bool:
         """Move ``tx`` forward as far as the chain allows now. Returns True once it is final."""
@@ -230,8 +235,9 @@ class Broadcaster:
             self._check_confirmations(tx)
         return tx.status not in LIVE_TX_STATUSES
 
-    def _broadcast(self, tx: AnchorTransaction) -> None:
-        """Send the stored bytes of ``tx``; never re-signs."""
+    def _broadcast(self, tx: AnchorTransaction, *, save: bool = True) -> None:
+        """Send the stored bytes of ``tx``; never re-signs. ``save=False`` leaves writing the broadcast
+        fields to the caller (who records the receipt in the same write)."""
         try:
             self.client.broadcast(tx.raw_tx)
         except NonceConsumed as err:
@@ -250,7 +256,8 @@ class Broadcaster:
         tx.last_broadcast_at = now
         if tx.status == TxStatus.SIGNED:
             tx.status = TxStatus.SENT
-        tx.save(update_fields=["status", "broadcast_count", "first_broadcast_at", "last_broadcast_at"])
+        if save:
+            tx.save(update_fields=_BROADCAST_FIELDS)
 
     def _on_nonce_consumed(self, tx: AnchorTransaction, reason: str) -> None:
         """The node says the nonce is used: by this very transaction (find its receipt) or by another."""
@@ -277,36 +284,48 @@ class Broadcaster:
             tx.error = reason[:2000]
             tx.save(update_fields=["error"])
 
-    def _on_receipt(self, tx: AnchorTransaction, receipt: Receipt) -> None:
+    def _on_receipt(self, tx: AnchorTransaction, receipt: Receipt,
+                    records: list[AnchorRecord] | None = None) -> None:
+        """Record where ``tx`` was mined, per record; confirm now if deep enough. A revert goes to recovery.
+
+        ``records``: the records ``tx`` carries, when the caller has them at hand (else they are read).
+        """
         with transaction.atomic():
             tx.block_number = receipt.block_number
             tx.block_hash = receipt.block_hash
             tx.gas_used = receipt.gas_used
-            records = list(tx.records.filter(status=AnchorStatus.SENT))
+            if records is None:
+                records = list(tx.records.filter(status=AnchorStatus.SENT))
             if receipt.status != 1:
                 tx.status = TxStatus.REVERTED
                 tx.error = f"Reverted in block {receipt.block_number}."
-                tx.save(update_fields=["status", "error", "block_number", "block_hash", "gas_used"])
+                tx.save(update_fields=_RECEIPT_FIELDS)
                 self._recover(records, reason=f"transaction {tx.tx_hash} reverted")
                 return
             logs = {log.event_hash: log for log in receipt.anchored(self.contract)}
             deep = self._deep_enough(receipt.block_number)
             now = timezone.now()
+            placed: dict[int, int] = {}
             unexplained = []
             for record in records:
                 log = logs.get(record.event_hash)
                 if log is None or log.key != record.key or log.prev_hash != record.prev_hash:
                     unexplained.append(record)
-                    continue
-                self._place(record, log)
-                if deep:
-                    record.status = AnchorStatus.CONFIRMED
-                    record.confirmed_at = now
+                else:
+                    placed[record.pk] = log.log_index
+                    self._on_chain.add(record.event_hash)
             tx.status = TxStatus.CONFIRMED if deep else TxStatus.MINED
             tx.confirmed_at = now if deep else None
-            tx.save(update_fields=["status", "block_number", "block_hash", "gas_used", "confirmed_at"])
-            placed = [r for r in records if r not in unexplained]
-            AnchorRecord.objects.bulk_update(placed, _RECORD_FIELDS)
+            tx.save(update_fields=_RECEIPT_FIELDS)
+            if placed:
+                AnchorRecord.objects.filter(pk__in=placed).update(
+                    status=AnchorStatus.CONFIRMED if deep else AnchorStatus.SENT,
+                    confirmed_at=now if deep else None,
+                    tx_hash=tx.tx_hash,
+                    block_number=receipt.block_number,
+                    log_index=Case(*[When(pk=pk, then=Value(index)) for pk, index in placed.items()]),
+                    last_error="",
+                )
             if deep:
                 self.report.records_confirmed += len(placed)
             if unexplained:
@@ -367,6 +386,7 @@ class Broadcaster:
             head = heads[record.key]
             if log is not None and log.prev_hash == record.prev_hash:
                 self._place(record, log)
+                self._on_chain.add(record.event_hash)
                 carrier = ours.get(log.tx_hash)
                 if carrier is not None and carrier.status in LIVE_TX_STATUSES and not self._deep_enough(log.block_number):
                     record.status, record.anchor_tx = AnchorStatus.SENT, carrier
@@ -395,7 +415,8 @@ class Broadcaster:
     def _sync_nonce(self) -> None:
         """Cross-check the stored nonces with the node once per run; re-send what the node forgot."""
         pending = self.client.nonce("pending")
-        for tx in self._live():
+        self._load_live()
+        for tx in self._live_txs:
             if tx.status in (TxStatus.SIGNED, TxStatus.SENT) and tx.nonce >= pending:
                 self._broadcast(tx)
         self._next_nonce = None
@@ -460,12 +481,21 @@ class Broadcaster:
                 AnchorRecord.objects.filter(pk__in=[r.pk for r in batch]).update(
                     status=AnchorStatus.SENT, anchor_tx=tx, attempts=F("attempts") + 1, last_error=""
                 )
+                for record in batch:
+                    record.status, record.anchor_tx, record.last_error = AnchorStatus.SENT, tx, ""
+                    record.attempts += 1
             except BaseException:
                 self._next_nonce = None
                 raise
         # Committed: from here on, a crash leaves a stored transaction that the next run re-sends.
         self.report.transactions_sent += 1
-        self._broadcast(tx)
+        self._broadcast(tx, save=False)
+        if tx.status == TxStatus.SENT:
+            receipt = self.client.receipt(tx.tx_hash)
+            if receipt is not None:
+                self._on_receipt(tx, receipt, records=batch)
+            else:
+                tx.save(update_fields=_BROADCAST_FIELDS)
         return _Selection(sent=tx)
 
     def _refused(self, batch: list[AnchorRecord], err: ContractReverted) -> _Selection:
@@ -497,7 +527,7 @@ class Broadcaster:
         unknown: list[AnchorRecord] = []
         tails: dict[str, str] = {}
         blocked: set[str] = set()
-        scan = max(cap * 2, cap + 100)
+        scan = max(cap * 2, 32)
         last_id = 0
         while len(batch) < cap:
             rows = list(
@@ -509,20 +539,21 @@ class Broadcaster:
                 break
             last_id = rows[-1].id
             self.max_seen_id = max(self.max_seen_id, last_id)
-            wanted = {r.prev_hash for r in rows if r.prev_hash != ZERO_HASH and r.key not in tails}
+            wanted = {r.prev_hash for r in rows
+                      if r.prev_hash != ZERO_HASH and r.key not in tails and r.prev_hash not in self._on_chain}
             predecessors = {
                 p["event_hash"]: p
                 for p in AnchorRecord.objects.filter(event_hash__in=wanted).values(
                     "event_hash", "status", "anchor_tx__status"
                 )
-            }
+            } if wanted else {}
             for record in rows:
                 if record.key in blocked:
                     continue
                 tail = tails.get(record.key)
                 if tail is not None:
                     eligible = record.prev_hash == tail
-                elif record.prev_hash == ZERO_HASH:
+                elif record.prev_hash == ZERO_HASH or record.prev_hash in self._on_chain:
                     eligible = True
                 else:
                     before = predecessors.get(record.prev_hash)
