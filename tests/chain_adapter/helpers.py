@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 
 from chain_adapter.client import ChainClient, Receipt
-from chain_adapter.contract import load_artifact
+from chain_adapter.contract import AnchoredLog, load_artifact
 from chain_adapter.devnet import DEV_ACCOUNTS
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
-from chain_adapter.models import AnchorRecord, AnchorStatus
+from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, ContractDeployment, TxStatus
 from chain_adapter.outbox import anchor_enqueue
 
 Link = tuple[str, str, str]  # (key, prev_hash, event_hash)
@@ -91,3 +91,32 @@ def send(client: ChainClient, contract: str, function: str, args: list[object]) 
 
 def b32(value: str) -> bytes:
     return bytes.fromhex(value[2:])
+
+
+def anchored_logs(anvil, deployment: ContractDeployment, keys: list[str] | None = None) -> list[AnchoredLog]:  # type: ignore[no-untyped-def]
+    """Every ``Anchored`` log of the deployment (on ``anvil``, anything with a ``url``)."""
+    return client_for(anvil.url).anchored_logs(deployment.address, keys=keys, from_block=deployment.block_number)
+
+
+def assert_anchored_exactly_once(anvil, deployment: ContractDeployment, links: list[Link]) -> None:  # type: ignore[no-untyped-def]
+    """Each link has exactly one ``Anchored`` log, its record is confirmed at that log, and every key's
+    on-chain head is its last hash."""
+    logs = anchored_logs(anvil, deployment)
+    assert sorted(log.event_hash for log in logs) == sorted(event for _k, _p, event in links)
+    by_hash = {log.event_hash: log for log in logs}
+    for record in AnchorRecord.objects.filter(event_hash__in=list(by_hash)):
+        log = by_hash[record.event_hash]
+        assert record.status == AnchorStatus.CONFIRMED, record
+        assert (record.tx_hash, record.block_number, record.log_index) == (
+            log.tx_hash, log.block_number, log.log_index)
+        assert (record.key, record.prev_hash) == (log.key, log.prev_hash)
+    heads = client_for(anvil.url).heads(deployment.address, list(last_hashes(links)))
+    assert heads == last_hashes(links)
+
+
+def assert_nonces_without_gaps(anvil=None) -> None:  # type: ignore[no-untyped-def]
+    """The stored transactions' nonces are consecutive (and, given the node, end at its account nonce)."""
+    nonces = sorted(AnchorTransaction.objects.exclude(status=TxStatus.DROPPED).values_list("nonce", flat=True))
+    assert nonces == list(range(nonces[0], nonces[0] + len(nonces)))
+    if anvil is not None:
+        assert client_for(anvil.url).nonce("latest") == nonces[-1] + 1

@@ -11,7 +11,16 @@ from chain_adapter.devnet import DEV_ACCOUNTS, free_port, rpc_call
 from chain_adapter.errors import TransientChainError
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, TxStatus
-from tests.chain_adapter.helpers import b32, chains, client_for, enqueue, last_hashes, send
+from tests.chain_adapter.helpers import (
+    anchored_logs,
+    assert_anchored_exactly_once,
+    assert_nonces_without_gaps,
+    b32,
+    chains,
+    client_for,
+    enqueue,
+    send,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -38,28 +47,6 @@ def batch(settings):
         settings.ANCHOR_CONFIRMATIONS = confirmations
 
     return configure
-
-
-def anchored_logs(anvil, deployment, keys=None):
-    return client_for(anvil.url).anchored_logs(deployment.address, keys=keys, from_block=deployment.block_number)
-
-
-def assert_anchored_exactly_once(anvil, deployment, links):
-    logs = anchored_logs(anvil, deployment)
-    assert sorted(log.event_hash for log in logs) == sorted(event for _k, _p, event in links)
-    by_hash = {log.event_hash: log for log in logs}
-    for record in AnchorRecord.objects.filter(event_hash__in=by_hash):
-        log = by_hash[record.event_hash]
-        assert record.status == AnchorStatus.CONFIRMED
-        assert (record.tx_hash, record.block_number, record.log_index) == (log.tx_hash, log.block_number,
-                                                                            log.log_index)
-    heads = client_for(anvil.url).heads(deployment.address, list(last_hashes(links)))
-    assert heads == last_hashes(links)
-
-
-def assert_nonces_without_gaps():
-    nonces = sorted(AnchorTransaction.objects.exclude(status=TxStatus.DROPPED).values_list("nonce", flat=True))
-    assert nonces == list(range(nonces[0], nonces[0] + len(nonces)))
 
 
 def test_batch_size_one_sends_one_transaction_per_record(anvil, anchor_contract, batch):

@@ -1,0 +1,63 @@
+"""Fixtures of the chain adapter's tests: real Celery workers with chosen anchoring settings, and an Anvil
+of a test's own (with a state file, to stop and restart it)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from chain_adapter.devnet import Anvil
+from chain_adapter.models import ContractDeployment
+from chain_adapter.selectors import deployment_current
+from tests.conftest import WorkerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def anchoring_worker(transactional_db: None) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start a real worker process (prefork, 2 processes) with anchoring settings from keyword arguments,
+    e.g. ``anchoring_worker(ANCHOR_BATCH_SIZE=200)``. Every worker started is stopped at the end."""
+    started: list[WorkerProcess] = []
+
+    def start(**env: object) -> WorkerProcess:
+        worker = WorkerProcess(extra_env={k: str(v) for k, v in env.items()}, concurrency=2).start()
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def own_anvil(tmp_path: Path, settings, anvil: Anvil) -> Iterator[Anvil]:  # type: ignore[no-untyped-def]
+    """An Anvil of this test's own with its state in ``tmp_path``; ``settings.ETH_RPC_URL`` points at it
+    (workers started afterwards use it too). Restart it with ``restart(node)``."""
+    node = Anvil(chain_id=31337, state_file=tmp_path / "anvil-state.json",
+                 log_file=ROOT / ".run" / "logs" / "anvil-test-own.log").start()
+    settings.ETH_RPC_URL = node.url
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def restart(node: Anvil) -> Anvil:
+    """Start ``node`` again on its port from its state file (it was stopped with SIGTERM)."""
+    node.process = None
+    return node.start()
+
+
+def deploy() -> ContractDeployment:
+    from django.conf import settings
+
+    call_command("deploy_contract", stdout=io.StringIO())
+    deployment = deployment_current(chain_id=settings.CHAIN_ID)
+    assert deployment is not None
+    return deployment

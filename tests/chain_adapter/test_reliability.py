@@ -1,0 +1,107 @@
+"""Anchoring end to end with real worker processes, Redis and Anvil: many keys, both batch-size paths,
+a worker killed with SIGKILL in the middle of batches, and the node going away and coming back."""
+
+import signal
+import time
+
+import pytest
+
+from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, TxStatus
+from chain_adapter.tasks import sweep
+from tests.chain_adapter.conftest import deploy, restart
+from tests.chain_adapter.helpers import (
+    all_confirmed,
+    assert_anchored_exactly_once,
+    assert_nonces_without_gaps,
+    chains,
+    enqueue,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def confirmed(ids):
+    return AnchorRecord.objects.filter(pk__in=ids, status=AnchorStatus.CONFIRMED).count()
+
+
+@pytest.mark.parametrize("batch_size", [1, 200])
+def test_transitions_across_many_keys_are_all_anchored_by_the_worker(anvil, anchor_contract, anchoring_worker,
+                                                                     batch_size):
+    worker = anchoring_worker(ANCHOR_BATCH_SIZE=batch_size, ANCHOR_MAX_WAIT_SECONDS=1)
+    links = chains(f"many-{batch_size}", keys=50, per_key=4)
+    ids = enqueue(links, chunk=25)  # eight commits, each ringing the doorbell
+    assert wait_for(all_confirmed(ids), timeout=120), f"not all anchored; see {worker.log}"
+    assert_anchored_exactly_once(anvil, anchor_contract, links)
+    assert_nonces_without_gaps(anvil)
+    sizes = list(AnchorTransaction.objects.values_list("record_count", flat=True))
+    assert sum(sizes) == 200 and not AnchorTransaction.objects.exclude(status=TxStatus.CONFIRMED).exists()
+    if batch_size == 1:
+        assert set(sizes) == {1}
+    else:
+        assert len(sizes) <= 8 and max(sizes) > 1
+
+
+def test_a_worker_killed_mid_batch_leaves_every_event_anchored_exactly_once(anvil, anchor_contract,
+                                                                            anchoring_worker):
+    settings = {"ANCHOR_BATCH_SIZE": 10, "ANCHOR_MAX_WAIT_SECONDS": 0}
+    links = chains("killed", keys=150, per_key=4)
+    ids = enqueue(links, chunk=600)
+    for _round in range(3):
+        worker = anchoring_worker(**settings)
+        sweep.delay()  # what beat does every 15 s: the killed worker's task is not redelivered at once
+        target = confirmed(ids) + 60
+        assert wait_for(lambda t=target: confirmed(ids) >= t, timeout=90, interval=0.02), f"see {worker.log}"
+        worker.stop(signal.SIGKILL)  # the whole process group, in the middle of whatever it does
+        assert confirmed(ids) < len(ids), "the kill came too late to hit a batch"
+    worker = anchoring_worker(**settings)
+    sweep.delay()
+    assert wait_for(all_confirmed(ids), timeout=180), f"not all anchored after the kills; see {worker.log}"
+    assert_anchored_exactly_once(anvil, anchor_contract, links)
+    assert_nonces_without_gaps(anvil)
+    assert not AnchorTransaction.objects.filter(status__in=[TxStatus.REVERTED, TxStatus.DROPPED]).exists()
+
+
+def test_anchoring_waits_while_the_node_is_down_and_catches_up_when_it_returns(own_anvil, anchoring_worker):
+    deployment = deploy()
+    worker = anchoring_worker(ANCHOR_BATCH_SIZE=20, ANCHOR_MAX_WAIT_SECONDS=0)
+    before = chains("before-outage", keys=20, per_key=3)
+    ids_before = enqueue(before)
+    assert wait_for(all_confirmed(ids_before), timeout=60), f"see {worker.log}"
+
+    own_anvil.stop()  # SIGTERM: Anvil writes its state file
+    during = chains("during-outage", keys=20, per_key=3)
+    ids_during = enqueue(during, chunk=20)  # the writes commit while the chain is away
+    assert wait_for(
+        lambda: all("Waiting for the chain" in r.last_error for r in AnchorRecord.objects.filter(pk__in=ids_during)),
+        timeout=30,
+    ), "the pending rows do not say why they wait"
+    time.sleep(1)
+    assert set(AnchorRecord.objects.filter(pk__in=ids_during).values_list("status", flat=True)) == {
+        AnchorStatus.PENDING}
+
+    restart(own_anvil)
+    sweep.delay()
+    assert wait_for(all_confirmed(ids_before + ids_during), timeout=90), f"no catch-up; see {worker.log}"
+    assert_anchored_exactly_once(own_anvil, deployment, before + during)
+    assert_nonces_without_gaps(own_anvil)
+
+
+def test_anvil_stopped_in_the_middle_of_anchoring_and_restarted_from_its_state(own_anvil, anchoring_worker):
+    deployment = deploy()
+    worker = anchoring_worker(ANCHOR_BATCH_SIZE=10, ANCHOR_MAX_WAIT_SECONDS=0)
+    links = chains("node-restart", keys=100, per_key=4)
+    ids = enqueue(links, chunk=400)
+    assert wait_for(lambda: confirmed(ids) >= 80, timeout=60), f"see {worker.log}"
+    own_anvil.stop()
+    stopped_at = confirmed(ids)
+    assert stopped_at < len(ids), "the node stopped too late to interrupt anchoring"
+    time.sleep(3)
+    assert confirmed(ids) == stopped_at  # nothing moves while the node is away
+
+    restart(own_anvil)
+    sweep.delay()
+    assert wait_for(all_confirmed(ids), timeout=120), f"no catch-up; see {worker.log}"
+    assert_anchored_exactly_once(own_anvil, deployment, links)
+    assert_nonces_without_gaps(own_anvil)
+    assert not AnchorTransaction.objects.filter(status__in=[TxStatus.REVERTED, TxStatus.DROPPED]).exists()
