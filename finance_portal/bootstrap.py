@@ -189,7 +189,7 @@ def with_database_name(url: str, name: str) -> str:
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (may run under an older system python3)
         say("Python 3.11 or newer is needed.")
         return 2
     local = read_local_env()

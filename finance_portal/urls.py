@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from django_otp.admin import OTPAdminSite
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from bills import verify_views
+from bills.verify_api import BillBundleView
 from finance_portal.portal import api as portal_api
 
 if settings.ADMIN_REQUIRE_2FA:
@@ -16,6 +18,7 @@ admin.site.site_title = "Finance portal admin"
 api_v1 = [
     path("auth/token/", portal_api.ObtainTokenView.as_view(), name="api-token"),
     path("me/", portal_api.MeView.as_view(), name="api-me"),
+    path("bills/<uuid:bill_id>/bundle/", BillBundleView.as_view(), name="api-bill-bundle"),
     path("", include("invoices.api_urls")),
     path("", include("bills.api_urls")),
 ]
@@ -25,6 +28,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("verify/tx/<str:tx_hash>/", verify_views.verify_transaction, name="verify-tx"),
+    path("verify/<str:bill_id>/", verify_views.verify_page, name="verify"),
+    path("verify/<str:bill_id>/bundle.json", verify_views.verify_bundle_download, name="verify-bundle"),
     path("", include("finance_portal.portal.urls")),
     path("", include("invoices.urls")),
     path("", include("bills.urls")),

@@ -2,12 +2,11 @@
 
 import pytest
 from django.test import Client
-
-from tests.conftest import login
 from django.urls import reverse
 
 from finance_portal.organizations.services import organization_set_kyc
 from finance_portal.portal.demo import DEMO_PASSWORD
+from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
 

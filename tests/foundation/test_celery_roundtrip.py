@@ -5,10 +5,8 @@ import time
 import pytest
 from django.test import Client
 
-from tests.conftest import login
-
 from finance_portal.portal.models import WorkerProbe
-from finance_portal.portal.demo import DEMO_PASSWORD
+from tests.conftest import login
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from finance_portal.organizations.validators import credit_code_check_char, make_credit_code, validate_credit_code
+from finance_portal.organizations.validators import (
+    credit_code_check_char,
+    make_credit_code,
+    validate_credit_code,
+)
 
 # Published examples of real-format codes (check characters verified by hand against GB 32100-2015).
 VALID = ["91350100M000100Y43", "91110000600037341L", "11100000MA5F00066" + credit_code_check_char("11100000MA5F00066")]

@@ -24,7 +24,8 @@ ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 
 def manage(*args: str, env: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
+    leaked = ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "TEST_DATABASE_NAME")
+    full = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in leaked}
     full.update(env)
     for key in drop:
         full.pop(key, None)

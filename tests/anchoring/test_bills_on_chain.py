@@ -1,0 +1,194 @@
+"""Bills anchored end to end: bill services → outbox → a real Celery worker → Anvil → verifier and reconcile.
+
+Everything real: PostgreSQL, Redis, a worker process, the session's Anvil and the deployed BillAnchor.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from bills import services
+from bills.events import canonical_text, event_hash
+from bills.models import Bill, BillEvent
+from bills.verification import bill_bundle, reconcile
+from chain_adapter.client import ChainClient
+from chain_adapter.models import AnchorRecord, AnchorStatus
+from chain_adapter.verify import verify_bundle
+from tests.bills import factories as f
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def wait_all_anchored(timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not AnchorRecord.objects.exclude(status=AnchorStatus.CONFIRMED).exists():
+            return
+        time.sleep(0.2)
+    left = list(AnchorRecord.objects.exclude(status=AnchorStatus.CONFIRMED).values("id", "status", "last_error")[:5])
+    raise AssertionError(f"not everything was anchored in {timeout} s: {left}")
+
+
+def run_reconcile(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command("reconcile", *args, stdout=out, stderr=out)
+    except SystemExit as stop:
+        return int(stop.code or 0), out.getvalue()
+    return 0, out.getvalue()
+
+
+def build_history(world: f.World) -> list[Bill]:
+    """A dozen bills through most of the state machine: ~50 transitions, splits and transfers included."""
+    bills = [f.draft(world), f.submitted(world), f.accepted(world), f.listed(world), f.financed(world),
+             f.pending(world), f.financed(world, buyer="financier2", face="25000.00")]
+    received = f.pending(world, face="8000.00")
+    services.bill_receive(bill_id=received.pk, actor=world.user("supplier2"))
+    parent = f.accepted(world, face="9000.00")
+    services.bill_split(bill_id=parent.pk, actor=world.user("supplier"),
+                        parts=[{"face": "4000.00"}, {"face": "5000.00", "transfer_to": world.org("supplier2").credit_code}])
+    settled = f.accepted(world, face="3000.00")
+    services.bill_settle(bill_id=settled.pk, actor=world.user("buyer"))
+    return [*bills, received, parent, settled, *Bill.objects.filter(parent=parent)]
+
+
+@pytest.fixture
+def anchored_world(anchor_contract, celery_worker_process):  # type: ignore[no-untyped-def]
+    world = f.build_world()
+    bills = build_history(world)
+    wait_all_anchored()
+    return world, bills
+
+
+def test_every_transition_is_anchored_and_every_bundle_verifies(anchored_world, anchor_contract, anvil):
+    world, bills = anchored_world
+    events = BillEvent.objects.count()
+    assert events >= 40
+    client = ChainClient.from_settings()
+    heads = client.heads(anchor_contract.address, [b.bill_key for b in Bill.objects.all()])
+    for bill in Bill.objects.all():
+        last = bill.events.order_by("-seq").first()
+        assert heads[bill.bill_key] == last.hash, f"{bill.number}: head is not the last event's hash"
+        report = verify_bundle(bill_bundle(bill=bill), anvil.url, from_block=anchor_contract.block_number)
+        assert report.ok, report.text()
+    # Exactly one Anchored log per event: no event anchored twice.
+    logs = client.anchored_logs(anchor_contract.address, from_block=anchor_contract.block_number)
+    assert len(logs) == events
+    assert len({log.event_hash for log in logs}) == events
+    code, output = run_reconcile()
+    assert code == 0, output
+    assert "database and chain agree" in output
+
+
+def test_the_standalone_verifier_checks_a_downloaded_bundle(anchored_world, anvil, tmp_path):
+    _world, bills = anchored_world
+    bill = bills[4]  # financed: create, submit, accept, list, buy
+    client = Client()
+    response = client.get(f"/verify/{bill.pk}/bundle.json")
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    bundle = json.loads(response.content)
+    assert bundle["version"] == 1 and bundle["bill_id"] == str(bill.pk) and bundle["chain_id"] == 31337
+    assert [e["seq"] for e in bundle["events"]] == [1, 2, 3, 4, 5]
+    assert all(e["tx_hash"] and e["block"] for e in bundle["events"])
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    # The verifier needs no Django: run it in a bare interpreter with no settings module.
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    ok = subprocess.run([sys.executable, "-m", "chain_adapter.verify", str(path), "--rpc", anvil.url],
+                        capture_output=True, text=True, env=env, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bundle["events"][2]["canonical"] = bundle["events"][2]["canonical"].replace('"accept"', '"reject"')
+    path.write_text(json.dumps(bundle))
+    bad = subprocess.run([sys.executable, "-m", "chain_adapter.verify", str(path), "--rpc", anvil.url],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 1
+    assert "event 3: MISMATCH" in bad.stdout and "the text was changed" in bad.stdout, bad.stdout
+    assert "event 2: OK" in bad.stdout and "event 4: OK" in bad.stdout
+
+
+def test_the_public_page_shows_every_transition_and_the_verdict(anchored_world):
+    _world, bills = anchored_world
+    bill = bills[4]
+    response = Client().get(f"/verify/{bill.pk}/")  # no login
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-verdict="verified"' in html
+    for seq in range(1, 6):
+        assert f'data-seq="{seq}"' in html
+    first = bill.events.get(seq=1).anchor
+    assert f"block {first.block_number}" in html and f"/verify/tx/{first.tx_hash}/" in html
+    assert "<svg" in html  # the QR code of the page's own URL
+    tx_page = Client().get(f"/verify/tx/{first.tx_hash}/")
+    assert tx_page.status_code == 200 and bill.number in tx_page.content.decode()
+
+
+def test_an_sql_edit_is_named_by_reconcile_and_shown_on_the_public_page(anchored_world, anchor_contract):
+    _world, bills = anchored_world
+    edited_bill, edited_event_bill, rewritten = bills[4], bills[3], bills[2]
+    with connection.cursor() as cursor:
+        # A privileged operator bypasses the application (and the append-only trigger).
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("UPDATE bills_bill SET face = face + 1 WHERE id = %s", [edited_bill.pk])
+        cursor.execute("UPDATE bills_billevent SET occurred_at = occurred_at - interval '1 day' "
+                       "WHERE bill_id = %s AND seq = 2", [edited_event_bill.pk])
+        cursor.execute("SET session_replication_role = DEFAULT")
+    # A careful forger also rewrites the canonical text and hash of the last event, so the database chain is
+    # self-consistent: only the chain can tell.
+    last = rewritten.events.order_by("-seq").first()
+    forged = json.loads(last.canonical)
+    forged["actor"] = rewritten.creditor.credit_code
+    text = canonical_text(forged)
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("UPDATE bills_billevent SET canonical = %s, hash = %s, actor_id = %s WHERE id = %s",
+                       [text, event_hash(text), rewritten.creditor_id, last.pk])
+        cursor.execute("UPDATE chain_adapter_anchorrecord SET event_hash = %s WHERE id = %s",
+                       [event_hash(text), last.anchor_id])
+        cursor.execute("SET session_replication_role = DEFAULT")
+
+    code, output = run_reconcile()
+    assert code == 1, output
+    named = {line.split("(")[1].rstrip(")") for line in output.splitlines() if line.startswith("MISMATCH")}
+    assert named == {str(edited_bill.pk), str(edited_event_bill.pk), str(rewritten.pk)}, output
+    assert "history was changed after it was anchored" in output
+    result = reconcile(bill_ids=[rewritten.pk])
+    assert [d.bill_id for d in result.discrepancies] == [str(rewritten.pk)]
+
+    for bill in (edited_bill, edited_event_bill, rewritten):
+        html = Client().get(f"/verify/{bill.pk}/").content.decode()
+        assert 'data-verdict="mismatch"' in html, bill.number
+    untouched = bills[0]
+    assert 'data-verdict="verified"' in Client().get(f"/verify/{untouched.pk}/").content.decode()
+
+
+def test_the_bundle_api_follows_visibility(anchored_world):
+    from rest_framework.test import APIClient
+
+    world, bills = anchored_world
+    bill = bills[0]  # supplier's draft
+    api = APIClient()
+    api.force_authenticate(world.user("supplier"))
+    response = api.get(f"/api/v1/bills/{bill.pk}/bundle/")
+    assert response.status_code == 200 and response.json() == bill_bundle(bill=bill)
+    api.force_authenticate(world.user("supplier2"))
+    assert api.get(f"/api/v1/bills/{bill.pk}/bundle/").status_code == 404
+    listed = bills[3]
+    api.force_authenticate(world.user("financier2"))
+    assert api.get(f"/api/v1/bills/{listed.pk}/bundle/").status_code == 200
+    assert api.get(f"/api/v1/bills/{bill.pk}/bundle/").status_code == 404
+
+
+def test_the_public_page_of_an_unknown_bill_is_404():
+    assert Client().get("/verify/not-a-uuid/").status_code == 404
+    assert Client().get("/verify/00000000-0000-0000-0000-000000000000/").status_code == 404
+    assert Client().get("/verify/tx/0x1234/").status_code == 404
