@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from finance_portal.organizations.selectors import membership_of
+from finance_portal.portal.roles import role_of
 
 
 def membership(request: HttpRequest) -> dict[str, object]:
@@ -12,4 +13,4 @@ def membership(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {}
     m = membership_of(user)
-    return {"membership": m, "organization": m.organization if m else None}
+    return {"membership": m, "organization": m.organization if m else None, "role": role_of(user, m)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from finance_portal.organizations.models import Membership
 from finance_portal.organizations.selectors import membership_of
 
 # Order matters: an organization that is both supplier and core enterprise lands as a core enterprise,
@@ -17,11 +18,12 @@ ROLE_PAGES = (
 )
 
 
-def role_of(user: AbstractBaseUser) -> str | None:
+def role_of(user: AbstractBaseUser, membership: Membership | None | object = ...) -> str | None:
+    """The user's role; pass ``membership`` when it was already read, to save the query."""
     if user.is_authenticated and user.is_superuser:
         return "platform"
-    m = membership_of(user)
-    if m is None:
+    m = membership_of(user) if membership is ... else membership
+    if not isinstance(m, Membership):
         return None
     for role, field in ROLE_PAGES:
         if getattr(m.organization, field):
