@@ -145,8 +145,8 @@ def bill_create(request: HttpRequest) -> HttpResponse:
         allocations = []
         for line in form["lines"].splitlines():
             if line.strip():
-                invoice, _, amount = line.partition(",")
-                allocations.append({"invoice": invoice.strip(), "amount": amount.strip()})
+                invoice_id, _, amount = line.partition(",")
+                allocations.append({"invoice": invoice_id.strip(), "amount": amount.strip()})
         try:
             bill = services.bill_create(
                 actor=request.user,
