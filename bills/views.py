@@ -81,7 +81,6 @@ def bill_list(request: HttpRequest) -> HttpResponse:
             "states": BillState.choices,
             "can_create": bool(org and org.is_supplier and org.can_act),
             "can_issue": bool(org and org.is_core_enterprise and org.can_act),
-            "can_market": selectors.marketplace_allowed(request.user),
         },
     )
 
@@ -105,7 +104,6 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "purchases": bill.purchases.select_related("buyer", "seller"),
             "actions": selectors.bill_available_actions(bill=bill, user=request.user),
             "anchoring": selectors.bill_anchoring_summary(bill),
-            "can_market": selectors.marketplace_allowed(request.user),
         },
     )
 
