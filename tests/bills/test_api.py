@@ -440,3 +440,59 @@ def test_the_marketplace_filters_and_refuses_suppliers(world):
         assert response.status_code == 403 and "financiers" in response.json()["detail"]
     assert client_for(world, "regulator").get("/api/v1/marketplace/").json()["count"] == 2
     assert client.get(f"/api/v1/marketplace/{accepted(world).pk}/").status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Queries per page stay constant in the data size
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/bills/", "/api/v1/marketplace/", "/bills/", "/marketplace/"])
+def test_list_pages_cost_the_same_queries_for_few_or_many_bills(world, url):
+    user = "financier" if "market" in url else "supplier"
+    client = client_for(world, user)
+    listed(world)
+    few = _queries(client, url)
+    for _ in range(6):
+        listed(world)
+    assert _queries(client, url) == few
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/bills/?min_rate=1e999&debtor=99999999999999999&holder=%00", None),
+        ("get", "/api/v1/marketplace/?min_rate=1e999&maturity_after=0000-00-00", None),
+        ("get", "/api/v1/marketplace/?min_rate=NaN", None),
+        ("get", "/api/v1/bills/?page=abc&state=", None),
+        ("get", "/api/v1/bills/%00/", None),
+        ("get", "/api/v1/bills/{id}/events/?seq=x", None),
+        ("post", "/api/v1/bills/{id}/split/", {"parts": [{"face": {"x": 1}}, {"face": ["1"]}]}),
+        ("post", "/api/v1/bills/{id}/split/", {"parts": [{"face": "1e-400"}, {"face": "9999.99"}]}),
+        ("post", "/api/v1/bills/{id}/transfer/", {"to": "\u0000\u202e" * 20}),
+        ("post", "/api/v1/bills/{id}/list/", {"rate": "0." + "1" * 5000}),
+        ("post", "/api/v1/bills/{id}/list/", {"rate": "1e-999999999"}),
+        ("post", "/api/v1/bills/", {"invoice_allocations": [{"invoice": None, "amount": None}], "maturity_date": "x"}),
+        ("post", "/api/v1/bills/", {"invoice_allocations": [{"invoice": "00000000-0000-0000-0000-000000000000",
+                                                             "amount": "9" * 40}], "maturity_date": "2027-01-01"}),
+        ("post", "/api/v1/bills/issue/", {"to": 5, "face": True, "maturity_date": 20270101}),
+    ],
+)
+def test_odd_input_never_gets_a_500(world, method, path, body):
+    bill = accepted(world)
+    client = client_for(world, "supplier")
+    url = path.replace("{id}", str(bill.pk))
+    response = client.get(url) if method == "get" else client.post(url, body, format="json")
+    assert 200 <= response.status_code < 500, response.content[:300]
+    if response.status_code >= 400:
+        assert response["Content-Type"].startswith("application/json")
+    assert refresh(bill).state == BillState.ACCEPTED
