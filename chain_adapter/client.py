@@ -30,8 +30,6 @@ from web3.exceptions import (
     RequestTimedOut,
     TimeExhausted,
     TooManyRequests,
-    TransactionIndexingInProgress,
-    TransactionNotFound,
     Web3RPCError,
 )
 from web3.providers.rpc import HTTPProvider
@@ -138,6 +136,7 @@ class ChainClient:
         session.trust_env = urlparse(rpc_url).hostname not in ("127.0.0.1", "localhost", "::1")
         provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, session=session,
                                 exception_retry_configuration=None)
+        self._provider = provider
         self.w3 = Web3(provider, middleware=[])
         self._chain_id: int | None = None
         self._fees: tuple[float, Fees] | None = None
@@ -226,7 +225,7 @@ class ChainClient:
         to = Web3.to_checksum_address(contract)
         calls = [("eth_call", [{"to": to, "data": "0x" + HEAD_SELECTOR + k[2:]}, "latest"]) for k in unique]
         with self._mapped("eth_call head"):
-            responses = self.w3.provider.make_batch_request(calls)  # type: ignore[arg-type]
+            responses = self._provider.make_batch_request(calls)  # type: ignore[arg-type]
         if not isinstance(responses, list):
             raise TransientChainError(f"head(): the node answered the batch with {responses!r}")
         result: dict[str, str] = {}
@@ -255,7 +254,7 @@ class ChainClient:
         params = {"address": Web3.to_checksum_address(contract), "fromBlock": hex(from_block),
                   "toBlock": to_block if isinstance(to_block, str) else hex(to_block), "topics": topics}
         with self._mapped("eth_getLogs"):
-            response = self.w3.provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
+            response = self._provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
         if "error" in response:
             raise TransientChainError(f"eth_getLogs failed: {response['error']}")
         return decode_anchored_logs(list(response["result"]), contract)
@@ -327,14 +326,18 @@ class ChainClient:
             raise self._classify(err, "eth_sendRawTransaction") from err
 
     def receipt(self, tx_hash: str) -> Receipt | None:
-        """The receipt of ``tx_hash``, or None while it is not mined (or unknown to the node)."""
+        """The receipt of ``tx_hash``, or None while it is not mined (or unknown to the node).
+
+        Read as raw JSON-RPC: web3's receipt formatters checksum every log's address, which costs more than
+        the call itself for a batch of hundreds of logs.
+        """
         self.connect()
-        try:
-            with self._mapped("eth_getTransactionReceipt"):
-                raw = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        except (TransactionNotFound, TransactionIndexingInProgress):
-            return None
-        if raw is None:
+        with self._mapped("eth_getTransactionReceipt"):
+            response = self._provider.make_request("eth_getTransactionReceipt", [tx_hash])  # type: ignore[arg-type]
+        if "error" in response:
+            raise TransientChainError(f"eth_getTransactionReceipt failed: {response['error']}")
+        raw = response.get("result")
+        if not raw:
             return None
         return self._receipt(raw)
 
@@ -362,16 +365,16 @@ class ChainClient:
 
     # --- helpers --------------------------------------------------------------------------------------
 
-    def _receipt(self, raw: Any) -> Receipt:
-        to_hex = lambda v: "0x" + bytes(v).hex() if isinstance(v, (bytes, bytearray)) else str(v)  # noqa: E731
+    @staticmethod
+    def _receipt(raw: dict[str, Any]) -> Receipt:
         contract_address = raw.get("contractAddress")
         return Receipt(
-            tx_hash=to_hex(raw["transactionHash"]),
-            status=int(raw["status"]),
-            block_number=int(raw["blockNumber"]),
-            block_hash=to_hex(raw["blockHash"]),
-            gas_used=int(raw["gasUsed"]),
-            contract_address=str(contract_address) if contract_address else None,
+            tx_hash=str(raw["transactionHash"]).lower(),
+            status=int(str(raw["status"]), 16),
+            block_number=int(str(raw["blockNumber"]), 16),
+            block_hash=str(raw["blockHash"]).lower(),
+            gas_used=int(str(raw["gasUsed"]), 16),
+            contract_address=Web3.to_checksum_address(contract_address) if contract_address else None,
             raw_logs=tuple(raw["logs"]),
         )
 
@@ -389,8 +392,6 @@ class ChainClient:
         """Turn web3/requests failures into the adapter's errors (``raise ... from err``)."""
         try:
             yield
-        except (TransactionNotFound, TransactionIndexingInProgress):
-            raise
         except ContractLogicError as err:
             name, args = decode_revert(err.data if isinstance(err.data, (str, bytes)) else None)
             detail = f"{name}({', '.join(f'{k}={v}' for k, v in args.items())})" if name else str(err.message)

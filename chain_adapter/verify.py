@@ -113,7 +113,7 @@ def _canonical_form(value: object) -> str | None:
         import rfc8785
     except ImportError:
         return None
-    return rfc8785.dumps(value).decode("utf-8")
+    return rfc8785.dumps(value).decode("utf-8")  # type: ignore[arg-type]
 
 
 def check_bundle_offline(bundle: object) -> VerificationReport:
@@ -165,7 +165,7 @@ def check_bundle_offline(bundle: object) -> VerificationReport:
             check.fail(f"hash: {given_hash!r} is not 0x + 64 lowercase hex digits")
         if not isinstance(canonical, str):
             check.fail("canonical: missing; it must be the event's canonical JSON text")
-            previous_hash = given_hash if _is_hash(given_hash) else ZERO_HASH
+            previous_hash = str(given_hash) if _is_hash(given_hash) else ZERO_HASH
             continue
         computed = _keccak_text(canonical)
         if _is_hash(given_hash) and computed != given_hash:
@@ -189,7 +189,7 @@ def check_bundle_offline(bundle: object) -> VerificationReport:
                 check.fail(f"seq: the text says {fields['seq']!r}, the bundle {seq!r}")
             if "bill_id" in fields and fields["bill_id"] != report.bill_id:
                 check.fail(f"bill_id: the text names bill {fields['bill_id']!r}, the bundle {report.bill_id!r}")
-        previous_hash = given_hash if _is_hash(given_hash) else computed
+        previous_hash = str(given_hash) if _is_hash(given_hash) else computed
     return report
 
 
