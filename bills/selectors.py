@@ -31,6 +31,7 @@ from chain_adapter.models import AnchorStatus
 from finance_portal.money import discount_price
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
+from invoices.models import Invoice
 
 
 def viewer_organization(user: AbstractBaseUser | AnonymousUser) -> Organization | None:
@@ -192,6 +193,25 @@ def invoice_allocated(invoice_id: object) -> Decimal:
         .aggregate(total=Sum("amount"))["total"]
     )
     return total or Decimal("0")
+
+
+def invoices_with_room(*, org: Organization, limit: int = 100) -> list[tuple[Invoice, Decimal]]:
+    """The organization's invoices as a seller with what live bills leave of them, in one query."""
+    used = (
+        BillAllocation.objects.filter(invoice_id=OuterRef("pk"))
+        .exclude(bill__state__in=RELEASED_STATES)
+        .values("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    rows = (
+        Invoice.objects.filter(seller=org)
+        .exclude(status="disputed")
+        .select_related("buyer")
+        .annotate(used=Coalesce(Subquery(used), Decimal("0")))
+        .order_by("-issue_date", "-created_at")[:limit]
+    )
+    return [(invoice, invoice.total_amount - invoice.used) for invoice in rows]
 
 
 def anchoring_status(event: BillEvent) -> dict[str, object]:

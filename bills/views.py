@@ -136,15 +136,19 @@ def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespons
 
 @login_required
 def bill_create(request: HttpRequest) -> HttpResponse:
-    """Draft a bill from one or more of the supplier's invoices (one line per invoice: id and amount)."""
-    form = {"maturity_date": "", "lines": "", "reference": ""}
+    """Draft a bill from one or more of the supplier's invoices: an amount per invoice, the face is the sum."""
+    org = selectors.viewer_organization(request.user)
+    invoices = selectors.invoices_with_room(org=org) if org is not None else []
+    preselected = request.GET.get("invoice", "")
+    form: dict[str, Any] = {"maturity_date": "", "reference": "", "amounts": {}}
     if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in form}
+        form["maturity_date"] = request.POST.get("maturity_date", "")
+        form["reference"] = request.POST.get("reference", "")
         allocations = []
-        for line in form["lines"].splitlines():
-            if line.strip():
-                invoice_id, _, amount = line.partition(",")
-                allocations.append({"invoice": invoice_id.strip(), "amount": amount.strip()})
+        for key, value in request.POST.items():
+            if key.startswith("amount-") and value.strip():
+                form["amounts"][key.removeprefix("amount-")] = value
+                allocations.append({"invoice": key.removeprefix("amount-"), "amount": value.strip()})
         try:
             bill = services.bill_create(
                 actor=request.user,
@@ -157,14 +161,17 @@ def bill_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Bill {bill.number} drafted.")
             return redirect("bills:detail", pk=bill.pk)
-    from invoices.selectors import invoices_visible_to
-
-    org = selectors.viewer_organization(request.user)
-    invoices = []
-    if org is not None:
-        for invoice in invoices_visible_to(request.user).filter(seller=org).order_by("-issue_date")[:50]:
-            invoices.append((invoice, invoice.total_amount - selectors.invoice_allocated(invoice.pk)))
-    return render(request, "bills/create.html", {"title": "Draft a bill", "form": form, "invoices": invoices})
+    rows = []
+    for invoice, room in invoices:
+        key = str(invoice.pk)
+        if key in form["amounts"]:
+            value = form["amounts"][key]
+        elif key == preselected and room > 0:
+            value = room
+        else:
+            value = ""
+        rows.append({"invoice": invoice, "room": room, "value": value})
+    return render(request, "bills/create.html", {"title": "Draft a bill", "form": form, "rows": rows})
 
 
 @login_required

@@ -53,9 +53,14 @@ def test_drafting_and_issuing_pages(world, client):
     as_user(client, world, "supplier")
     page = client.get("/bills/new/")
     assert page.status_code == 200 and str(invoice.pk) in page.content.decode()
-    response = client.post("/bills/new/", {"lines": f"{invoice.pk}, 800.00", "maturity_date": in_days(30).isoformat()})
+    assert f'name="amount-{invoice.pk}" value=""' in page.content.decode()
+    preselected = client.get(f"/bills/new/?invoice={invoice.pk}").content.decode()
+    assert f'name="amount-{invoice.pk}" value="700.00"' in preselected
+    response = client.post("/bills/new/", {f"amount-{invoice.pk}": "800.00", "maturity_date": in_days(30).isoformat()})
     assert response.status_code == 200 and "left unallocated" in response.content.decode()
-    response = client.post("/bills/new/", {"lines": f"{invoice.pk}, 700.00", "maturity_date": in_days(30).isoformat()})
+    assert f'name="amount-{invoice.pk}" value="800.00"' in response.content.decode()  # the input is kept
+    assert not Bill.objects.exists()
+    response = client.post("/bills/new/", {f"amount-{invoice.pk}": "700.00", "maturity_date": in_days(30).isoformat()})
     bill = Bill.objects.get(allocations__invoice=invoice)
     assert response.status_code == 302 and response["Location"] == f"/bills/{bill.pk}/"
     as_user(client, world, "buyer")
