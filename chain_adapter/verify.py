@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from web3 import Web3
+from web3.exceptions import Web3Exception
 from web3.providers.rpc import HTTPProvider
 
 ZERO_HASH = "0x" + "00" * 32
@@ -196,8 +197,10 @@ def check_bundle_offline(bundle: object) -> VerificationReport:
 def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
     try:
         response = w3.provider.make_request(method, params)  # type: ignore[arg-type]
-    except OSError as err:  # requests' connection errors and timeouts
+    except (OSError, ValueError, Web3Exception) as err:  # connection errors, timeouts, a non-JSON answer
         raise VerifierError(f"the node does not answer ({err.__class__.__name__}: {err})") from err
+    if not isinstance(response, dict) or ("result" not in response and "error" not in response):
+        raise VerifierError(f"{method}: the node answered {response!r}")
     if "error" in response:
         raise VerifierError(f"{method} failed: {response['error']}")
     return response["result"]
