@@ -13,4 +13,4 @@ def membership(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {}
     m = membership_of(user)
-    return {"membership": m, "organization": m.organization if m else None, "role": role_of(user, m)}
+    return {"membership": m, "organization": m.organization if m else None, "nav_role": role_of(user, m)}
