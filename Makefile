@@ -46,8 +46,15 @@ test: bootstrap browser
 bench: bootstrap
 	$(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench $(PYTEST_ARGS)
 
+# The reliability runs (workers killed mid-batch, the node stopped and restarted, purchase races), repeated:
+# one round of each is in `make test`; a soak repeats them to shake out what fails once in a while.
+SOAK_ROUNDS ?= 5
+SOAK_TESTS  ?= tests/chain_adapter/test_reliability.py tests/anchoring tests/bills/test_concurrency.py
 soak: bootstrap
-	$(PY) -m pytest -m slow -s $(PYTEST_ARGS)
+	@for round in $$(seq 1 $(SOAK_ROUNDS)); do \
+	  echo "== soak round $$round of $(SOAK_ROUNDS)"; \
+	  $(PY) -m pytest -q -p no:cacheprovider $(SOAK_TESTS) $(PYTEST_ARGS) || exit 1; \
+	done
 
 lint: deps
 	$(VENV)/bin/ruff check .

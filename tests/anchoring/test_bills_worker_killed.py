@@ -22,25 +22,40 @@ def confirmed() -> int:
     return AnchorRecord.objects.filter(status=AnchorStatus.CONFIRMED).count()
 
 
+def state(worker) -> str:  # type: ignore[no-untyped-def]
+    """What the outbox and the transactions look like, for a failure message."""
+    from django.db.models import Count
+
+    from chain_adapter.models import AnchorTransaction
+
+    records = list(AnchorRecord.objects.values("status").annotate(n=Count("id")))
+    errors = set(AnchorRecord.objects.exclude(last_error="").values_list("last_error", flat=True)[:5])
+    txs = list(AnchorTransaction.objects.values("status").annotate(n=Count("id")))
+    return f"records {records}, errors {errors}, transactions {txs}; see {getattr(worker, 'log', 'the worker logs')}"
+
+
 def test_bill_events_survive_a_killed_worker_exactly_once(anvil, anchor_contract, anchoring_worker):  # noqa: F811
     world = f.build_world()
-    for i in range(40):  # 40 bills, 3 events each, written before any worker runs
+    for i in range(60):  # 60 bills, 3 events each, written before any worker runs
         bill = f.draft(world, face=f"{1000 + i}.00")
         services.bill_submit(bill_id=bill.pk, actor=world.user("supplier"))
         services.bill_accept(bill_id=bill.pk, actor=world.user("buyer"))
     total = BillEvent.objects.count()
-    assert total == 120
-    knobs = {"ANCHOR_BATCH_SIZE": 2, "ANCHOR_MAX_WAIT_SECONDS": 0}  # 60 transactions: time to kill
+    worker = None
+    assert total == 180
+    # Two events a transaction, two transactions in flight: 90 transactions, time to kill in the middle.
+    knobs = {"ANCHOR_BATCH_SIZE": 2, "ANCHOR_MAX_WAIT_SECONDS": 0, "ANCHOR_MAX_IN_FLIGHT": 2}
     for _round in range(2):
+        assert confirmed() <= total - 40, f"the previous kill came too late to leave work: {state(worker)}"
         worker = anchoring_worker(**knobs)
         sweep.delay()  # what beat does every 15 s
         target = confirmed() + 16
-        assert wait_for(lambda t=target: confirmed() >= t, timeout=90, interval=0.02), f"see {worker.log}"
+        assert wait_for(lambda t=target: confirmed() >= t, timeout=90, interval=0.02), state(worker)
         worker.stop(signal.SIGKILL)
         assert confirmed() < total, "the kill came too late to hit a batch"
     worker = anchoring_worker(**knobs)
     sweep.delay()
-    assert wait_for(lambda: confirmed() == total, timeout=180), f"not all anchored; see {worker.log}"
+    assert wait_for(lambda: confirmed() == total, timeout=180), state(worker)
 
     logs = client_for(anvil.url).anchored_logs(anchor_contract.address, from_block=anchor_contract.block_number)
     hashes = [log.event_hash for log in logs]
@@ -48,4 +63,4 @@ def test_bill_events_survive_a_killed_worker_exactly_once(anvil, anchor_contract
     assert_nonces_without_gaps(anvil)
     out = io.StringIO()
     call_command("reconcile", stdout=out)  # exits non-zero (SystemExit) on any difference
-    assert "40 bills, 120 events (0 not anchored yet): database and chain agree" in out.getvalue()
+    assert "60 bills, 180 events (0 not anchored yet): database and chain agree" in out.getvalue()
