@@ -44,6 +44,24 @@ ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
 }
 
 
+DONE_MESSAGES = {
+    "submit": "Submitted: the debtor is asked to accept the bill.",
+    "accept": "Accepted: your organization has undertaken to pay the holder at maturity.",
+    "reject": "Rejected: the bill's invoices are free again.",
+    "cancel": "Cancelled: the bill's invoices are free again.",
+    "transfer": "Offered: the bill moves once the receiver signs for it.",
+    "receive": "Received: your organization now holds the bill.",
+    "refuse": "Refused: the bill went back to its sender.",
+    "split": "Split: each part is a bill of its own.",
+    "list": "Listed on the marketplace at your asking rate.",
+    "unlist": "Taken off the marketplace.",
+    "buy": "Bought: your organization now holds the bill.",
+    "settle": "Settled: the debtor has paid the holder the face value.",
+    "freeze": "Frozen: nothing moves until it is unfrozen.",
+    "unfreeze": "Unfrozen.",
+}
+
+
 def _parts_from_text(text: str) -> list[dict[str, str]]:
     """One part per line: ``<face>`` or ``<face>, <credit code to transfer it to>``."""
     parts = []
@@ -126,7 +144,7 @@ def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespons
         _error(request, err)
         back = request.POST.get("next") or reverse("bills:detail", args=[pk])
         return redirect(back if back.startswith("/") and not back.startswith("//") else reverse("bills:list"))
-    messages.success(request, f"Done: {action}.")
+    messages.success(request, DONE_MESSAGES[action])
     try:
         selectors.bill_get_visible(user=request.user, bill_id=pk)
     except BillNotFound:  # e.g. a refused transfer: the bill is no longer ours to see
