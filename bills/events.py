@@ -102,18 +102,22 @@ def canonical_of_event(event: BillEvent) -> str:
 _GENESIS_FIELDS = ("creditor", "debtor", "holder", "currency", "issue_date", "maturity", "number")
 
 
-def bill_chain_verify(bill: Bill) -> list[str]:
+def bill_chain_verify(bill: Bill, *, events: list[BillEvent] | None = None) -> list[str]:
     """Recompute and check a bill's event chain against its columns; return the problems found (empty: sound).
 
     Checks: sequence numbers 1..n without gaps; each canonical text equals the one rebuilt from the columns;
     each hash is keccak256 of that text; each ``prev`` is the previous hash (zero hash first); the outbox
     record carries the same key, prev and hash; states follow on from one another; and the bill's row
     (state, face, parties, terms, holder) agrees with what its events say.
+
+    Reads the bill afresh with its events unless ``events`` is given: then the caller passes the bill with its
+    parties joined and the events in ``seq`` order with ``actor`` and ``anchor`` joined (batch reconciling).
     """
     from bills.models import Bill as BillModel
 
-    bill = BillModel.objects.select_related("creditor", "debtor", "holder", "pending_holder").get(pk=bill.pk)
-    events = list(bill.events.select_related("actor", "anchor").order_by("seq"))
+    if events is None:
+        bill = BillModel.objects.select_related("creditor", "debtor", "holder", "pending_holder").get(pk=bill.pk)
+        events = list(bill.events.select_related("actor", "anchor").order_by("seq"))
     problems: list[str] = []
     if not events:
         return [f"bill {bill.id}: it has no events"]

@@ -135,8 +135,11 @@ def reconcile(*, bill_ids: Iterable[Any] | None = None, chunk_size: int = 200) -
     result = ReconcileResult()
     for batch in _chunks(ids, chunk_size):
         bills = list(
-            Bill.objects.filter(id__in=batch).order_by("id").prefetch_related(
-                Prefetch("events", queryset=BillEvent.objects.select_related("anchor").order_by("seq"))
+            Bill.objects.filter(id__in=batch)
+            .select_related("creditor", "debtor", "holder", "pending_holder")
+            .order_by("id")
+            .prefetch_related(
+                Prefetch("events", queryset=BillEvent.objects.select_related("actor", "anchor").order_by("seq"))
             )
         )
         heads = client.heads(deployment.address, [b.bill_key for b in bills])
@@ -144,7 +147,7 @@ def reconcile(*, bill_ids: Iterable[Any] | None = None, chunk_size: int = 200) -
             result.checked += 1
             events = list(bill.events.all())
             result.events += len(events)
-            problems = bill_chain_verify(bill)
+            problems = bill_chain_verify(bill, events=events)
             problems += _against_head(bill, events, heads[bill.bill_key])
             result.pending += sum(1 for e in events if e.anchor.status != AnchorStatus.CONFIRMED)
             if problems:

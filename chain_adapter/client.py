@@ -41,7 +41,7 @@ from chain_adapter.contract import (
     decode_revert,
     load_artifact,
 )
-from chain_adapter.devnet import DEV_ACCOUNTS
+from chain_adapter.devnet import DEV_PRIVATE_KEYS, DEVNET_CHAIN_IDS
 from chain_adapter.errors import (
     ChainError,
     ChainIdMismatch,
@@ -55,8 +55,6 @@ from chain_adapter.errors import (
 
 logger = logging.getLogger(__name__)
 
-DEVNET_CHAIN_IDS = frozenset({31337, 1337})
-DEV_PRIVATE_KEYS = frozenset(key.lower() for _address, key in DEV_ACCOUNTS)
 GAS_MARGIN_NUMERATOR, GAS_MARGIN_DENOMINATOR = 6, 5  # estimates are raised by 20 % ...
 GAS_MARGIN_FLOOR = 10_000  # ... and by at least this much
 FEE_CACHE_SECONDS = 1.0

@@ -26,6 +26,10 @@ DEV_ACCOUNTS = (
     ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
     ("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"),
 )
+# Chain ids of development networks (Anvil/Hardhat 31337, Ganache/geth --dev 1337): the only chains on which
+# the public keys above are accepted. Settings and the chain client both check against these.
+DEVNET_CHAIN_IDS = frozenset({31337, 1337})
+DEV_PRIVATE_KEYS = frozenset(key.lower() for _address, key in DEV_ACCOUNTS)
 
 
 class DevnetError(RuntimeError):

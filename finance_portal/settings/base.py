@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import dj_database_url
 
+from chain_adapter.devnet import DEV_ACCOUNTS, DEV_PRIVATE_KEYS, DEVNET_CHAIN_IDS
 from finance_portal.env import (
     BASE_DIR,
     SettingError,
@@ -22,9 +23,9 @@ from finance_portal.env import (
 
 DEVELOPMENT_MODE: bool = False  # dev.py and test.py set it before importing the rest
 
-# Anvil's first development account. Public knowledge, refused on any chain that is not a devnet.
-ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-DEVNET_CHAIN_IDS = frozenset({31337, 1337})
+# Anvil's first development account (the development default). Public knowledge: every Anvil dev key is
+# refused on any chain that is not a devnet. One list of keys and chain ids, in chain_adapter.devnet.
+ANVIL_DEV_PRIVATE_KEY = DEV_ACCOUNTS[0][1]
 
 
 def build(dev: bool) -> dict[str, object]:
@@ -102,7 +103,7 @@ def build(dev: bool) -> dict[str, object]:
 def check_anchor_key(key: str, chain_id: int) -> None:
     """Refuse Anvil's public development key on any chain that is not a devnet."""
     normalized = key.lower() if key.startswith("0x") else "0x" + key.lower()
-    if normalized == ANVIL_DEV_PRIVATE_KEY and chain_id not in DEVNET_CHAIN_IDS:
+    if normalized in DEV_PRIVATE_KEYS and chain_id not in DEVNET_CHAIN_IDS:
         raise SettingError(
             f"ANCHOR_PRIVATE_KEY is Anvil's public development key, refused on chain id {chain_id}: "
             "set a private key of your own."

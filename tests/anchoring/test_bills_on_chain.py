@@ -90,6 +90,15 @@ def test_every_transition_is_anchored_and_every_bundle_verifies(anchored_world, 
     assert "database and chain agree" in output
 
 
+def test_reconcile_reads_each_chunk_of_bills_in_a_constant_number_of_queries(anchored_world,
+                                                                            django_assert_max_num_queries):
+    bills = Bill.objects.count()
+    assert bills >= 10
+    with django_assert_max_num_queries(6):  # deployment, ids, bills with parties, events with actor and anchor
+        result = reconcile()
+    assert result.ok and result.checked == bills
+
+
 def test_the_standalone_verifier_checks_a_downloaded_bundle(anchored_world, anvil, tmp_path):
     _world, bills = anchored_world
     bill = bills[4]  # financed: create, submit, accept, list, buy

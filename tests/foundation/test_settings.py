@@ -76,8 +76,9 @@ def test_malformed_values_stop_start_up_naming_the_variable(variable, value):
     assert variable in lines[0]
 
 
-def test_anvil_dev_key_is_refused_on_a_chain_that_is_not_a_devnet():
-    result = manage("check", env={**PRODUCTION, "ANCHOR_PRIVATE_KEY": ANVIL_KEY, "CHAIN_ID": "1"})
+@pytest.mark.parametrize("key", [ANVIL_KEY, "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"])
+def test_anvil_dev_keys_are_refused_on_a_chain_that_is_not_a_devnet(key):
+    result = manage("check", env={**PRODUCTION, "ANCHOR_PRIVATE_KEY": key, "CHAIN_ID": "1"})
     assert result.returncode == 2
     assert "ANCHOR_PRIVATE_KEY" in result.stderr and "chain id 1" in result.stderr
 

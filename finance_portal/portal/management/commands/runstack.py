@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from chain_adapter.devnet import Anvil, DevnetError, chain_id_at
 from finance_portal.portal.demo import DEMO_LOGINS, DEMO_PASSWORD
 
-ROOT = Path(settings.BASE_DIR) if hasattr(settings, "BASE_DIR") else Path(__file__).resolve().parents[4]
+ROOT = Path(settings.BASE_DIR)
 
 
 class Command(BaseCommand):
