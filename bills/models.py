@@ -238,6 +238,9 @@ class BillEvent(models.Model):
     anchor = models.OneToOneField(
         "chain_adapter.AnchorRecord", on_delete=models.PROTECT, related_name="bill_event"
     )
+    # Format-2 events: the secret 32-byte salt of each committed field, {name: "0x…"} (docs/bundle-v2.md).
+    # Disclosed only inside a bundle, per profile; never logged, never in the API's event list. Empty: format 1.
+    salts = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = BillEventQuerySet.as_manager()
 
@@ -300,3 +303,34 @@ class BillPurchase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bill_id} bought by {self.buyer_id} at {self.price}"
+
+
+class VerificationToken(models.Model):
+    """A revocable capability to a bill's public verification page, ``/verify/t/<token>/`` (DESIGN §8).
+
+    The token is random (``secrets.token_urlsafe``, 192 bits): it names the bill without revealing its id,
+    and cannot be guessed or enumerated. The bill's holder creates and revokes tokens; a revoked token opens
+    nothing. Whoever holds a live token sees the public disclosure profile of the bill, and nothing more.
+    """
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="verification_tokens")
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["bill", "revoked_at"], name="verification_token_bill")]
+        constraints = [
+            models.CheckConstraint(name="verification_token_long", condition=Q(token__regex=r"^[A-Za-z0-9_-]{32,64}$")),
+        ]
+
+    def __str__(self) -> str:
+        return f"verification token of {self.bill_id} ({'revoked' if self.revoked_at else 'live'})"
