@@ -21,6 +21,7 @@ api_v1 = [
     path("bills/<uuid:bill_id>/bundle/", BillBundleView.as_view(), name="api-bill-bundle"),
     path("", include("invoices.api_urls")),
     path("", include("bills.api_urls")),
+    path("", include("finance_portal.ledger.api_urls")),
 ]
 
 urlpatterns = [

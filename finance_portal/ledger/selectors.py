@@ -1,0 +1,169 @@
+"""Reads on the ledger: balances (always derived from postings), who sees which account, statements, and the
+proofs behind ``manage.py ledger_check``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Coalesce
+
+from finance_portal.ledger.errors import AccountNotFound
+from finance_portal.ledger.models import Account, AccountKind, JournalEntry, Posting
+from finance_portal.organizations.selectors import membership_of
+
+ZERO = Decimal("0.00")
+_MONEY = DecimalField(max_digits=20, decimal_places=2)
+
+
+def is_platform_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """A superuser, or a staff user who is a member of the platform operator."""
+    if isinstance(user, AnonymousUser) or not user.is_authenticated or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    if not getattr(user, "is_staff", False):
+        return False
+    membership = membership_of(user)
+    return membership is not None and membership.organization.is_platform
+
+
+def account_balance(account: Account) -> Decimal:
+    """The account's balance: the sum of its postings (0.00 when it has none)."""
+    total = Posting.objects.filter(account=account).aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else ZERO
+
+
+def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """``accounts`` with a ``balance`` attribute each, in one query."""
+    return accounts.annotate(balance=Coalesce(Sum("postings__amount"), Value(ZERO), output_field=_MONEY))
+
+
+def accounts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
+    """The accounts of the user's organization; platform members (and superusers) also see the platform's own
+    accounts (bank clearing, fee income). Ordered by kind, currency, id."""
+    if isinstance(user, AnonymousUser):
+        return Account.objects.none()
+    membership = membership_of(user)
+    reach = Q(pk__in=[])
+    if membership is not None:
+        reach |= Q(organization_id=membership.organization_id)
+    if (membership is not None and membership.organization.is_platform) or getattr(user, "is_superuser", False):
+        reach |= Q(organization__isnull=True)
+    return Account.objects.filter(reach).order_by("kind", "currency", "pk")
+
+
+def account_get_visible(*, user: AbstractBaseUser | AnonymousUser, account_id: object) -> Account:
+    """The account if the user may see it; ``AccountNotFound`` otherwise (foreign and missing look alike)."""
+    try:
+        return accounts_visible_to(user).get(pk=int(str(account_id)))
+    except (Account.DoesNotExist, ValueError, OverflowError):
+        raise AccountNotFound("No such account among your organization's.") from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Statements
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statement:
+    account: Account
+    date_from: dt.date | None
+    date_to: dt.date | None
+    opening_balance: Decimal
+    closing_balance: Decimal
+    lines: QuerySet[Posting]  # each with .balance (running, after the line) and .entry
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def account_statement(*, account: Account, date_from: dt.date | None = None,
+                      date_to: dt.date | None = None) -> Statement:
+    """The account's postings between two UTC dates (both inclusive), oldest first, each with the running
+    balance after it; the opening balance is everything before ``date_from``."""
+    postings = Posting.objects.filter(account=account)
+    before = postings.filter(entry__created_at__lt=_day_start(date_from)) if date_from else postings.none()
+    opening = before.aggregate(total=Sum("amount"))["total"] or ZERO
+    lines = postings
+    if date_from:
+        lines = lines.filter(entry__created_at__gte=_day_start(date_from))
+    if date_to:
+        lines = lines.filter(entry__created_at__lt=_day_start(date_to + dt.timedelta(days=1)))
+    closing = opening + (lines.aggregate(total=Sum("amount"))["total"] or ZERO)
+    order = [F("entry__created_at").asc(), F("entry_id").asc()]
+    lines = (
+        lines.select_related("entry")
+        .annotate(balance=Window(Sum("amount"), order_by=order, output_field=_MONEY) + Value(opening, _MONEY))
+        .order_by(*order)
+    )
+    return Statement(account, date_from, date_to, opening, closing, lines)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Proofs (manage.py ledger_check)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def totals_by_currency() -> dict[str, dict[str, Decimal]]:
+    """Per currency: the sum of balances of each account kind."""
+    out: dict[str, dict[str, Decimal]] = {}
+    rows = Posting.objects.order_by().values("currency", "account__kind").annotate(total=Sum("amount"))
+    for row in rows:
+        out.setdefault(row["currency"], {})[row["account__kind"]] = row["total"]
+    return out
+
+
+def ledger_problems() -> list[str]:
+    """Everything that is wrong with the ledger, one sentence each; empty when it is sound.
+
+    Checked from the rows, trusting no trigger: every entry has two postings or more, summing to zero per
+    currency, all in the entry's and their account's currency; no cash balance is negative; and, per currency,
+    the money held on the platform (organizations' cash and fee income) equals deposits minus withdrawals
+    (the bank-clearing balance negated).
+    """
+    problems: list[str] = []
+    unbalanced = list(
+        Posting.objects.order_by().values("entry_id", "currency").annotate(total=Sum("amount")).exclude(total=0)
+    )
+    thin = list(JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values_list("pk", "n"))
+    named = JournalEntry.objects.in_bulk({row["entry_id"] for row in unbalanced} | {pk for pk, _ in thin})
+
+    def entry(pk: int) -> str:
+        e = named[pk]
+        return f"entry #{pk} ({e.kind}{', ' + e.reference if e.reference else ''})"
+
+    for row in sorted(unbalanced, key=lambda r: (r["entry_id"], r["currency"])):
+        problems.append(f"{entry(row['entry_id'])} does not balance: its {row['currency']} postings sum to {row['total']}")
+    for pk, n in sorted(thin):
+        problems.append(f"{entry(pk)} has {n} posting(s); an entry needs two or more")
+    mismatched = (
+        Posting.objects.filter(~Q(currency=F("entry__currency")) | ~Q(currency=F("account__currency")))
+        .order_by("entry_id", "pk")
+        .values_list("entry_id", "pk", "currency", "account__currency", "entry__currency")
+    )
+    for entry_id, pk, currency, account_currency, entry_currency in mismatched:
+        problems.append(
+            f"entry #{entry_id}: posting {pk} is in {currency} on a {account_currency} account of a "
+            f"{entry_currency} entry"
+        )
+    negative = (
+        Account.objects.filter(kind=AccountKind.CASH)
+        .annotate(total=Sum("postings__amount"))
+        .filter(total__lt=0)
+        .order_by("pk")
+        .values_list("pk", "name", "total", "currency")
+    )
+    for pk, name, total, currency in negative:
+        problems.append(f"account {pk} ({name}) is below zero: {total} {currency}")
+    for currency, kinds in sorted(totals_by_currency().items()):
+        held = sum((total for kind, total in kinds.items() if kind != AccountKind.BANK_CLEARING), ZERO)
+        banked = -kinds.get(AccountKind.BANK_CLEARING, ZERO)
+        if held != banked:
+            problems.append(f"{currency}: the platform holds {held}, but deposits minus withdrawals are {banked}")
+    return problems
