@@ -248,7 +248,10 @@ def _bank_movement(
     actor: Actor,
 ) -> JournalEntry:
     _require_platform_staff(actor)
-    code = validate_currency(_text(currency, "currency", 8))
+    try:
+        code = validate_currency(_text(currency, "currency", 8))
+    except InvalidInput as err:
+        raise LedgerInvalid(err.message, field="currency") from None
     value = _amount(amount, code)
     ref = _text(reference, "reference", 64)
     if not _REFERENCE.fullmatch(ref):
