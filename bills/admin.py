@@ -7,6 +7,8 @@ added, changed or deleted here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -14,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from bills import selectors, services
+from bills import rules, selectors, services
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase
 from finance_portal.errors import DomainError
 
@@ -83,24 +85,16 @@ def _run(request: HttpRequest, queryset: QuerySet[Bill], verb: str, call) -> Non
         messages.error(request, line)
 
 
-@admin.action(description="Freeze the selected bills (court order, dispute)")
-def freeze(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bill]) -> None:
-    _run(request, queryset, "frozen", services.bill_freeze)
+def _admin_action(rule: rules.Transition) -> Any:
+    def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bill]) -> None:
+        _run(request, queryset, rule.done.rstrip(".").lower(), services.SERVICES[rule.action])
+
+    run.__name__ = {"overdue": "mark_overdue", "default": "mark_defaulted"}.get(rule.action, rule.action)
+    return admin.action(description=f"{rule.label}: {rule.summary}")(run)
 
 
-@admin.action(description="Unfreeze the selected bills")
-def unfreeze(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bill]) -> None:
-    _run(request, queryset, "unfrozen", services.bill_unfreeze)
-
-
-@admin.action(description="Mark the selected bills overdue (past maturity, unpaid)")
-def mark_overdue(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bill]) -> None:
-    _run(request, queryset, "marked overdue", services.bill_mark_overdue)
-
-
-@admin.action(description="Mark the selected bills defaulted (overdue past the grace period)")
-def mark_defaulted(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bill]) -> None:
-    _run(request, queryset, "marked defaulted", services.bill_mark_defaulted)
+# The rule book's staff and system rows, as admin actions (each calls its service, which runs the guard).
+ADMIN_ACTIONS = [_admin_action(r) for r in rules.TRANSITIONS if r.party in (rules.Party.STAFF, rules.Party.SYSTEM)]
 
 
 @admin.register(Bill)
@@ -113,7 +107,7 @@ class BillAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     inlines = [BillAllocationInline, BillEventInline, BillPurchaseInline]
-    actions = [freeze, unfreeze, mark_overdue, mark_defaulted]
+    actions = ADMIN_ACTIONS
     action_form = ReasonActionForm
     readonly_fields = ["id", "number", "state", "creditor", "debtor", "holder", "pending_holder", "holder_seq",
                        "face", "currency", "issue_date", "maturity_date", "asking_rate", "state_before_transfer",

@@ -9,6 +9,7 @@ act, 404 an object out of reach, 409 a refused transition with its rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters
@@ -26,7 +27,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bills import selectors, services
+from bills import rules, selectors, services
 from bills.errors import BillNotFound
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase, BillState
 
@@ -376,10 +377,15 @@ class BillViewSet(viewsets.GenericViewSet):
             pass
         return Response(BillDetailSerializer(bill, context={"request": self.request}).data, status=code)
 
-    def _input(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
-        data = serializer_class(data=self.request.data)
-        data.is_valid(raise_exception=True)
-        return dict(data.validated_data)
+    @staticmethod
+    def _raw_inputs(rule: rules.Transition, request: Request) -> dict[str, Any]:
+        """The rule's inputs from the request, unvalidated: the service parses them after its guard, so a bad
+        body never hides a 403, 404 or 409 (the input serializers document the body for the schema only)."""
+        body = request.data if isinstance(request.data, Mapping) else {}
+        kwargs = {name: body.get(name) for name in (*rule.inputs, "reason") if name != "idempotency_key"}
+        if "idempotency_key" in rule.inputs:
+            kwargs["idempotency_key"] = request.headers.get("Idempotency-Key")
+        return kwargs
 
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
@@ -391,9 +397,7 @@ class BillViewSet(viewsets.GenericViewSet):
         return Response(BillDetailSerializer(bill, context={"request": request}).data)
 
     def create(self, request: Request) -> Response:
-        data = self._input(BillCreateInput)
-        data["invoice_allocations"] = [dict(a) for a in data["invoice_allocations"]]
-        bill = services.bill_create(actor=request.user, **data)
+        bill = services.bill_create(actor=request.user, **self._raw_inputs(rules.rule("create"), request))
         return self._detail(bill, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -404,10 +408,7 @@ class BillViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="issue", filter_backends=[], pagination_class=None)
     def issue(self, request: Request) -> Response:
-        data = self._input(BillIssueInput)
-        if "invoice_allocations" in data:
-            data["invoice_allocations"] = [dict(a) for a in data["invoice_allocations"]]
-        bill = services.bill_issue(actor=request.user, **data)
+        bill = services.bill_issue(actor=request.user, **self._raw_inputs(rules.rule("issue"), request))
         return self._detail(bill, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -421,95 +422,50 @@ class BillViewSet(viewsets.GenericViewSet):
         bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
         return Response(BillEventSerializer(selectors.bill_events(bill), many=True).data)
 
-    @_action_schema("Submit a draft to the debtor (creditor)", ReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def submit(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_submit(bill_id=pk, actor=request.user, **self._input(ReasonInput)))
+    def _act(self, rule: rules.Transition, request: Request, pk: str) -> Response:
+        """Run one rule-book action. The body is not validated here: the service runs the guard first (404,
+        403, 409 whatever the body says) and parses its own inputs after it (400 naming the field)."""
+        result = services.SERVICES[rule.action](bill_id=pk, actor=request.user, **self._raw_inputs(rule, request))
+        if isinstance(result, BillPurchase):
+            bill = selectors.bill_get_visible(user=request.user, bill_id=result.bill_id)
+            return Response(BuyResultSerializer(bill, context={"request": request, "purchase": result}).data)
+        return self._detail(result)
 
-    @_action_schema("Accept a submitted bill: the undertaking to pay at maturity (debtor)", ReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def accept(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_accept(bill_id=pk, actor=request.user, **self._input(ReasonInput)))
 
-    @_action_schema("Reject a submitted bill, saying why (debtor)", RequiredReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def reject(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_reject(bill_id=pk, actor=request.user, **self._input(RequiredReasonInput)))
+# The request body each action documents (structure only; the services check the rules).
+ACTION_INPUTS: dict[str, type[serializers.Serializer]] = {
+    "transfer": TransferInput,
+    "split": SplitInput,
+    "list": ListInput,
+    "buy": BuyInput,
+}
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Up to 128 printable characters; a retry with the same key has no second effect.",
+)
 
-    @_action_schema("Cancel a draft or submitted bill (creditor)", ReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def cancel(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_cancel(bill_id=pk, actor=request.user, **self._input(ReasonInput)))
 
-    @_action_schema("Offer the bill to another onboarded organization (holder)", TransferInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def transfer(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_transfer(bill_id=pk, actor=request.user, **self._input(TransferInput)))
+def _action_view(rule: rules.Transition) -> Any:
+    def view(self: BillViewSet, request: Request, pk: str) -> Response:
+        return self._act(rule, request, pk)
 
-    @_action_schema("Sign for a bill transferred or issued to you (receiver)", ReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def receive(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_receive(bill_id=pk, actor=request.user, **self._input(ReasonInput)))
-
-    @_action_schema("Refuse a bill transferred or issued to you (receiver)", ReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def refuse(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_refuse(bill_id=pk, actor=request.user, **self._input(ReasonInput)))
-
-    @_action_schema("Split into parts summing to the face, optionally transferring parts (holder)", SplitInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def split(self, request: Request, pk: str) -> Response:
-        data = self._input(SplitInput)
-        data["parts"] = [dict(p) for p in data["parts"]]
-        return self._detail(services.bill_split(bill_id=pk, actor=request.user, **data))
-
-    @_action_schema("List on the marketplace at an asking annual discount rate (holder)", ListInput)
-    @action(detail=True, methods=["post"], url_path="list", url_name="list-on-market", filter_backends=[])
-    def list_on_market(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_list(bill_id=pk, actor=request.user, **self._input(ListInput)))
-
-    @_action_schema("Take the bill off the marketplace (holder)", ReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def unlist(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_unlist(bill_id=pk, actor=request.user, **self._input(ReasonInput)))
-
-    @_action_schema(
-        "Buy a listed bill at its asking rate (financiers); the same Idempotency-Key returns the first purchase",
-        BuyInput,
-        BuyResultSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-                description="Up to 128 printable characters; a retry with the same key has no second effect.",
-            )
-        ],
+    view.__name__ = view.__qualname__ = f"action_{rule.action}"
+    view.__doc__ = rule.summary
+    body = ACTION_INPUTS.get(rule.action) or (RequiredReasonInput if rule.reason_required else ReasonInput)
+    schema = _action_schema(
+        rule.summary,
+        body,
+        BuyResultSerializer if rule.action == "buy" else None,
+        parameters=[IDEMPOTENCY_HEADER] if "idempotency_key" in rule.inputs else [],
     )
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def buy(self, request: Request, pk: str) -> Response:
-        data = self._input(BuyInput)
-        purchase = services.bill_buy(
-            bill_id=pk, actor=request.user, idempotency_key=request.headers.get("Idempotency-Key"), **data
-        )
-        bill = selectors.bill_get_visible(user=request.user, bill_id=purchase.bill_id)
-        context = {"request": request, "purchase": purchase}
-        return Response(BuyResultSerializer(bill, context=context).data)
+    return schema(action(detail=True, methods=["post"], url_path=rule.action, url_name=f"action-{rule.action}",
+                         filter_backends=[])(view))
 
-    @_action_schema("Settle: the debtor pays the holder the face value (debtor)", ReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def settle(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_settle(bill_id=pk, actor=request.user, **self._input(ReasonInput)))
 
-    @_action_schema("Freeze a live bill on a court order or dispute (platform staff)", RequiredReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def freeze(self, request: Request, pk: str) -> Response:
-        return self._detail(services.bill_freeze(bill_id=pk, actor=request.user, **self._input(RequiredReasonInput)))
-
-    @_action_schema("Lift a freeze: the bill returns to its state (platform staff)", RequiredReasonInput)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def unfreeze(self, request: Request, pk: str) -> Response:
-        return self._detail(
-            services.bill_unfreeze(bill_id=pk, actor=request.user, **self._input(RequiredReasonInput))
-        )
+# One POST per user-facing row of the rule book: /api/v1/bills/{id}/{action}/.
+for _rule in rules.TRANSITIONS:
+    if _rule.user_facing:
+        setattr(BillViewSet, f"action_{_rule.action}", _action_view(_rule))
 
 
 @extend_schema(

@@ -35,20 +35,7 @@ class BillState(models.TextChoices):
 
 # A bill in one of these states no longer uses its invoices: the allocations are released.
 RELEASED_STATES = frozenset({BillState.REJECTED, BillState.CANCELLED})
-# States an admin may freeze (court order, dispute); unfreezing returns the bill to where it was.
-FREEZABLE_STATES = frozenset(
-    {
-        BillState.SUBMITTED,
-        BillState.ACCEPTED,
-        BillState.PENDING_RECEIPT,
-        BillState.LISTED,
-        BillState.FINANCED,
-        BillState.OVERDUE,
-    }
-)
-SETTLEABLE_STATES = frozenset({BillState.ACCEPTED, BillState.LISTED, BillState.FINANCED, BillState.OVERDUE})
-# Past maturity and unpaid: the system marks these overdue.
-OVERDUE_FROM_STATES = frozenset({BillState.ACCEPTED, BillState.PENDING_RECEIPT, BillState.LISTED, BillState.FINANCED})
+# Which states may move where, and who moves them, is the rule book's (``bills.rules.TRANSITIONS``).
 
 
 class EventType(models.TextChoices):
@@ -71,6 +58,7 @@ class EventType(models.TextChoices):
     DEFAULT = "default", "Marked defaulted"
     FREEZE = "freeze", "Frozen"
     UNFREEZE = "unfreeze", "Unfrozen"
+    LAPSE = "lapse", "Lapsed unsigned at maturity"
 
 
 class ParticipantRole(models.TextChoices):

@@ -11,16 +11,15 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Aggregate, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from bills import clock
+from bills import clock, rules
 from bills.errors import BillActionNotPermitted, BillNotFound
 from bills.models import (
-    FREEZABLE_STATES,
     RELEASED_STATES,
-    SETTLEABLE_STATES,
     Bill,
     BillAllocation,
     BillEvent,
@@ -240,41 +239,10 @@ def bill_anchoring_summary(bill: Bill) -> dict[str, int]:
 
 
 def bill_available_actions(*, bill: Bill, user: AbstractBaseUser | AnonymousUser) -> list[str]:
-    """The actions the user's organization may try on the bill in its present state (a hint for forms;
-    the services decide)."""
+    """The actions the user's organization may try on the bill now, as the rule book's guard would decide
+    (a hint for pages and the API; the services decide)."""
     org = viewer_organization(user)
     if org is None or not org.can_act:
         return []
-    state = bill.state
-    actions: list[str] = []
-    if org.is_platform and user.is_staff:
-        if state == BillState.FROZEN:
-            actions.append("unfreeze")
-        elif state in FREEZABLE_STATES:
-            actions.append("freeze")
-        return actions
-    if org_sees_everything(org):
-        return []
-    is_creditor = bill.creditor_id == org.pk
-    is_debtor = bill.debtor_id == org.pk
-    is_holder = bill.holder_id == org.pk
-    if is_creditor and state == BillState.DRAFT:
-        actions += ["submit", "cancel"]
-    if is_creditor and state == BillState.SUBMITTED:
-        actions.append("cancel")
-    if is_debtor and state == BillState.SUBMITTED:
-        actions += ["accept", "reject"]
-    if is_holder and state in (BillState.ACCEPTED, BillState.FINANCED):
-        actions += ["transfer", "split"]
-    if is_holder and state == BillState.ACCEPTED:
-        actions.append("list")
-    if is_holder and state == BillState.LISTED:
-        actions.append("unlist")
-    if bill.pending_holder_id == org.pk and state == BillState.PENDING_RECEIPT:
-        actions += ["receive", "refuse"]
-    if org.is_financier and state == BillState.LISTED and not is_holder:
-        actions.append("buy")
-    if is_debtor and state in SETTLEABLE_STATES:
-        actions.append("settle")
-    return actions
-
+    staff = bool(getattr(user, "is_staff", False) and org.is_platform)
+    return rules.available(bill=bill, org=org, staff=staff, today=clock.today(), grace_days=settings.BILL_GRACE_DAYS)

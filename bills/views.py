@@ -18,48 +18,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bills import selectors, services
+from bills import rules, selectors, services
 from bills.errors import BillNotFound
 from bills.models import BillState
 from finance_portal.errors import DomainError, NotPermitted
 
 PAGE_SIZE = 25
 
-# Which form fields each action takes from the page, and the service it calls.
-ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "submit": (services.bill_submit, ("reason",)),
-    "accept": (services.bill_accept, ("reason",)),
-    "reject": (services.bill_reject, ("reason",)),
-    "cancel": (services.bill_cancel, ("reason",)),
-    "transfer": (services.bill_transfer, ("to", "reason")),
-    "receive": (services.bill_receive, ("reason",)),
-    "refuse": (services.bill_refuse, ("reason",)),
-    "split": (services.bill_split, ("parts", "reason")),
-    "list": (services.bill_list, ("rate", "reason")),
-    "unlist": (services.bill_unlist, ("reason",)),
-    "buy": (services.bill_buy, ("rate", "idempotency_key", "reason")),
-    "settle": (services.bill_settle, ("reason",)),
-    "freeze": (services.bill_freeze, ("reason",)),
-    "unfreeze": (services.bill_unfreeze, ("reason",)),
-}
-
-
-DONE_MESSAGES = {
-    "submit": "Submitted: the debtor is asked to accept the bill.",
-    "accept": "Accepted: your organization has undertaken to pay the holder at maturity.",
-    "reject": "Rejected: the bill's invoices are free again.",
-    "cancel": "Cancelled: the bill's invoices are free again.",
-    "transfer": "Offered: the bill moves once the receiver signs for it.",
-    "receive": "Received: your organization now holds the bill.",
-    "refuse": "Refused: the bill went back to its sender.",
-    "split": "Split: each part is a bill of its own.",
-    "list": "Listed on the marketplace at your asking rate.",
-    "unlist": "Taken off the marketplace.",
-    "buy": "Bought: your organization now holds the bill.",
-    "settle": "Settled: the debtor has paid the holder the face value.",
-    "freeze": "Frozen: nothing moves until it is unfrozen.",
-    "unfreeze": "Unfrozen.",
-}
+# The actions a bill page can post: the rule book's user-facing rows, each with the form fields it takes.
+ACTIONS: dict[str, rules.Transition] = {action: rules.rule(action) for action in rules.USER_ACTIONS}
 
 
 def _parts_from_text(text: str) -> list[dict[str, str]]:
@@ -120,7 +87,7 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "allocations": selectors.bill_allocations(bill),
             "children": bill.children.order_by("number"),
             "purchases": bill.purchases.select_related("buyer", "seller"),
-            "actions": selectors.bill_available_actions(bill=bill, user=request.user),
+            "actions": [ACTIONS[a] for a in selectors.bill_available_actions(bill=bill, user=request.user)],
             "anchoring": selectors.bill_anchoring_summary(bill),
         },
     )
@@ -129,22 +96,22 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 @login_required
 @require_POST
 def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpResponse:
-    if action not in ACTIONS:
+    rule = ACTIONS.get(action)
+    if rule is None:
         raise Http404("No such action.")
-    service, fields = ACTIONS[action]
     kwargs: dict[str, Any] = {}
-    for field in fields:
+    for field in (*rule.inputs, "reason"):
         value = request.POST.get(field, "")
         kwargs[field] = _parts_from_text(value) if field == "parts" else value
     try:
-        service(bill_id=pk, actor=request.user, **kwargs)
+        services.SERVICES[action](bill_id=pk, actor=request.user, **kwargs)
     except BillNotFound:
         raise Http404("No such bill.") from None
     except DomainError as err:
         _error(request, err)
         back = request.POST.get("next") or reverse("bills:detail", args=[pk])
         return redirect(back if back.startswith("/") and not back.startswith("//") else reverse("bills:list"))
-    messages.success(request, DONE_MESSAGES[action])
+    messages.success(request, rule.done)
     try:
         selectors.bill_get_visible(user=request.user, bill_id=pk)
     except BillNotFound:  # e.g. a refused transfer: the bill is no longer ours to see

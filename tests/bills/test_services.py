@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from bills import clock, services
 from bills.errors import (
@@ -335,9 +335,9 @@ def test_overdue_default_and_late_settlement(world, settings):
     later = accepted(world, days=200)
     services.bill_settle(bill_id=paid.pk, actor=world.user("buyer"))
     with past(30):
-        assert services.bills_mark_overdue_and_default() == {"overdue": 0, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 0, "defaulted": 0}
     with past(31):
-        assert services.bills_mark_overdue_and_default() == {"overdue": 3, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 3, "defaulted": 0}
         assert refresh(late).state == refresh(in_transit).state == refresh(on_market).state == BillState.OVERDUE
         assert refresh(in_transit).pending_holder is None and refresh(on_market).asking_rate is None
         assert refresh(later).state == BillState.ACCEPTED
@@ -345,9 +345,9 @@ def test_overdue_default_and_late_settlement(world, settings):
         assert event.actor.is_platform and event.actor_user is None and event.details["reason"]
         services.bill_settle(bill_id=on_market.pk, actor=world.user("buyer"))
     with past(40):  # the 10th day after maturity is the last of the grace period
-        assert services.bills_mark_overdue_and_default() == {"overdue": 0, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 0, "defaulted": 0}
     with past(41):
-        assert services.bills_mark_overdue_and_default() == {"overdue": 0, "defaulted": 2}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 0, "defaulted": 2}
     assert refresh(late).state == BillState.DEFAULTED
     assert refresh(on_market).state == BillState.SETTLED
     sound(late, in_transit, on_market, paid, later)
@@ -356,7 +356,7 @@ def test_overdue_default_and_late_settlement(world, settings):
 def test_the_celery_task_and_the_command_run_the_same_sweep(world):
     bill = accepted(world, days=10)
     with past(11):
-        assert mark_overdue.run() == {"overdue": 1, "defaulted": 0}
+        assert mark_overdue.run() == {"lapsed": 0, "overdue": 1, "defaulted": 0}
     assert mark_overdue.name == "bills.mark_overdue"
     other = accepted(world, days=10)
     with past(11):
@@ -669,6 +669,8 @@ def test_the_database_refuses_an_over_allocation(world):
     other = draft(world, "50.00")
     with pytest.raises(IntegrityError), transaction.atomic():
         BillAllocation.objects.create(bill=other, invoice=invoice, amount=Decimal("0.01"))
+        with connection.cursor() as cursor:  # the limit is checked at commit (deferred): check it now
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def test_allocations_combine_several_invoices(world):

@@ -1,0 +1,292 @@
+"""The bill rule book: every transition of the state machine (DESIGN §3) as one row of one table.
+
+Read ``TRANSITIONS`` to learn the state machine: who acts, from which states, to which state, and whether
+maturity, the oversight roles or a missing reason stop it. Pages, the API, the "available actions" hint and
+the OpenAPI action list are all derived from it; the services keep only their own effects.
+
+One guard, ``refusal`` (raised by ``check``), runs the documented order for an action on an existing bill::
+
+    oversight role (403 read_only_role) → acting party (403) → state (409 wrong_state) → maturity (409)
+    → the holder itself, where the holder is excluded (409 own_listing)
+
+KYC (403), the row lock and visibility (404) come before it (``bills.services.core.guard``), and each
+action's own input parsing (400) after it, so a bad body never hides a refusal and a refusal never depends on
+the body. This module is pure: it takes a bill and an organization and returns a decision, without I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from bills.errors import BillActionNotPermitted, BillError, BillTransitionRefused
+from bills.models import BillState, EventType
+
+if TYPE_CHECKING:
+    from bills.models import Bill
+    from finance_portal.organizations.models import Organization
+
+
+class Party(StrEnum):
+    """Who may take an action, relative to the bill."""
+
+    CREDITOR = "creditor"  # the supplier whose receivable the bill is (for create: any supplier)
+    DEBTOR = "debtor"  # the core enterprise that owes the face (for issue: any core enterprise)
+    HOLDER = "holder"  # whoever holds the claim now
+    PENDING_RECEIVER = "pending_receiver"  # the organization a transfer or an issue waits for
+    FINANCIER = "financier"  # any onboarded financier (the marketplace)
+    STAFF = "staff"  # platform staff (a user flagged staff in the platform organization)
+    SYSTEM = "system"  # the platform itself (Celery beat), or platform staff acting for it
+
+
+class Maturity(StrEnum):
+    """When, relative to the maturity date (a bill matures at the start of that day, UTC), an action may run."""
+
+    ANY = "any"
+    BEFORE = "before"  # barred on and after maturity: nothing moves then but settlement and the system's marks
+    ON_OR_AFTER = "on_or_after"
+    AFTER = "after"  # the day after maturity at the earliest
+    AFTER_GRACE = "after_grace"  # more than BILL_GRACE_DAYS after maturity
+
+
+class Reach(StrEnum):
+    """Which bills the acting organization can address (others are 404, whatever the body says)."""
+
+    NEW = "new"  # the action creates the bill
+    PARTICIPANT = "participant"  # bills it takes part in (oversight roles: every bill)
+    MARKET = "market"  # as PARTICIPANT, plus every listed bill for a financier
+    ANY = "any"  # the system reaches every bill
+
+
+# The state a transition returns to when it is not fixed: the state before a transfer or a freeze.
+PREVIOUS = "previous"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str  # the action's name in URLs, the API and forms
+    event: str  # the BillEvent type it appends
+    from_states: frozenset[str]  # empty for the actions that create a bill
+    to_state: str  # a BillState, or PREVIOUS
+    party: Party
+    oversight_refused: bool  # regulators and the platform organization may not take it (403)
+    maturity: Maturity
+    reason_required: bool
+    holder_excluded: bool  # the holder itself may not take it (a holder cannot buy its own listing: 409)
+    inputs: tuple[str, ...]  # what a form or a request body carries besides the reason
+    label: str  # the button
+    done: str  # what the page says once it is done
+    summary: str  # the OpenAPI summary
+
+    @property
+    def creates(self) -> bool:
+        return not self.from_states
+
+    @property
+    def reach(self) -> Reach:
+        if self.creates:
+            return Reach.NEW
+        if self.party is Party.SYSTEM:
+            return Reach.ANY
+        if self.party is Party.FINANCIER:
+            return Reach.MARKET
+        return Reach.PARTICIPANT
+
+    @property
+    def user_facing(self) -> bool:
+        """Taken by a user on a bill page or through ``POST /api/v1/bills/{id}/{action}/``."""
+        return not self.creates and self.party is not Party.SYSTEM
+
+
+S = BillState
+_LIVE_HELD = frozenset({S.ACCEPTED, S.FINANCED})
+_FREEZABLE = frozenset({S.SUBMITTED, S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED, S.OVERDUE})
+
+
+def _t(action: str, event: str, from_states: set[str], to_state: str, party: Party, *,
+       oversight_refused: bool = True, maturity: Maturity = Maturity.BEFORE, reason_required: bool = False,
+       holder_excluded: bool = False, inputs: tuple[str, ...] = (), label: str, done: str,
+       summary: str) -> Transition:
+    return Transition(action, event, frozenset(from_states), to_state, party, oversight_refused, maturity,
+                      reason_required, holder_excluded, inputs, label, done, summary)
+
+
+E = EventType
+P = Party
+M = Maturity
+
+#: The state machine. One row per action; ``from`` empty means the action creates the bill.
+TRANSITIONS: tuple[Transition, ...] = (
+    _t("create", E.CREATE, set(), S.DRAFT, P.CREDITOR, maturity=M.ANY,
+       inputs=("invoice_allocations", "maturity_date", "face", "currency", "reference"),
+       label="Draft a bill", done="Drafted.", summary="Draft a bill from your invoices (suppliers)"),
+    _t("issue", E.ISSUE, set(), S.PENDING_RECEIPT, P.DEBTOR, maturity=M.ANY,
+       inputs=("to", "face", "maturity_date", "currency", "invoice_allocations", "reference"),
+       label="Issue a bill", done="Issued: it waits for the supplier's signature.",
+       summary="Issue a bill you owe directly to a supplier (core enterprises)"),
+    _t("submit", E.SUBMIT, {S.DRAFT}, S.SUBMITTED, P.CREDITOR,
+       label="Submit", done="Submitted: the debtor is asked to accept the bill.",
+       summary="Submit a draft to the debtor (creditor)"),
+    _t("accept", E.ACCEPT, {S.SUBMITTED}, S.ACCEPTED, P.DEBTOR,
+       label="Accept", done="Accepted: your organization has undertaken to pay the holder at maturity.",
+       summary="Accept a submitted bill: the undertaking to pay at maturity (debtor)"),
+    _t("reject", E.REJECT, {S.SUBMITTED}, S.REJECTED, P.DEBTOR, maturity=M.ANY, reason_required=True,
+       label="Reject", done="Rejected: the bill's invoices are free again.",
+       summary="Reject a submitted bill, saying why (debtor)"),
+    _t("cancel", E.CANCEL, {S.DRAFT, S.SUBMITTED}, S.CANCELLED, P.CREDITOR, maturity=M.ANY,
+       label="Cancel", done="Cancelled: the bill's invoices are free again.",
+       summary="Cancel a draft or submitted bill (creditor)"),
+    _t("transfer", E.TRANSFER, _LIVE_HELD, S.PENDING_RECEIPT, P.HOLDER, inputs=("to",),
+       label="Transfer", done="Offered: the bill moves once the receiver signs for it.",
+       summary="Offer the bill to another onboarded organization (holder)"),
+    _t("receive", E.RECEIVE, {S.PENDING_RECEIPT}, S.ACCEPTED, P.PENDING_RECEIVER,
+       label="Receive", done="Received: your organization now holds the bill.",
+       summary="Sign for a bill transferred or issued to you (receiver)"),
+    _t("refuse", E.REFUSE, {S.PENDING_RECEIPT}, PREVIOUS, P.PENDING_RECEIVER,
+       label="Refuse", done="Refused: the bill went back to its sender.",
+       summary="Refuse a bill transferred or issued to you (receiver); a refused issue ends rejected"),
+    _t("split", E.SPLIT, _LIVE_HELD, S.SPLIT, P.HOLDER, inputs=("parts",),
+       label="Split", done="Split: each part is a bill of its own.",
+       summary="Split into parts summing to the face, optionally transferring parts (holder)"),
+    _t("list", E.LIST, {S.ACCEPTED}, S.LISTED, P.HOLDER, inputs=("rate",),
+       label="List", done="Listed on the marketplace at your asking rate.",
+       summary="List on the marketplace at an asking annual discount rate (holder)"),
+    _t("unlist", E.UNLIST, {S.LISTED}, S.ACCEPTED, P.HOLDER,
+       label="Unlist", done="Taken off the marketplace.",
+       summary="Take the bill off the marketplace (holder)"),
+    _t("buy", E.BUY, {S.LISTED}, S.FINANCED, P.FINANCIER, holder_excluded=True, inputs=("rate", "idempotency_key"),
+       label="Buy", done="Bought: your organization now holds the bill.",
+       summary="Buy a listed bill at its asking rate (financiers); the same Idempotency-Key returns the first "
+               "purchase"),
+    _t("settle", E.SETTLE, {S.ACCEPTED, S.LISTED, S.FINANCED, S.OVERDUE}, S.SETTLED, P.DEBTOR, maturity=M.ANY,
+       label="Settle", done="Settled: the debtor has paid the holder the face value.",
+       summary="Settle: the debtor pays the holder the face value (debtor)"),
+    _t("overdue", E.OVERDUE, {S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED}, S.OVERDUE, P.SYSTEM,
+       oversight_refused=False, maturity=M.AFTER,
+       label="Mark overdue", done="Marked overdue.", summary="Mark a bill unpaid past maturity overdue (system)"),
+    _t("default", E.DEFAULT, {S.OVERDUE}, S.DEFAULTED, P.SYSTEM, oversight_refused=False, maturity=M.AFTER_GRACE,
+       label="Mark defaulted", done="Marked defaulted.",
+       summary="Mark an overdue bill defaulted after the grace period (system)"),
+    _t("lapse", E.LAPSE, {S.PENDING_RECEIPT}, S.CANCELLED, P.SYSTEM, oversight_refused=False,
+       maturity=M.ON_OR_AFTER,
+       label="Lapse", done="Lapsed: the issued bill was never signed for.",
+       summary="An issued bill never signed for lapses at maturity (system)"),
+    _t("freeze", E.FREEZE, _FREEZABLE, S.FROZEN, P.STAFF, oversight_refused=False, maturity=M.ANY,
+       reason_required=True, label="Freeze", done="Frozen: nothing moves until it is unfrozen.",
+       summary="Freeze a live bill on a court order or dispute (platform staff)"),
+    _t("unfreeze", E.UNFREEZE, {S.FROZEN}, PREVIOUS, P.STAFF, oversight_refused=False, maturity=M.ANY,
+       reason_required=True, label="Unfreeze", done="Unfrozen.",
+       summary="Lift a freeze: the bill returns to its state (platform staff)"),
+)
+
+RULES: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
+USER_ACTIONS: tuple[str, ...] = tuple(t.action for t in TRANSITIONS if t.user_facing)
+
+# Derived state sets the rest of the code reads (so they cannot drift from the table).
+FREEZABLE_STATES = RULES["freeze"].from_states
+SETTLEABLE_STATES = RULES["settle"].from_states
+OVERDUE_FROM_STATES = RULES["overdue"].from_states
+
+_PARTY_WORDS = {
+    P.CREDITOR: "the bill's creditor",
+    P.DEBTOR: "the bill's debtor",
+    P.HOLDER: "the bill's holder",
+    P.PENDING_RECEIVER: "the organization the bill was transferred or issued to",
+    P.FINANCIER: "a financier",
+    P.STAFF: "platform staff",
+    P.SYSTEM: "the platform (or its staff)",
+}
+
+
+def rule(action: str) -> Transition:
+    return RULES[action]
+
+
+def is_party(party: Party, *, bill: Bill | None, org: Organization, staff: bool) -> bool:
+    """Whether ``org`` (its user ``staff`` or not) is ``party`` to ``bill`` (None: a bill being created)."""
+    if party is P.STAFF or party is P.SYSTEM:
+        return bool(org.is_platform and staff)
+    if party is P.FINANCIER:
+        return bool(org.is_financier)
+    if bill is None:
+        return bool(org.is_supplier if party is P.CREDITOR else org.is_core_enterprise if party is P.DEBTOR else False)
+    if party is P.CREDITOR:
+        return bill.creditor_id == org.pk
+    if party is P.DEBTOR:
+        return bill.debtor_id == org.pk
+    if party is P.HOLDER:
+        return bill.holder_id == org.pk
+    # No transfer or issue pending: nobody is the receiver, and the state check says why nothing can be signed.
+    return bill.pending_holder_id is None or bill.pending_holder_id == org.pk
+
+
+def maturity_refusal(t: Transition, *, bill: Bill, today: dt.date, grace_days: int) -> BillTransitionRefused | None:
+    due = bill.maturity_date
+    if t.maturity is M.BEFORE and today >= due:
+        return BillTransitionRefused(
+            f"Cannot {t.action} bill {bill.number}: it matures on {due}, and on or after maturity nothing moves "
+            "but settlement and the system's overdue and default marks.",
+            code="matured",
+        )
+    if t.maturity is M.ON_OR_AFTER and today < due:
+        return BillTransitionRefused(f"Bill {bill.number} matures on {due}: not before then.", code="not_due")
+    if t.maturity is M.AFTER and today <= due:
+        return BillTransitionRefused(f"Bill {bill.number} matures on {due}: it is not past due.", code="not_due")
+    if t.maturity is M.AFTER_GRACE and (today - due).days <= grace_days:
+        return BillTransitionRefused(
+            f"Bill {bill.number} is within its {grace_days}-day grace period after maturity on {due}.",
+            code="in_grace",
+        )
+    return None
+
+
+def refusal(t: Transition, *, bill: Bill, org: Organization, staff: bool, today: dt.date,
+            grace_days: int) -> BillError | None:
+    """Why ``org`` may not take action ``t`` on ``bill`` now, in the documented order; None when it may.
+
+    Precondition: the caller holds the bill's row lock and checked that ``org`` may see the bill.
+    """
+    if t.oversight_refused and (org.is_regulator or org.is_platform):
+        return BillActionNotPermitted(
+            f"Regulators and platform staff read bills but cannot {t.action} them.", code="read_only_role"
+        )
+    if not is_party(t.party, bill=bill, org=org, staff=staff):
+        return BillActionNotPermitted(f"Only {_PARTY_WORDS[t.party]} can {t.action} this bill.")
+    if bill.state not in t.from_states:
+        names = ", ".join(sorted(t.from_states))
+        return BillTransitionRefused(
+            f"Cannot {t.action} bill {bill.number}: it is {bill.state}, and only a bill that is {names} can be.",
+            code="wrong_state",
+        )
+    matured = maturity_refusal(t, bill=bill, today=today, grace_days=grace_days)
+    if matured is not None:
+        return matured
+    if t.holder_excluded and bill.holder_id == org.pk:
+        return BillTransitionRefused("You hold this bill: a holder cannot buy its own listing.", code="own_listing")
+    return None
+
+
+def check(t: Transition, *, bill: Bill, org: Organization, staff: bool, today: dt.date, grace_days: int) -> None:
+    """Raise the refusal of ``refusal`` (403 or 409), if any."""
+    error = refusal(t, bill=bill, org=org, staff=staff, today=today, grace_days=grace_days)
+    if error is not None:
+        raise error
+
+
+def check_creation(t: Transition, *, org: Organization) -> None:
+    """The guard of the actions that create a bill: the organization's kind (403)."""
+    if not is_party(t.party, bill=None, org=org, staff=False):
+        who = "suppliers create bills from their invoices" if t.party is P.CREDITOR else \
+            "core enterprises issue bills they owe"
+        raise BillActionNotPermitted(f"Only {who}.")
+
+
+def available(*, bill: Bill, org: Organization, staff: bool, today: dt.date, grace_days: int) -> list[str]:
+    """The user-facing actions the guard would let ``org`` try on ``bill`` now (a hint; the services decide)."""
+    return [
+        t.action
+        for t in TRANSITIONS
+        if t.user_facing and refusal(t, bill=bill, org=org, staff=staff, today=today, grace_days=grace_days) is None
+    ]

@@ -1,0 +1,186 @@
+"""Creating bills: a supplier drafts one from its invoices (``create``); a core enterprise issues one it owes
+directly to a supplier (``issue``). Invoices are locked in id order and their unallocated room checked; the
+database's deferred allocation trigger is the last guard against over-allocation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Sum
+
+from bills import clock
+from bills.errors import BillInvalid, InvoiceOverAllocated
+from bills.events import amount_text
+from bills.models import RELEASED_STATES, Bill, BillAllocation, BillState, EventType
+from bills.services import inputs
+from bills.services.core import append_event, genesis_details, guard_creation, new_bill
+from finance_portal.money import parse_amount, validate_currency
+from finance_portal.organizations.models import Organization
+from invoices.models import Invoice, InvoiceStatus
+
+
+def lock_invoices_with_room(
+    allocations: list[tuple[uuid.UUID, Decimal]], *, seller: Organization, buyer: Organization | None, currency: str
+) -> dict[uuid.UUID, Invoice]:
+    """Lock the invoices (in id order: no deadlock between two creators) and check each has room left.
+
+    Refuses invoices that are not the seller's (or not owed by ``buyer`` when given), in another currency,
+    disputed, or with less unallocated than asked. Returns the invoices by id.
+    """
+    ids = sorted(invoice_id for invoice_id, _ in allocations)
+    invoices = {inv.pk: inv for inv in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    used = dict(
+        BillAllocation.objects.filter(invoice_id__in=ids)
+        .exclude(bill__state__in=RELEASED_STATES)
+        .values_list("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "total")
+    )
+    for i, (invoice_id, amount) in enumerate(allocations):
+        field = f"invoice_allocations[{i}]"
+        invoice = invoices.get(invoice_id)
+        if invoice is None or invoice.seller_id != seller.pk or (buyer is not None and invoice.buyer_id != buyer.pk):
+            whose = f"issued by {seller.legal_name}" + (f" to {buyer.legal_name}" if buyer else "")
+            raise BillInvalid(f"No invoice {invoice_id} {whose} is registered.", field=f"{field}.invoice")
+        if invoice.currency != currency:
+            raise BillInvalid(
+                f"Invoice {invoice.invoice_number} is in {invoice.currency}, the bill in {currency}.",
+                field=f"{field}.invoice",
+            )
+        if invoice.status == InvoiceStatus.DISPUTED:
+            raise BillInvalid(
+                f"Invoice {invoice.invoice_number} is disputed by its buyer and cannot back a bill.",
+                field=f"{field}.invoice",
+            )
+        room = invoice.total_amount - used.get(invoice_id, Decimal("0"))
+        if amount > room:
+            raise InvoiceOverAllocated(
+                f"Invoice {invoice.invoice_number} has {amount_text(room, currency)} {currency} left unallocated "
+                f"of its {amount_text(invoice.total_amount, currency)}; {amount_text(amount, currency)} was asked.",
+                field=f"{field}.amount",
+            )
+    return invoices
+
+
+def _invoice_details(allocations: list[tuple[uuid.UUID, Decimal]], currency: str) -> list[dict[str, str]]:
+    return [{"invoice": str(i), "amount": amount_text(a, currency)} for i, a in allocations]
+
+
+def bill_create(
+    *,
+    actor: AbstractBaseUser,
+    invoice_allocations: Sequence[Mapping[str, object]] | None = None,
+    maturity_date: object = None,
+    face: object = None,
+    currency: object = None,
+    reference: object = "",
+    reason: object = "",
+) -> Bill:
+    """A supplier drafts a bill owed by the buyer of its invoices, for the sum of the allocated amounts.
+
+    The invoices must be the supplier's, owed by one onboarded core enterprise (the debtor), in the bill's
+    currency, not disputed, and have the allocated amounts still unallocated on live bills. ``face``, when
+    given, must equal that sum.
+    """
+    org = guard_creation("create", actor=actor)
+    currency = validate_currency(currency or settings.DEFAULT_CURRENCY)
+    allocations = inputs.parse_allocations(invoice_allocations, currency=currency, required=True)
+    total = sum((amount for _, amount in allocations), Decimal("0"))
+    if face is not None and face != "":
+        face_amount = parse_amount(face, currency, field="face")
+        if face_amount != total:
+            raise BillInvalid(
+                f"The face ({amount_text(face_amount, currency)}) must equal the sum of the invoice allocations "
+                f"({amount_text(total, currency)}).",
+                field="face",
+            )
+    at = clock.now()
+    issue_date = at.date()
+    maturity = inputs.parse_date(maturity_date, field="maturity_date")
+    inputs.check_maturity(maturity, issue_date=issue_date)
+    reference = inputs.reference_text(reference)
+    reason = inputs.reason_text(reason)
+    with transaction.atomic():
+        invoices = lock_invoices_with_room(allocations, seller=org, buyer=None, currency=currency)
+        buyers = {inv.buyer_id for inv in invoices.values()}
+        if len(buyers) != 1:
+            raise BillInvalid("All invoices behind one bill must be owed by the same buyer.", field="invoice_allocations")
+        debtor = Organization.objects.get(pk=buyers.pop())
+        if not (debtor.is_core_enterprise and debtor.can_act):
+            raise BillInvalid(
+                f"The invoices' buyer {debtor.legal_name} is not an onboarded core enterprise: it cannot owe a bill.",
+                field="invoice_allocations",
+            )
+        bill = new_bill(creditor=org, debtor=debtor, holder=org, face=total, currency=currency,
+                        issue_date=issue_date, maturity=maturity, state=BillState.DRAFT, at=at, reference=reference)
+        BillAllocation.objects.bulk_create(
+            [BillAllocation(bill=bill, invoice_id=invoice_id, amount=amount) for invoice_id, amount in allocations]
+        )
+        append_event(
+            bill, type=EventType.CREATE, from_state=None, org=org, user=actor, at=at,
+            details=genesis_details(bill, invoices=_invoice_details(allocations, currency), reference=reference,
+                                    reason=reason),
+        )
+    return bill
+
+
+def bill_issue(
+    *,
+    actor: AbstractBaseUser,
+    to: object = None,
+    face: object = None,
+    maturity_date: object = None,
+    currency: object = None,
+    invoice_allocations: Sequence[Mapping[str, object]] | None = None,
+    reference: object = "",
+    reason: object = "",
+) -> Bill:
+    """A core enterprise issues a bill it owes directly to a supplier; it waits for the supplier's receipt.
+
+    The supplier becomes creditor and pending holder; if it refuses, the bill ends rejected, and if it never
+    signs, the bill lapses at maturity (``bill_lapse``). Invoice allocations are optional (invoices the
+    supplier issued to this core enterprise) and, when given, sum to the face.
+    """
+    org = guard_creation("issue", actor=actor)
+    receiver = inputs.counterparty(to, field="to", acting=org)
+    if not receiver.is_supplier:
+        raise BillInvalid(f"{receiver.legal_name} is not a supplier: bills are issued to suppliers.", field="to")
+    currency = validate_currency(currency or settings.DEFAULT_CURRENCY)
+    face_amount = parse_amount(face, currency, field="face")
+    allocations = inputs.parse_allocations(invoice_allocations, currency=currency, required=False)
+    if allocations:
+        total = sum((amount for _, amount in allocations), Decimal("0"))
+        if total != face_amount:
+            raise BillInvalid(
+                f"The invoice allocations sum to {amount_text(total, currency)}, the face is "
+                f"{amount_text(face_amount, currency)}: they must be equal.",
+                field="invoice_allocations",
+            )
+    at = clock.now()
+    issue_date = at.date()
+    maturity = inputs.parse_date(maturity_date, field="maturity_date")
+    inputs.check_maturity(maturity, issue_date=issue_date)
+    reference = inputs.reference_text(reference)
+    reason = inputs.reason_text(reason)
+    with transaction.atomic():
+        if allocations:
+            lock_invoices_with_room(allocations, seller=receiver, buyer=org, currency=currency)
+        bill = new_bill(creditor=receiver, debtor=org, holder=org, pending_holder=receiver, face=face_amount,
+                        currency=currency, issue_date=issue_date, maturity=maturity,
+                        state=BillState.PENDING_RECEIPT, at=at, reference=reference)
+        if allocations:
+            BillAllocation.objects.bulk_create(
+                [BillAllocation(bill=bill, invoice_id=i, amount=a) for i, a in allocations]
+            )
+        append_event(
+            bill, type=EventType.ISSUE, from_state=None, org=org, user=actor, at=at,
+            details=genesis_details(bill, receiver=receiver.credit_code,
+                                    invoices=_invoice_details(allocations, currency), reference=reference,
+                                    reason=reason),
+        )
+    return bill

@@ -1,0 +1,164 @@
+"""Parsing of the services' inputs (400s naming the field). Each service parses its inputs after the guard.
+
+Text inputs refuse control characters (a NUL byte cannot be stored by PostgreSQL, and no reason needs a bell);
+amounts go through ``finance_portal.money.parse_amount``; dates are ISO ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+
+from bills import clock
+from bills.errors import BillInvalid
+from finance_portal.money import parse_amount
+from finance_portal.organizations.models import Organization
+
+MAX_PARTS = 20
+MAX_ALLOCATIONS = 50
+MAX_REASON = 500
+MAX_REFERENCE = 64
+RATE_DIGITS = 6
+
+
+def _text(value: object, *, field: str, limit: int, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        raise BillInvalid(f"Send the {what} as text.", field=field)
+    text = str(value).strip()
+    if any(ord(c) < 32 and c not in "\t\n\r" or ord(c) == 127 for c in text):
+        raise BillInvalid(f"The {what} contains a control character (such as a NUL byte).", field=field)
+    if len(text) > limit:
+        raise BillInvalid(f"The {what} is limited to {limit} characters.", field=field)
+    return text
+
+
+def reason_text(value: object, *, required: bool = False) -> str:
+    text = _text(value, field="reason", limit=MAX_REASON, what="reason")
+    if required and not text:
+        raise BillInvalid("Give a reason: it is recorded in the bill's history.", field="reason")
+    return text
+
+
+def reference_text(value: object) -> str:
+    return _text(value, field="reference", limit=MAX_REFERENCE, what="reference")
+
+
+def parse_date(value: object, *, field: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise BillInvalid("Give a date (YYYY-MM-DD), not a date and time.", field=field)
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not text.isascii():
+        text = ""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BillInvalid(f"{value!r} is not a date in the form YYYY-MM-DD.", field=field) from None
+
+
+def check_maturity(maturity: dt.date, *, issue_date: dt.date, field: str = "maturity_date") -> None:
+    if maturity <= clock.today():
+        raise BillInvalid("The maturity date must be after today.", field=field)
+    limit = settings.BILL_MAX_TENOR_DAYS
+    if (maturity - issue_date).days > limit:
+        raise BillInvalid(
+            f"The tenor (issue date to maturity) may not exceed {limit} days: mature on or before "
+            f"{issue_date + dt.timedelta(days=limit)}.",
+            field=field,
+        )
+
+
+def parse_rate(value: object, *, field: str = "rate") -> Decimal:
+    """An annual discount rate as a fraction (``"0.036"`` is 3.6 %): above 0, below 1, six decimals at most."""
+    if isinstance(value, float | bool) or value is None:
+        raise BillInvalid("Send the rate as a decimal string such as \"0.036\" (3.6 % a year).", field=field)
+    text = str(value).strip() if isinstance(value, str | int) else "?"
+    if not text.isascii():
+        raise BillInvalid("Write the rate with ASCII digits, such as \"0.036\".", field=field)
+    try:
+        rate = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise BillInvalid(f"{value!r} is not a decimal rate.", field=field) from None
+    if not rate.is_finite() or rate <= 0 or rate >= 1:
+        raise BillInvalid("The annual rate is a fraction above 0 and below 1 (\"0.036\" is 3.6 %).", field=field)
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_DIGITS)):
+        raise BillInvalid(f"The rate has at most {RATE_DIGITS} decimal places.", field=field)
+    return rate
+
+
+def optional_rate(value: object) -> Decimal | None:
+    return None if value in (None, "") else parse_rate(value)
+
+
+def counterparty(code: object, *, field: str, acting: Organization) -> Organization:
+    """An onboarded (KYC approved) trading organization named by its credit code, other than ``acting``."""
+    text = str(code).strip().upper() if isinstance(code, str) else ""
+    if not text:
+        raise BillInvalid("Name the receiving organization by its unified social credit code.", field=field)
+    org = Organization.objects.filter(credit_code=text).first() if text.isascii() and len(text) <= 64 else None
+    if org is None:
+        raise BillInvalid(f"No organization with credit code {text[:64]} is registered on the platform.", field=field)
+    if org.pk == acting.pk:
+        raise BillInvalid("The receiver must be another organization than yours.", field=field)
+    if not org.can_act:
+        raise BillInvalid(f"{org.legal_name} is not onboarded (KYC not approved): it cannot receive bills.", field=field)
+    if org.is_regulator or org.is_platform:
+        raise BillInvalid(f"{org.legal_name} oversees the platform and takes no part in trades.", field=field)
+    return org
+
+
+def _list(raw: object, *, field: str, what: str) -> Sequence[object]:
+    if raw is None:
+        return []
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        raise BillInvalid(f"Give the {what} as a list.", field=field)
+    return raw
+
+
+def parse_allocations(raw: object, *, currency: str, required: bool) -> list[tuple[uuid.UUID, Decimal]]:
+    field = "invoice_allocations"
+    items = _list(raw, field=field, what="invoice allocations ({invoice, amount} objects)")
+    if required and not items:
+        raise BillInvalid("A bill is backed by at least one of your invoices.", field=field)
+    if len(items) > MAX_ALLOCATIONS:
+        raise BillInvalid(f"A bill is backed by at most {MAX_ALLOCATIONS} invoices.", field=field)
+    parsed: list[tuple[uuid.UUID, Decimal]] = []
+    seen: set[uuid.UUID] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise BillInvalid("Each allocation is an object {invoice, amount}.", field=f"{field}[{i}]")
+        try:
+            invoice_id = uuid.UUID(str(item.get("invoice")))
+        except (ValueError, TypeError):
+            raise BillInvalid("Name the invoice by its id.", field=f"{field}[{i}].invoice") from None
+        if invoice_id in seen:
+            raise BillInvalid("An invoice appears twice in the allocations.", field=f"{field}[{i}].invoice")
+        seen.add(invoice_id)
+        parsed.append((invoice_id, parse_amount(item.get("amount"), currency, field=f"{field}[{i}].amount")))
+    return parsed
+
+
+def parse_parts(raw: object) -> list[Mapping[str, object]]:
+    items = _list(raw, field="parts", what="parts ({face, transfer_to} objects)")
+    if not 2 <= len(items) <= MAX_PARTS:
+        raise BillInvalid(f"A split makes between 2 and {MAX_PARTS} parts.", field="parts")
+    for i, part in enumerate(items):
+        if not isinstance(part, Mapping):
+            raise BillInvalid("Each part is an object {face, transfer_to}.", field=f"parts[{i}]")
+    return list(items)  # type: ignore[arg-type]
+
+
+def idempotency_key(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else "" if value is None else "\x00"
+    if len(text) > 128 or any(not (32 < ord(c) < 127) for c in text):
+        raise BillInvalid(
+            "The Idempotency-Key is up to 128 printable ASCII characters without spaces.", field="idempotency_key"
+        )
+    return text

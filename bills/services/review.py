@@ -1,0 +1,63 @@
+"""The creditor's draft and the debtor's answer: submit, accept, reject, cancel."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Sum
+
+from bills.errors import BillTransitionRefused, InvoiceOverAllocated
+from bills.models import RELEASED_STATES, Bill, BillAllocation
+from bills.services.core import guard, transition
+from invoices.models import Invoice, InvoiceStatus
+
+
+def bill_submit(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+    """The creditor submits its draft to the debtor. Its invoices must still back it (not disputed, room left)."""
+    with transaction.atomic():
+        g = guard("submit", bill_id=bill_id, actor=actor)
+        bill = g.bill
+        text = g.reason(reason)
+        disputed = bill.allocations.filter(invoice__status=InvoiceStatus.DISPUTED).select_related("invoice").first()
+        if disputed is not None:
+            raise BillTransitionRefused(
+                f"Cannot submit bill {bill.number}: invoice {disputed.invoice.invoice_number} is disputed by its buyer.",
+                code="invoice_disputed",
+            )
+        for allocation in bill.allocations.order_by("invoice_id"):
+            invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
+            used = (
+                BillAllocation.objects.filter(invoice=invoice)
+                .exclude(bill__state__in=RELEASED_STATES)
+                .aggregate(total=Sum("amount"))["total"]
+            )
+            if used > invoice.total_amount:
+                raise InvoiceOverAllocated(
+                    f"Cannot submit bill {bill.number}: invoice {invoice.invoice_number} is allocated beyond its total.",
+                )
+        transition(g, reason=text)
+    return bill
+
+
+def bill_accept(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+    """The debtor confirms its undertaking to pay the face at maturity."""
+    with transaction.atomic():
+        g = guard("accept", bill_id=bill_id, actor=actor)
+        transition(g, reason=g.reason(reason))
+    return g.bill
+
+
+def bill_reject(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+    """The debtor refuses a submitted bill, saying why. Its invoice allocations are released."""
+    with transaction.atomic():
+        g = guard("reject", bill_id=bill_id, actor=actor)
+        transition(g, reason=g.reason(reason))
+    return g.bill
+
+
+def bill_cancel(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+    """The creditor withdraws a draft or a submitted bill. Its invoice allocations are released."""
+    with transaction.atomic():
+        g = guard("cancel", bill_id=bill_id, actor=actor)
+        transition(g, reason=g.reason(reason))
+    return g.bill
