@@ -86,6 +86,7 @@ class PostingSerializer(serializers.ModelSerializer):
 class EntrySerializer(serializers.ModelSerializer):
     organization = serializers.CharField(source="organization.credit_code", allow_null=True, default=None)
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField(default_timezone=dt.UTC)
     postings = PostingSerializer(many=True)
 
     class Meta:
@@ -104,7 +105,7 @@ class BankMovementInput(serializers.Serializer):
 
 class StatementLineSerializer(serializers.Serializer):
     entry = serializers.IntegerField(source="entry_id")
-    created_at = serializers.DateTimeField(source="entry.created_at")
+    created_at = serializers.DateTimeField(source="entry.created_at", default_timezone=dt.UTC)
     kind = serializers.CharField(source="entry.kind")
     memo = serializers.CharField(source="entry.memo")
     reference = serializers.CharField(source="entry.reference")

@@ -17,7 +17,14 @@ from finance_portal.ledger.errors import (
     LedgerInvalid,
     NotPlatformStaff,
 )
-from finance_portal.ledger.models import Account, AccountKind, EntryKind, JournalEntry, LedgerImmutable, Posting
+from finance_portal.ledger.models import (
+    Account,
+    AccountKind,
+    EntryKind,
+    JournalEntry,
+    LedgerImmutable,
+    Posting,
+)
 from tests.ledger.conftest import balance, counts, deposit
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +94,16 @@ def test_the_same_bank_reference_is_refused_for_the_same_organization(world):
             record(organization=world.org("supplier"), amount="50.00", currency="CNY", reference="REF-1",
                    reason="again", actor=None)
         assert err.value.field == "reference" and err.value.http_status == 409
+    assert counts() == before and balance(world, "supplier") == D("100.00")
+
+
+def test_a_reference_that_slips_past_the_check_is_caught_by_the_unique_constraint(world, monkeypatch):
+    """What a concurrent deposit meets when both pass the check before either commits."""
+    deposit(world, "supplier", "100.00", reference="REF-1")
+    monkeypatch.setattr(services, "_refuse_used_reference", lambda organization, reference: None)
+    before = counts()
+    with pytest.raises(DuplicateReference):
+        deposit(world, "supplier", "100.00", reference="REF-1")
     assert counts() == before and balance(world, "supplier") == D("100.00")
 
 
