@@ -280,3 +280,16 @@ def test_the_endpoints_are_in_the_openapi_schema(world):
     assert {"from", "to", "format"} <= {p["name"] for p in statement["parameters"]}
     for url in ("/api/v1/admin/deposits/", "/api/v1/admin/withdrawals/"):
         assert set(paths[url]["post"]["responses"]) >= {"201", "400", "403", "409"}
+
+
+def test_the_ledger_endpoints_generate_a_schema_without_warnings():
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.validation import validate_schema
+
+    from finance_portal.ledger import api_urls
+
+    GENERATOR_STATS.reset()
+    schema = SchemaGenerator(patterns=api_urls.urlpatterns).get_schema(request=None, public=True)
+    validate_schema(schema)
+    assert not GENERATOR_STATS, str(GENERATOR_STATS._warn_cache or GENERATOR_STATS._error_cache)
