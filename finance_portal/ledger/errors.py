@@ -33,8 +33,7 @@ class InsufficientFunds(Conflict, LedgerError):
     def __init__(self, *, account: Account, balance: Decimal, amount: Decimal) -> None:
         super().__init__(
             f"Insufficient funds: {account.name} holds {balance} {account.currency}, "
-            f"{amount} {account.currency} cannot be taken from it.",
-            field="amount",
+            f"{amount} {account.currency} cannot be taken from it."
         )
         self.account = account
         self.balance = balance

@@ -305,10 +305,12 @@ def _amount(value: object, currency: str) -> Decimal:
 
 
 def _organization(value: Organization | str) -> Organization:
+    """The organization, read afresh (a KYC change takes effect at once), by object or credit code."""
     if isinstance(value, Organization):
-        return value
-    code = _text(value, "organization", 32).upper()
-    org = Organization.objects.filter(credit_code=code).first() if code else None
+        org = Organization.objects.filter(pk=value.pk).first()
+    else:
+        code = _text(value, "organization", 32).upper()
+        org = Organization.objects.filter(credit_code=code).first() if code else None
     if org is None:
         raise LedgerInvalid("No organization has this unified social credit code.", field="organization")
     return org
