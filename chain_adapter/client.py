@@ -7,7 +7,8 @@ every web3/requests failure onto ``TransientChainError`` (try again later) or ``
 (do not retry blindly), raised ``from`` the original error.
 
 It keeps no state of its own beyond a short fee cache: nonces and signed transactions are the transaction
-manager's business (``chain_adapter.txmanager``), which stores them before anything is broadcast.
+manager's business (``chain_adapter.txmanager``), which stores them before anything is broadcast. What a
+node's error message means is decided in ``chain_adapter.decisions.classify_refusal``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from urllib.parse import urlparse
 
 import requests
 from eth_account import Account
+from eth_account.typed_transactions import TypedTransaction
 from eth_hash.auto import keccak
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import (
     ContractLogicError,
@@ -33,14 +36,16 @@ from web3.exceptions import (
     Web3RPCError,
 )
 from web3.providers.rpc import HTTPProvider
+from web3.types import Nonce
+from web3.utils.address import get_create_address
 
 from chain_adapter.contract import (
     ANCHORED_TOPIC,
     AnchoredLog,
     decode_anchored_logs,
     decode_revert,
-    load_artifact,
 )
+from chain_adapter.decisions import Fees, Refusal, classify_refusal
 from chain_adapter.devnet import DEV_PRIVATE_KEYS, DEVNET_CHAIN_IDS
 from chain_adapter.errors import (
     ChainError,
@@ -51,7 +56,10 @@ from chain_adapter.errors import (
     NonceConsumed,
     PermanentChainError,
     TransientChainError,
+    Underpriced,
 )
+
+__all__ = ["ChainClient", "Fees", "Payload", "Receipt", "SignedTx"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,19 +69,22 @@ FEE_CACHE_SECONDS = 1.0
 HEAD_SELECTOR = keccak(b"head(bytes32)")[:4].hex()
 IS_ANCHORER_SELECTOR = keccak(b"isAnchorer(address)")[:4].hex()
 
-# Substrings of JSON-RPC error messages (geth, Anvil, Nethermind, Erigon) and what they mean for a broadcast.
-_ALREADY_KNOWN = ("already known", "already imported", "known transaction", "alreadyknown")
-_NONCE_USED = ("nonce too low", "replacement transaction underpriced", "nonce has already been used",
-               "oldnonce", "transaction with the same hash")
-_NO_FUNDS = ("insufficient funds", "insufficient balance")
-_TRANSIENT_RPC = ("timeout", "timed out", "rate limit", "too many requests", "try again", "temporarily",
-                  "header not found", "busy", "txpool is full", "pool is full")
-
 
 @dataclass(frozen=True)
 class SignedTx:
     raw: str  # 0x-hex of the signed bytes, exactly what is broadcast (and re-broadcast)
     tx_hash: str
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What a signed transaction does, read back from its bytes (to re-sign the same call)."""
+
+    to: str | None
+    data: str
+    value: int
+    gas: int
+    nonce: int
 
 
 @dataclass(frozen=True)
@@ -89,12 +100,6 @@ class Receipt:
     def anchored(self, contract: str) -> list[AnchoredLog]:
         """The ``Anchored`` logs this transaction's contract ``contract`` emitted, in log order."""
         return decode_anchored_logs(list(self.raw_logs), contract)
-
-
-@dataclass(frozen=True)
-class Fees:
-    max_fee_per_gas: int
-    max_priority_fee_per_gas: int
 
 
 def _message(err: Web3RPCError) -> str:
@@ -146,14 +151,11 @@ class ChainClient:
 
     @classmethod
     def from_settings(cls) -> ChainClient:
-        from django.conf import settings
+        from chain_adapter.conf import chain_settings, devnet_chain_ids
 
-        return cls(
-            rpc_url=settings.ETH_RPC_URL,
-            chain_id=settings.CHAIN_ID,
-            private_key=settings.ANCHOR_PRIVATE_KEY,
-            devnet_chain_ids=frozenset(getattr(settings, "DEVNET_CHAIN_IDS", DEVNET_CHAIN_IDS)),
-        )
+        conf = chain_settings()
+        return cls(rpc_url=conf.rpc_url, chain_id=conf.chain_id, private_key=conf.private_key,
+                   devnet_chain_ids=devnet_chain_ids(DEVNET_CHAIN_IDS))
 
     # --- connection -----------------------------------------------------------------------------------
 
@@ -259,18 +261,24 @@ class ChainClient:
 
     # --- transactions ---------------------------------------------------------------------------------
 
+    def fee_market(self) -> tuple[int, int]:
+        """(the latest block's base fee, the node's suggested tip), read now. A chain without EIP-1559 gives
+        its legacy gas price as the base fee."""
+        block = self.latest_block()
+        with self._mapped("eth_maxPriorityFeePerGas"):
+            tip = int(self.w3.eth.max_priority_fee)
+        base = int(block.get("baseFeePerGas") or 0)
+        if not base:
+            with self._mapped("eth_gasPrice"):
+                base = int(self.w3.eth.gas_price)
+        return base, tip
+
     def fees(self) -> Fees:
         """EIP-1559 fees: twice the latest base fee plus the node's suggested tip (cached for a second)."""
         now = time.monotonic()
         if self._fees is not None and now - self._fees[0] < FEE_CACHE_SECONDS:
             return self._fees[1]
-        block = self.latest_block()
-        with self._mapped("eth_maxPriorityFeePerGas"):
-            tip = int(self.w3.eth.max_priority_fee)
-        base = int(block.get("baseFeePerGas") or 0)
-        if not base:  # a chain without EIP-1559: pay the legacy gas price as both caps
-            with self._mapped("eth_gasPrice"):
-                base = int(self.w3.eth.gas_price)
+        base, tip = self.fee_market()
         fees = Fees(max_fee_per_gas=2 * base + tip, max_priority_fee_per_gas=tip)
         self._fees = (now, fees)
         return fees
@@ -288,8 +296,9 @@ class ChainClient:
             estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
         return max(estimate * GAS_MARGIN_NUMERATOR // GAS_MARGIN_DENOMINATOR, estimate + GAS_MARGIN_FLOOR)
 
-    def sign(self, *, to: str | None, data: str, nonce: int, gas: int, fees: Fees) -> SignedTx:
-        """Sign an EIP-1559 transaction locally. Nothing is sent."""
+    def sign(self, *, to: str | None, data: str, nonce: int, gas: int, fees: Fees, value: int = 0) -> SignedTx:
+        """Sign an EIP-1559 transaction locally. Nothing is sent, and the node is not asked (the chain id
+        is the one ``connect()`` checked)."""
         tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
@@ -297,7 +306,7 @@ class ChainClient:
             "gas": gas,
             "maxFeePerGas": fees.max_fee_per_gas,
             "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
-            "value": 0,
+            "value": value,
             "data": data,
         }
         if to is not None:
@@ -305,22 +314,42 @@ class ChainClient:
         signed = self._account.sign_transaction(tx)
         return SignedTx(raw="0x" + bytes(signed.raw_transaction).hex(), tx_hash="0x" + bytes(signed.hash).hex())
 
+    @staticmethod
+    def payload_of(raw: str) -> Payload:
+        """Read back what the signed EIP-1559 transaction ``raw`` does. No node involved."""
+        fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+        to = fields.get("to")
+        return Payload(
+            to=Web3.to_checksum_address(bytes(to)) if to else None,
+            data="0x" + bytes(fields.get("data") or b"").hex(),
+            value=int(fields.get("value") or 0),
+            gas=int(fields["gas"]),
+            nonce=int(fields["nonce"]),
+        )
+
+    def create_address(self, nonce: int) -> str:
+        """The address of the contract this account creates with ``nonce`` (checksummed)."""
+        return str(get_create_address(self._account.address, Nonce(nonce)))
+
     def broadcast(self, raw: str) -> None:
         """Send signed bytes. A node that knows them already counts as success.
 
         Raises ``NonceConsumed`` when the nonce is used already (by these bytes, mined, or by others),
-        ``InsufficientFunds``, ``TransientChainError`` or ``PermanentChainError`` (the node refuses them).
+        ``Underpriced`` (the fee cap is below the base fee), ``InsufficientFunds``, ``TransientChainError``,
+        or ``PermanentChainError`` (the node will never accept these bytes).
         """
         self.connect()
         try:
             with self._mapped("eth_sendRawTransaction", classify_rpc=False):
                 self.w3.eth.send_raw_transaction(raw)  # type: ignore[arg-type]
         except Web3RPCError as err:
-            text = _message(err).lower()
-            if any(s in text for s in _ALREADY_KNOWN):
+            refusal = classify_refusal(_message(err))
+            if refusal == Refusal.KNOWN:
                 return
-            if any(s in text for s in _NONCE_USED):
+            if refusal == Refusal.NONCE_USED:
                 raise NonceConsumed(f"eth_sendRawTransaction: {_message(err)}") from err
+            if refusal == Refusal.UNDERPRICED:
+                raise Underpriced(f"eth_sendRawTransaction: {_message(err)}") from err
             raise self._classify(err, "eth_sendRawTransaction") from err
 
     def receipt(self, tx_hash: str) -> Receipt | None:
@@ -348,19 +377,6 @@ class ChainClient:
                 return found
             time.sleep(self.poll_interval)
 
-    def deploy(self, *, bytecode: str | None = None, timeout: float = 60.0) -> Receipt:
-        """Deploy the BillAnchor artifact (or ``bytecode``) from this account and wait for its receipt."""
-        data = bytecode or load_artifact().bytecode
-        gas = self.estimate_gas(to=None, data=data)
-        signed = self.sign(to=None, data=data, nonce=self.nonce("pending"), gas=gas, fees=self.fees())
-        self.broadcast(signed.raw)
-        receipt = self.wait_for_receipt(signed.tx_hash, timeout=timeout)
-        if receipt is None:
-            raise TransientChainError(f"The deployment {signed.tx_hash} was not mined within {timeout:.0f} s.")
-        if receipt.status != 1 or not receipt.contract_address:
-            raise PermanentChainError(f"The deployment {signed.tx_hash} reverted.")
-        return receipt
-
     # --- helpers --------------------------------------------------------------------------------------
 
     @staticmethod
@@ -378,10 +394,10 @@ class ChainClient:
 
     def _classify(self, err: Web3RPCError, what: str) -> ChainError:
         message = _message(err)
-        text = message.lower()
-        if any(s in text for s in _NO_FUNDS):
+        refusal = classify_refusal(message)
+        if refusal == Refusal.NO_FUNDS:
             return InsufficientFunds(f"{what}: the anchor account {self.address} cannot pay for gas ({message}).")
-        if isinstance(err, (RequestTimedOut, TooManyRequests)) or any(s in text for s in _TRANSIENT_RPC):
+        if isinstance(err, (RequestTimedOut, TooManyRequests)) or refusal == Refusal.TRANSIENT:
             return TransientChainError(f"{what}: {message}")
         return PermanentChainError(f"{what}: {message}")
 

@@ -24,6 +24,11 @@ class InsufficientFunds(TransientChainError):
     """The anchor account cannot pay for gas. Anchoring waits until someone funds it."""
 
 
+class Underpriced(TransientChainError):
+    """The node refuses a transaction whose fee cap is below the base fee. It waits, and the transaction
+    manager re-signs it with a higher fee after ``ANCHOR_FEE_BUMP_AFTER_SECONDS``."""
+
+
 class PermanentChainError(ChainError):
     """Retrying the same request will not help: a configuration or protocol problem."""
 
@@ -68,6 +73,14 @@ class AnchorRecordNotFound(NotFound, AnchoringError):
 
 class AnchorRetryRefused(Conflict, AnchoringError):
     code = "anchor_retry_refused"
+
+
+class AnchorTransactionNotFound(NotFound, AnchoringError):
+    code = "anchor_transaction_not_found"
+
+
+class AnchorReplaceRefused(Conflict, AnchoringError):
+    code = "anchor_replace_refused"
 
 
 class AnchoringNotPermitted(NotPermitted, AnchoringError):

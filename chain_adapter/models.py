@@ -3,8 +3,10 @@
 ``AnchorRecord``: one row per (key, prev, hash) record to put on chain, written in the same database
 transaction as the change it records. The outbox is the truth; Celery only rings the doorbell.
 ``AnchorTransaction``: one signed chain transaction, stored (raw bytes and hash) before it is broadcast so a
-retry re-sends the same bytes; its nonce is unique per sender and deployment. ``ContractDeployment``: where the
-``BillAnchor`` contract lives on each chain. ``AnchorAuditLog``: append-only trail of operator actions.
+retry re-sends the same bytes. A nonce has one current transaction per sender and deployment; a fee bump or
+an operator's replacement of a stuck one adds a new version of the same nonce (``replaces``) and marks the
+old one replaced. ``ContractDeployment``: where the ``BillAnchor`` contract lives on each chain, with its
+creation transaction (stored before broadcast too). ``AnchorAuditLog``: append-only trail of operator actions.
 """
 
 from __future__ import annotations
@@ -64,14 +66,37 @@ class AnchorRecord(models.Model):
         return f"{self.key[:10]}… {self.event_hash[:10]}… ({self.status})"
 
 
+class TxStatus(models.TextChoices):
+    SIGNED = "signed", "Signed, not broadcast yet"
+    SENT = "sent", "Broadcast, waiting to be mined"
+    MINED = "mined", "Mined, waiting for confirmations"
+    CONFIRMED = "confirmed", "Confirmed"
+    REVERTED = "reverted", "Reverted"
+    DROPPED = "dropped", "Nonce taken by another transaction"
+    STUCK = "stuck", "Refused by the node: an operator must replace it"
+    REPLACED = "replaced", "Replaced by another version of its nonce"
+
+
+LIVE_TX_STATUSES = (TxStatus.SIGNED, TxStatus.SENT, TxStatus.MINED)
+
+
 class ContractDeployment(models.Model):
-    """A deployment of the ``BillAnchor`` contract. The newest row of a chain id is the one in use."""
+    """A deployment of the ``BillAnchor`` contract. The newest *confirmed* row of a chain id is the one in use.
+
+    The row is written with its signed creation transaction (``nonce``, ``raw_tx``, ``tx_hash``; the address
+    follows from sender and nonce) before that is broadcast, and confirmed once mined. Rows recorded before
+    deployments went through the broadcaster have no nonce or raw transaction. A deployment whose devnet
+    forgot it is marked dropped when the new one is confirmed.
+    """
 
     chain_id = models.PositiveBigIntegerField()
     address = models.CharField(max_length=42)
     deployer = models.CharField(max_length=42)
     tx_hash = models.CharField(max_length=66)
-    block_number = models.PositiveBigIntegerField()
+    nonce = models.PositiveBigIntegerField(null=True, blank=True)
+    raw_tx = models.TextField(blank=True, help_text="The signed creation transaction, 0x-hex.")
+    status = models.CharField(max_length=16, choices=TxStatus.choices, default=TxStatus.CONFIRMED)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
     runtime_code_hash = models.CharField(max_length=66, help_text="keccak256 of the deployed runtime code.")
     compiler_version = models.CharField(max_length=80)
     source_sha256 = models.CharField(max_length=64)
@@ -80,33 +105,46 @@ class ContractDeployment(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["chain_id", "address"], name="deployment_once_per_chain_address"),
+            # One contract in use per address. A reset devnet redeploys at the very address (same sender,
+            # same nonce): the vanished row is then marked dropped.
+            models.UniqueConstraint(fields=["chain_id", "address"], name="deployment_once_per_chain_address",
+                                    condition=Q(status=TxStatus.CONFIRMED)),
+            models.CheckConstraint(
+                name="deployment_status_valid",
+                condition=Q(status__in=[TxStatus.SIGNED, TxStatus.SENT, TxStatus.CONFIRMED, TxStatus.REVERTED,
+                                        TxStatus.DROPPED]),
+            ),
+            models.CheckConstraint(
+                name="deployment_confirmed_has_block",
+                condition=~Q(status=TxStatus.CONFIRMED) | Q(block_number__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"BillAnchor {self.address} on chain {self.chain_id}"
 
 
-class TxStatus(models.TextChoices):
-    SIGNED = "signed", "Signed, not broadcast yet"
-    SENT = "sent", "Broadcast, waiting to be mined"
-    MINED = "mined", "Mined, waiting for confirmations"
-    CONFIRMED = "confirmed", "Confirmed"
-    REVERTED = "reverted", "Reverted"
-    DROPPED = "dropped", "Nonce taken by another transaction"
-
-
-LIVE_TX_STATUSES = (TxStatus.SIGNED, TxStatus.SENT, TxStatus.MINED)
+class TxKind(models.TextChoices):
+    ANCHOR = "anchor", "anchor(...) batch"
+    NOOP = "noop", "No-op: a 0-value self-transfer that spends the nonce"
 
 
 class AnchorTransaction(models.Model):
-    """One signed ``anchor(...)`` transaction. Stored (raw bytes, hash, nonce) before its first broadcast.
+    """One signed transaction of the anchor account: an ``anchor(...)`` batch, or a no-op that spends a nonce.
+    Stored (raw bytes, hash, nonce) before its first broadcast.
 
-    Every broadcast of it sends ``raw_tx`` as it is: it is never re-signed, so it can never be anchored twice
-    under two hashes. Records point at it through ``AnchorRecord.anchor_tx``.
+    Every broadcast of it sends ``raw_tx`` as it is. It is re-signed only as a new version of the same nonce
+    (a new row whose ``replaces`` points here, this one marked replaced): a fee bump, or an operator's
+    replacement of a stuck transaction. Whichever version is mined counts; the contract's head check keeps
+    a record from being anchored twice. Records point at their transaction through ``AnchorRecord.anchor_tx``.
     """
 
     deployment = models.ForeignKey(ContractDeployment, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(max_length=8, choices=TxKind.choices, default=TxKind.ANCHOR)
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by",
+        help_text="The earlier version of the same nonce that this one replaces (fee bump or operator).",
+    )
     sender = models.CharField(max_length=42)
     nonce = models.PositiveBigIntegerField()
     raw_tx = models.TextField(help_text="The signed transaction, 0x-hex; re-sent unchanged on every retry.")
@@ -130,15 +168,19 @@ class AnchorTransaction(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["sender", "status"], name="anchor_tx_sender_status")]
         constraints = [
-            # A nonce is spent once. Scoped by deployment: a devnet reset starts the account's nonces over.
-            models.UniqueConstraint(fields=["deployment", "sender", "nonce"], name="anchor_tx_one_per_nonce"),
+            # A nonce has one current version. Scoped by deployment: a devnet reset starts the nonces over.
+            models.UniqueConstraint(fields=["deployment", "sender", "nonce"], name="anchor_tx_one_per_nonce",
+                                    condition=~Q(status=TxStatus.REPLACED)),
             models.CheckConstraint(name="anchor_tx_status_valid", condition=Q(status__in=[s.value for s in TxStatus])),
             models.CheckConstraint(
                 name="anchor_tx_mined_has_block",
                 condition=~Q(status__in=[TxStatus.MINED, TxStatus.CONFIRMED, TxStatus.REVERTED])
                 | Q(block_number__isnull=False),
             ),
-            models.CheckConstraint(name="anchor_tx_has_records", condition=Q(record_count__gt=0)),
+            models.CheckConstraint(
+                name="anchor_tx_has_records",
+                condition=Q(kind=TxKind.ANCHOR, record_count__gt=0) | Q(kind=TxKind.NOOP, record_count=0),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,16 +188,31 @@ class AnchorTransaction(models.Model):
 
 
 class AnchorAuditLog(models.Model):
-    """Append-only trail of what operators did to anchoring rows (e.g. a retry of a failed record)."""
+    """Append-only trail of what operators did to anchoring rows: who, when, why, and to what.
 
-    record = models.ForeignKey(AnchorRecord, on_delete=models.PROTECT, related_name="audit_log")
+    ``retry`` names a failed ``record``; ``replace`` names the stuck ``anchor_tx`` with the old and new
+    transaction hashes and the operator's ``reason``.
+    """
+
+    record = models.ForeignKey(AnchorRecord, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="audit_log")
+    anchor_tx = models.ForeignKey(AnchorTransaction, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="audit_log")
     action = models.CharField(max_length=32)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    reason = models.TextField(blank=True, help_text="Why the operator did it, in their words.")
+    old_tx_hash = models.CharField(max_length=66, blank=True)
+    new_tx_hash = models.CharField(max_length=66, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(name="anchor_audit_names_a_row",
+                                   condition=Q(record__isnull=False) | Q(anchor_tx__isnull=False)),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.action} on record {self.record_id} by {self.actor_id}"
+        target = f"record {self.record_id}" if self.record_id else f"transaction {self.anchor_tx_id}"
+        return f"{self.action} on {target} by {self.actor_id}"

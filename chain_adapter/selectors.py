@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from chain_adapter.models import (
@@ -14,12 +14,28 @@ from chain_adapter.models import (
     AnchorStatus,
     AnchorTransaction,
     ContractDeployment,
+    TxStatus,
 )
 
 
 def deployment_current(*, chain_id: int) -> ContractDeployment | None:
-    """The contract deployment in use on ``chain_id`` (the newest recorded), or None."""
-    return ContractDeployment.objects.filter(chain_id=chain_id).order_by("-id").first()
+    """The contract deployment in use on ``chain_id`` (the newest confirmed), or None."""
+    return ContractDeployment.objects.filter(chain_id=chain_id, status=TxStatus.CONFIRMED).order_by("-id").first()
+
+
+def stored_nonce_max(*, deployment: ContractDeployment, sender: str) -> int | None:
+    """The highest nonce ``sender`` stored for ``deployment``: its transactions and the deployment's own
+    creation transaction (when ``sender`` created it). None when there is none."""
+    stored = AnchorTransaction.objects.filter(deployment=deployment, sender=sender).aggregate(n=Max("nonce"))["n"]
+    candidates = [n for n in (stored, deployment.nonce if deployment.deployer == sender else None) if n is not None]
+    return max(candidates) if candidates else None
+
+
+def stuck_transaction(*, deployment: ContractDeployment, sender: str) -> AnchorTransaction | None:
+    """The lowest-nonce transaction of ``sender`` on ``deployment`` that the node refused (waiting for an
+    operator to replace it), or None."""
+    return AnchorTransaction.objects.filter(deployment=deployment, sender=sender,
+                                            status=TxStatus.STUCK).order_by("nonce").first()
 
 
 def anchor_records_by_hash(*, event_hashes: list[str]) -> dict[str, AnchorRecord]:
@@ -35,6 +51,7 @@ class AnchoringBacklog:
     oldest_pending_at: datetime | None
     live_transactions: int
     oldest_live_transaction_at: datetime | None
+    stuck_transactions: int = 0
 
 
 def anchoring_backlog() -> AnchoringBacklog:
@@ -48,7 +65,9 @@ def anchoring_backlog() -> AnchoringBacklog:
     live = AnchorTransaction.objects.filter(status__in=LIVE_TX_STATUSES).aggregate(
         n=Count("id"), oldest=Min("created_at")
     )
+    stuck = AnchorTransaction.objects.filter(status=TxStatus.STUCK).count()
     return AnchoringBacklog(
+        stuck_transactions=stuck,
         pending=counts["pending"],
         sent=counts["sent"],
         failed=counts["failed"],

@@ -12,10 +12,10 @@ import logging
 import random
 
 from celery import shared_task
-from django.conf import settings
 from django.core.cache import cache
 
 from chain_adapter import txmanager
+from chain_adapter.conf import anchoring_settings
 from chain_adapter.errors import PermanentChainError, TransientChainError
 from chain_adapter.selectors import anchoring_overdue
 
@@ -65,7 +65,7 @@ def anchor_pending(self) -> None:  # type: ignore[no-untyped-def]
 def sweep() -> bool:
     """Beat task: ring the doorbell when a record has waited longer than ANCHOR_MAX_WAIT_SECONDS or a
     transaction is still unconfirmed. Returns whether it rang."""
-    if anchoring_overdue(max_wait_seconds=float(settings.ANCHOR_MAX_WAIT_SECONDS)):
+    if anchoring_overdue(max_wait_seconds=anchoring_settings().max_wait_seconds):
         anchor_pending.delay()
         return True
     return False

@@ -84,6 +84,7 @@ def build(dev: bool) -> dict[str, object]:
     s["ANCHOR_MAX_WAIT_SECONDS"] = env_int("ANCHOR_MAX_WAIT_SECONDS", default=2, minimum=0)
     s["ANCHOR_CONFIRMATIONS"] = env_int("ANCHOR_CONFIRMATIONS", default=1, minimum=1)
     s["ANCHOR_MAX_IN_FLIGHT"] = env_int("ANCHOR_MAX_IN_FLIGHT", default=8, minimum=1)
+    s["ANCHOR_FEE_BUMP_AFTER_SECONDS"] = env_int("ANCHOR_FEE_BUMP_AFTER_SECONDS", default=60, minimum=1)
 
     # Business rules
     s["BILL_MAX_TENOR_DAYS"] = env_int("BILL_MAX_TENOR_DAYS", default=365, minimum=1)

@@ -61,3 +61,22 @@ def deploy() -> ContractDeployment:
     deployment = deployment_current(chain_id=settings.CHAIN_ID)
     assert deployment is not None
     return deployment
+
+
+@pytest.fixture
+def rpc_outside_transactions(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every client ``ChainClient.from_settings()`` makes fails the test if it calls the node while the code
+    under test holds a database transaction open."""
+    from django.db import connection
+
+    from chain_adapter.client import ChainClient
+    from tests.chain_adapter.helpers import NoRpcInTransaction
+
+    if request.node.get_closest_marker("django_db") is not None:
+        request.getfixturevalue("_django_db_helper")  # the test's own transaction is open from here on
+    monkeypatch.setattr(NoRpcInTransaction, "outer_depth", len(connection.atomic_blocks))
+    monkeypatch.setattr(NoRpcInTransaction, "calls_in_transaction", [])
+    original = ChainClient.from_settings.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(ChainClient, "from_settings", classmethod(lambda cls: original(NoRpcInTransaction)))
+    yield
+    assert NoRpcInTransaction.calls_in_transaction == []

@@ -1,11 +1,14 @@
-"""Helpers of the chain adapter's tests and benchmarks: synthetic hash chains, contract calls, waiting."""
+"""Helpers of the chain adapter's tests and benchmarks: synthetic hash chains, contract calls, waiting for a
+condition (never for a time), and a client that fails a test when it calls the node inside a database
+transaction."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from chain_adapter.client import ChainClient, Receipt
 from chain_adapter.contract import AnchoredLog, load_artifact
@@ -53,13 +56,19 @@ def last_hashes(links: Iterable[Link]) -> dict[str, str]:
     return heads
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.1) -> bool:
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, what: str | None = None,
+             interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; returns whether it held. With ``what``,
+    a timeout fails the test instead, saying what was awaited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
         time.sleep(interval)
-    return predicate()
+    held = predicate()
+    if not held and what is not None:
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    return held
 
 
 def all_confirmed(ids: list[int]) -> Callable[[], bool]:
@@ -68,6 +77,39 @@ def all_confirmed(ids: list[int]) -> Callable[[], bool]:
 
 def client_for(url: str, *, account: int = 0, chain_id: int = 31337) -> ChainClient:
     return ChainClient(rpc_url=url, chain_id=chain_id, private_key=DEV_ACCOUNTS[account][1])
+
+
+class NoRpcInTransaction(ChainClient):
+    """A chain client that fails the test when it calls the node while a database transaction is open.
+
+    ``outer_depth``: the atomic blocks open around the test itself (1 in a ``django_db`` test, 0 with
+    ``transaction=True``); deeper means the code under test opened one.
+    """
+
+    outer_depth = 0
+    calls_in_transaction: list[str] = []
+
+    @contextmanager
+    def _mapped(self, what: str, *, classify_rpc: bool = True) -> Iterator[None]:
+        if len(connection.atomic_blocks) > self.outer_depth:
+            self.calls_in_transaction.append(what)
+            raise AssertionError(f"{what} called inside a database transaction")
+        with super()._mapped(what, classify_rpc=classify_rpc):
+            yield
+
+
+def guarded_client(url: str, *, account: int = 0) -> NoRpcInTransaction:
+    return NoRpcInTransaction(rpc_url=url, chain_id=31337, private_key=DEV_ACCOUNTS[account][1])
+
+
+def deploy_bytecode(client: ChainClient, bytecode: str) -> Receipt:
+    """Deploy arbitrary ``bytecode`` from the client's account (tests only: no broadcaster runs for it)."""
+    gas = client.estimate_gas(to=None, data=bytecode)
+    signed = client.sign(to=None, data=bytecode, nonce=client.nonce("pending"), gas=gas, fees=client.fees())
+    client.broadcast(signed.raw)
+    receipt = client.wait_for_receipt(signed.tx_hash, timeout=30)
+    assert receipt is not None and receipt.status == 1, "the deployment was not mined"
+    return receipt
 
 
 def call_data(client: ChainClient, function: str, args: list[object]) -> str:
@@ -115,8 +157,10 @@ def assert_anchored_exactly_once(anvil, deployment: ContractDeployment, links: l
 
 
 def assert_nonces_without_gaps(anvil=None) -> None:  # type: ignore[no-untyped-def]
-    """The stored transactions' nonces are consecutive (and, given the node, end at its account nonce)."""
-    nonces = sorted(AnchorTransaction.objects.exclude(status=TxStatus.DROPPED).values_list("nonce", flat=True))
+    """The stored transactions' nonces are consecutive (and, given the node, end at its account nonce). A nonce
+    counts once, whatever its replaced versions."""
+    nonces = sorted(AnchorTransaction.objects.exclude(status__in=[TxStatus.DROPPED, TxStatus.REPLACED])
+                    .values_list("nonce", flat=True))
     assert nonces == list(range(nonces[0], nonces[0] + len(nonces)))
     if anvil is not None:
         assert client_for(anvil.url).nonce("latest") == nonces[-1] + 1

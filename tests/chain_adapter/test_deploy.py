@@ -16,7 +16,7 @@ from chain_adapter.models import (
     TxStatus,
 )
 from chain_adapter.services import contract_deploy
-from tests.chain_adapter.helpers import client_for
+from tests.chain_adapter.helpers import client_for, deploy_bytecode
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -57,7 +57,7 @@ def test_new_deploys_another_contract_on_request(anvil):
 
 def test_a_recorded_address_holding_other_code_is_refused(anvil):
     client = client_for(anvil.url)
-    other = client.deploy(bytecode=OTHER_CONTRACT)
+    other = deploy_bytecode(client, OTHER_CONTRACT)
     ContractDeployment.objects.create(
         chain_id=31337, address=other.contract_address, deployer=client.address, tx_hash=other.tx_hash,
         block_number=other.block_number, runtime_code_hash="0x" + "00" * 32, compiler_version="x",
