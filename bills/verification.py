@@ -1,61 +1,135 @@
-"""Verifying bills against the chain: the bundle of DESIGN §10, the public page's verdict, reconciliation.
+"""Verifying bills against the chain: the bundle (DESIGN §10, docs/bundle-v2.md), the pages' verdict,
+reconciliation.
 
-Three readers, one truth. ``bill_bundle`` gives anyone the canonical events to check with the standalone
-verifier (``python -m chain_adapter.verify``); ``bill_verdict`` is what the public page shows (the database
-chain rebuilt from its columns, then the bundle checked against the node); ``reconcile`` checks every bill
-of the database against the on-chain heads and reports, per bill and event, any edit made behind the
-application's back.
+Three readers, one truth. ``bill_bundle`` gives a viewer the events of a bill, each disclosing the fields
+its profile allows (``bills.disclosure``), to check with the standalone verifier
+(``python -m chain_adapter.verify``); ``bill_verdict`` is what the verification pages show (the database
+chain rebuilt from its columns, then the bundle checked against the node's view of the bill's key, which is
+cached until the bill's next anchor so an anonymous request costs the node nothing); ``reconcile`` checks
+every bill of the database against the on-chain heads and reports, per bill and event, any edit made behind
+the application's back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Prefetch
 
-from bills.events import bill_chain_verify
+from bills.disclosure import Disclosure, Profile
+from bills.events import FORMAT_V2, bill_chain_verify, event_format, fields_of_event
 from bills.models import Bill, BillEvent
 from chain_adapter.errors import ChainError
 from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.models import AnchorStatus, ContractDeployment
 from chain_adapter.selectors import deployment_current
-from chain_adapter.verify import VerificationReport, VerifierError, verify_bundle
+from chain_adapter.verify import ChainView, VerificationReport, VerifierError, fetch_chain_view, verify_bundle
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
 
 
-def bill_bundle(*, bill: Bill, deployment: ContractDeployment | None = None) -> dict[str, Any]:
-    """The verification bundle of ``bill`` (DESIGN §10): its canonical events in order, chain and contract."""
+def bill_events_for_bundle(bill: Bill) -> list[BillEvent]:
+    return list(BillEvent.objects.filter(bill=bill).select_related("actor", "anchor").order_by("seq"))
+
+
+def full_disclosure(bill: Bill, events: Sequence[BillEvent]) -> Disclosure:
+    """Everything (the regulator's profile): for internal checks and tests, never a viewer's default."""
+    return Disclosure(Profile.REGULATOR, (Profile.REGULATOR,) * len(events), bill.holder.credit_code)
+
+
+def bill_bundle(*, bill: Bill, disclosure: Disclosure, events: Sequence[BillEvent] | None = None,
+                deployment: ContractDeployment | None = None) -> dict[str, Any]:
+    """The version-2 verification bundle of ``bill`` as ``disclosure`` allows: every event's canonical text
+    and hash (so the chain and its completeness can be checked by anyone) and, per format-2 event, the
+    value and salt of each field the viewer's profile shows. A format-1 event's text discloses every field:
+    it is given only where the viewer sees every field of that event, else withheld (``canonical: null``).
+    The bill id is given to viewers above the public profile only."""
+    events = bill_events_for_bundle(bill) if events is None else events
     deployment = deployment or deployment_current(chain_id=settings.CHAIN_ID)
-    events = BillEvent.objects.filter(bill=bill).select_related("anchor").order_by("seq")
     out = []
-    for event in events:
+    for index, event in enumerate(events):
         anchored = event.anchor.status == AnchorStatus.CONFIRMED
-        out.append(
-            {
-                "seq": event.seq,
-                "canonical": event.canonical,
-                "hash": event.hash,
-                "tx_hash": event.anchor.tx_hash if anchored else None,
-                "block": event.anchor.block_number if anchored else None,
-            }
-        )
+        entry: dict[str, Any] = {
+            "seq": event.seq,
+            "canonical": event.canonical,
+            "hash": event.hash,
+            "tx_hash": event.anchor.tx_hash if anchored else None,
+            "block": event.anchor.block_number if anchored else None,
+        }
+        if event_format(event) == FORMAT_V2:
+            fields = fields_of_event(event)
+            shown = disclosure.visible_fields(index, event, fields)
+            entry["disclosed"] = {name: {"value": fields[name], "salt": event.salts.get(name)}
+                                  for name in sorted(shown)}
+        elif disclosure.event_profile(index) < Profile.PARTICIPANT:
+            entry["canonical"] = None
+        out.append(entry)
     return {
         "version": BUNDLE_VERSION,
-        "bill_id": str(bill.id),
+        "bill_id": str(bill.id) if disclosure.reveals_bill_id else None,
         "bill_key": bill.bill_key,
         "chain_id": settings.CHAIN_ID,
         "contract": deployment.address if deployment else None,
+        "profile": disclosure.profile.label,
         "events": out,
     }
 
 
+# ---------------------------------------------------------------------------------------------------------
+# The node's view of a bill, cached until its next anchor
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def chain_view_cache_key(bill: Bill, events: Sequence[BillEvent], deployment: ContractDeployment) -> str:
+    """Keyed on the bill's latest anchored event: a new anchor makes a new key, nothing else does."""
+    confirmed = [e for e in events if e.anchor.status == AnchorStatus.CONFIRMED]
+    latest = confirmed[-1].hash if confirmed else "none"
+    return f"bills:chain-view:{deployment.chain_id}:{deployment.address.lower()}:{bill.bill_key}:{latest}"
+
+
+def bill_chain_view(*, bill: Bill, events: Sequence[BillEvent], deployment: ContractDeployment) -> ChainView:
+    """What the node says about the bill's key, from the cache when the bill has not been anchored since.
+
+    Logs are read only in the block range the database knows the bill's anchored events in (queried
+    ``VERIFY_LOG_BLOCK_RANGE`` blocks at a time); the head call covers what lies beyond. A node that cannot
+    be read is remembered for ``VERIFY_CHAIN_ERROR_CACHE_SECONDS`` (no retry per request); raises
+    ``VerifierError``.
+    """
+    key = chain_view_cache_key(bill, events, deployment)
+    cached = cache.get(key)
+    if isinstance(cached, dict) and "error" in cached:
+        raise VerifierError(str(cached["error"]))
+    if isinstance(cached, dict):
+        return ChainView.from_dict(cached)
+    blocks = [e.anchor.block_number for e in events
+              if e.anchor.status == AnchorStatus.CONFIRMED and e.anchor.block_number is not None]
+    try:
+        if blocks:
+            view = fetch_chain_view(settings.ETH_RPC_URL, contract=deployment.address, bill_key=bill.bill_key,
+                                    from_block=min(blocks), to_block=max(blocks),
+                                    max_block_range=_setting("VERIFY_LOG_BLOCK_RANGE", 10_000), timeout=10)
+        else:  # nothing anchored yet by the database's account: the head alone says whether that is so
+            view = fetch_chain_view(settings.ETH_RPC_URL, contract=deployment.address, bill_key=bill.bill_key,
+                                    from_block=deployment.block_number, to_block=deployment.block_number,
+                                    timeout=10)
+    except VerifierError as err:
+        cache.set(key, {"error": str(err)}, _setting("VERIFY_CHAIN_ERROR_CACHE_SECONDS", 10))
+        raise
+    cache.set(key, view.as_dict(), _setting("VERIFY_CHAIN_CACHE_SECONDS", 24 * 3600))
+    return view
+
+
 @dataclass
 class BillVerdict:
-    """What the public verification page says about one bill."""
+    """What a verification page says about one bill."""
 
     bill: Bill
     database_problems: list[str]
@@ -78,19 +152,23 @@ class BillVerdict:
         return "mismatch"
 
 
-def bill_verdict(*, bill: Bill) -> BillVerdict:
-    """Check the bill's chain in the database, then its bundle against the node (if one answers)."""
+def bill_verdict(*, bill: Bill, bundle: dict[str, Any], events: Sequence[BillEvent]) -> BillVerdict:
+    """Check the bill's chain in the database, then ``bundle`` against the (cached) view of the node."""
     problems = bill_chain_verify(bill)
     deployment = deployment_current(chain_id=settings.CHAIN_ID)
     if deployment is None:
         return BillVerdict(bill, problems, None, "no anchoring contract is deployed on this chain yet")
     try:
-        report = verify_bundle(
-            bill_bundle(bill=bill, deployment=deployment), settings.ETH_RPC_URL, from_block=deployment.block_number
-        )
+        view = bill_chain_view(bill=bill, events=events, deployment=deployment)
+        report = verify_bundle(bundle, view=view)
     except VerifierError as err:
         return BillVerdict(bill, problems, None, f"the chain could not be reached ({err})")
     return BillVerdict(bill, problems, report)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reconciliation
+# ---------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -105,6 +183,7 @@ class ReconcileResult:
     checked: int = 0
     events: int = 0
     pending: int = 0
+    by_format: dict[int, int] = field(default_factory=dict)  # events per canonical format
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
     @property
@@ -123,6 +202,7 @@ def reconcile(*, bill_ids: Iterable[Any] | None = None, chunk_size: int = 200) -
     The contract only moves a head from the previous hash, so when the database chain is sound (each hash is
     keccak256 of a text rebuilt from the columns, each ``prev`` is the previous hash) and the on-chain head
     is the hash of the newest event the database calls anchored, database and chain hold the same history.
+    Events of both formats are rebuilt (format 2 from the columns and the stored salts).
     Raises ``ChainError`` when the node cannot be read: no verdict is better than a wrong one.
     """
     from chain_adapter.client import ChainClient
@@ -147,6 +227,9 @@ def reconcile(*, bill_ids: Iterable[Any] | None = None, chunk_size: int = 200) -
             result.checked += 1
             events = list(bill.events.all())
             result.events += len(events)
+            for event in events:
+                fmt = event_format(event)
+                result.by_format[fmt] = result.by_format.get(fmt, 0) + 1
             problems = bill_chain_verify(bill, events=events)
             problems += _against_head(bill, events, heads[bill.bill_key])
             result.pending += sum(1 for e in events if e.anchor.status != AnchorStatus.CONFIRMED)

@@ -1,4 +1,9 @@
-"""API access to a bill's verification bundle: ``GET /api/v1/bills/{id}/bundle/`` (DESIGN §10)."""
+"""API access to a bill's verification bundle: ``GET /api/v1/bills/{id}/bundle/`` (DESIGN §10, docs/bundle-v2.md).
+
+The bundle is version 2, disclosing the fields of the caller's profile (``bills.disclosure``): participants
+see the events in their reach in full, a financier pricing a listing sees the financier profile, regulators
+everything.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bills.disclosure import bill_for_viewer, disclosure_for
 from bills.errors import BillNotFound
-from bills.selectors import bills_visible_to, marketplace_allowed, marketplace_listings
-from bills.verification import bill_bundle
+from bills.verification import bill_bundle, bill_events_for_bundle
 
 
 class BillBundleView(APIView):
@@ -19,15 +24,16 @@ class BillBundleView(APIView):
 
     @extend_schema(
         operation_id="bills_bundle",
-        responses={200: OpenApiResponse(description="The verification bundle (version 1), see DESIGN §10."),
+        responses={200: OpenApiResponse(description="The verification bundle (version 2, salted field commitments "
+                                                    "disclosed by the caller's profile), see docs/bundle-v2.md."),
                    404: OpenApiResponse(description="No such bill within your reach.")},
         tags=["bills"],
     )
     def get(self, request: Request, bill_id: uuid.UUID) -> Response:
         # A financier pricing a listing needs the bundle before it buys: listings count as within reach.
-        bill = bills_visible_to(request.user).filter(pk=bill_id).first()
-        if bill is None and marketplace_allowed(request.user):
-            bill = marketplace_listings(request.user).filter(pk=bill_id).first()
+        bill = bill_for_viewer(user=request.user, bill_id=bill_id)
         if bill is None:
             raise BillNotFound("No such bill within your reach.")
-        return Response(bill_bundle(bill=bill))
+        events = bill_events_for_bundle(bill)
+        disclosure = disclosure_for(user=request.user, bill=bill, events=events)
+        return Response(bill_bundle(bill=bill, disclosure=disclosure, events=events))

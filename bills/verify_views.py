@@ -1,98 +1,327 @@
-"""The public verification page of a bill (no login): its transitions, where each is anchored, the verdict.
+"""The verification pages of a bill: the public one behind a verification token, the members' one by id,
+the bundles they offer, and the page of an anchoring transaction.
 
-Anyone holding a bill's id (from the holder, a QR code or a bundle) can check it here or, without trusting
-this server at all, download the bundle and run the standalone verifier against any node of the chain.
+The one thing to know: a public page shows exactly the public disclosure profile and nothing that names a
+bill (no id, no number, no link to another bill); it is reached only through a token the holder shared
+(``/verify/t/<token>/``). ``/verify/<id>/`` is for logged-in users who may see the bill, with their own
+profile (``bills.disclosure``). Public pages are rate-limited per client address (``VERIFY_RATE_LIMIT``
+requests per ``VERIFY_RATE_WINDOW_SECONDS``, through Django's cache) and cost the node nothing beyond what is
+cached (``bills.verification.bill_chain_view``); no RPC URL reaches a template.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import time
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any
 
 import segno
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET, require_POST
 
-from bills.models import Bill
-from bills.verification import bill_bundle, bill_verdict
+from bills.disclosure import Disclosure, Profile, bill_for_viewer, disclosure_for
+from bills.errors import BillNotFound
+from bills.events import event_format, fields_of_event
+from bills.models import Bill, BillEvent
+from bills.selectors import bills_visible_to, marketplace_allowed, marketplace_listings, viewer_organization
+from bills.verification import BillVerdict, bill_bundle, bill_events_for_bundle, bill_verdict
+from bills.verify_tokens import (
+    verification_token_create,
+    verification_token_lookup,
+    verification_token_revoke,
+    verification_tokens_live,
+)
 from chain_adapter.errors import ChainError
+from chain_adapter.hashing import is_hash
+from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from chain_adapter.selectors import deployment_current
+from finance_portal.errors import DomainError
+
+BASIC_FIELDS = ("type", "from", "to", "at", "amounts.face")
 
 
-def _bill_or_404(bill_id: str) -> Bill:
-    try:
-        pk = uuid.UUID(str(bill_id))
-    except ValueError:
-        raise Http404("No such bill.") from None
-    try:
-        return Bill.objects.select_related("debtor").get(pk=pk)
-    except Bill.DoesNotExist:
-        raise Http404("No such bill.") from None
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """One answer, byte for byte, for unknown tokens, ids out of reach and unknown hashes: no oracle."""
+    return render(request, "bills/verify_not_found.html", {"title": "Not found"}, status=404)
 
 
-@require_GET
-def verify_page(request: HttpRequest, bill_id: str) -> HttpResponse:
-    bill = _bill_or_404(bill_id)
-    verdict = bill_verdict(bill=bill)
-    checks = {c.hash: c for c in (verdict.report.events if verdict.report else [])}
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """At most ``VERIFY_RATE_LIMIT`` requests per client address per ``VERIFY_RATE_WINDOW_SECONDS`` window
+    (a fixed window counted in Django's cache); more get 429 with ``Retry-After``. 0 turns it off."""
+
+    @wraps(view)
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limit = _setting("VERIFY_RATE_LIMIT", 60)
+        window = max(1, _setting("VERIFY_RATE_WINDOW_SECONDS", 60))
+        if limit > 0:
+            now = int(time.time())
+            key = f"bills:verify-rate:{request.META.get('REMOTE_ADDR') or 'unknown'}:{now // window}"
+            cache.add(key, 0, timeout=window * 2)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # evicted between add and incr
+                cache.set(key, 1, timeout=window * 2)
+                count = 1
+            if count > limit:
+                response = HttpResponse("Too many verification requests from your address: try again shortly.\n",
+                                        status=429, content_type="text/plain")
+                response["Retry-After"] = str(window - now % window)
+                return response
+        return view(request, *args, **kwargs)
+
+    return limited
+
+
+def _qr(url: str) -> SafeString:
+    return mark_safe(segno.make(url, error="m").svg_inline(scale=3, dark="#1d2433"))  # noqa: S308 (our own URL)
+
+
+def _display(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _rows(events: Sequence[BillEvent], disclosure: Disclosure, verdict: BillVerdict) -> list[dict[str, Any]]:
+    checks = verdict.report.events if verdict.report else []
     rows = []
-    for event in bill.events.select_related("anchor").order_by("seq"):
-        check = checks.get(event.hash)
-        rows.append({"event": event, "check": check, "anchor": event.anchor})
-    url = request.build_absolute_uri()
-    qr_svg = segno.make(url, error="m").svg_inline(scale=3, dark="#1d2433")
+    for index, event in enumerate(events):
+        check = checks[index] if index < len(checks) else None
+        visible = disclosure.visible_fields(index, event, fields_of_event(event))
+        rows.append({
+            "event": event,
+            "check": check,
+            "anchor": event.anchor,
+            "format": event_format(event),
+            "fields": [(name, _display(value)) for name, value in sorted(visible.items()) if name not in BASIC_FIELDS],
+        })
+    return rows
+
+
+def _render_page(request: HttpRequest, *, bill: Bill, events: list[BillEvent], disclosure: Disclosure,
+                 bundle_url: str, page_url: str | None) -> HttpResponse:
+    bundle = bill_bundle(bill=bill, disclosure=disclosure, events=events)
+    verdict = bill_verdict(bill=bill, bundle=bundle, events=events)
+    genesis = disclosure.visible_fields(0, events[0]) if events else {}
     context = {
-        "title": f"Verify bill {bill.number}",
+        "title": "Verify a bill",
         "bill": bill,
+        "number": genesis.get("details.number"),
+        "bill_id": bundle["bill_id"],
+        "profile": disclosure.profile.label,
+        "public": disclosure.profile == Profile.PUBLIC,
+        "show_problems": disclosure.profile == Profile.REGULATOR,
         "verdict": verdict,
-        "rows": rows,
-        "qr_svg": mark_safe(qr_svg),  # noqa: S308 (segno's own SVG of our own URL)
-        "page_url": url,
-        "rpc_url": settings.ETH_RPC_URL,
+        "rows": _rows(events, disclosure, verdict),
+        "qr_svg": _qr(page_url) if page_url else None,
+        "bundle_url": bundle_url,
         "chain_id": settings.CHAIN_ID,
-        "deployment": deployment_current(chain_id=settings.CHAIN_ID),
+        "contract": bundle["contract"],
     }
     return render(request, "bills/verify.html", context)
 
 
-@require_GET
-def verify_bundle_download(request: HttpRequest, bill_id: str) -> HttpResponse:
-    bill = _bill_or_404(bill_id)
-    body = json.dumps(bill_bundle(bill=bill), indent=2)
+def _bundle_response(bill: Bill, disclosure: Disclosure, events: list[BillEvent], name: str) -> HttpResponse:
+    body = json.dumps(bill_bundle(bill=bill, disclosure=disclosure, events=events), indent=2)
     response = HttpResponse(body, content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="bill-{bill.number}-bundle.json"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Public: through a verification token
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _token_bill(request: HttpRequest, token: str) -> Bill | HttpResponse:
+    found = verification_token_lookup(token)
+    if found is None:
+        return _not_found(request)
+    if found.revoked_at is not None:
+        return render(request, "bills/verify_revoked.html", {"title": "Verification link revoked"}, status=410)
+    return found.bill
+
+
 @require_GET
-def verify_transaction(request: HttpRequest, tx_hash: str) -> HttpResponse:
-    """The anchoring transaction as the node reports it: block, status and the bills it anchored."""
+@rate_limited
+def verify_token_page(request: HttpRequest, token: str) -> HttpResponse:
+    bill = _token_bill(request, token)
+    if isinstance(bill, HttpResponse):
+        return bill
+    events = bill_events_for_bundle(bill)
+    disclosure = disclosure_for(user=request.user, bill=bill, events=events, via_token=True)
+    return _render_page(request, bill=bill, events=events, disclosure=disclosure,
+                        bundle_url=reverse("verify-token-bundle", args=[token]),
+                        page_url=request.build_absolute_uri(reverse("verify-token", args=[token])))
+
+
+@require_GET
+@rate_limited
+def verify_token_bundle(request: HttpRequest, token: str) -> HttpResponse:
+    bill = _token_bill(request, token)
+    if isinstance(bill, HttpResponse):
+        return bill
+    events = bill_events_for_bundle(bill)
+    disclosure = disclosure_for(user=request.user, bill=bill, events=events, via_token=True)
+    return _bundle_response(bill, disclosure, events, f"bill-{bill.bill_key[2:14]}-public-bundle.json")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Members: by id, with the viewer's own profile
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _member_bill(request: HttpRequest, bill_id: str) -> tuple[Bill, list[BillEvent], Disclosure] | None:
+    bill = bill_for_viewer(user=request.user, bill_id=bill_id)
+    if bill is None:
+        return None
+    events = bill_events_for_bundle(bill)
+    return bill, events, disclosure_for(user=request.user, bill=bill, events=events)
+
+
+@require_GET
+@login_required
+def verify_page(request: HttpRequest, bill_id: str) -> HttpResponse:
+    found = _member_bill(request, bill_id)
+    if found is None:
+        return _not_found(request)
+    bill, events, disclosure = found
+    return _render_page(request, bill=bill, events=events, disclosure=disclosure,
+                        bundle_url=reverse("verify-bundle", args=[bill.pk]), page_url=None)
+
+
+@require_GET
+@login_required
+def verify_bundle_download(request: HttpRequest, bill_id: str) -> HttpResponse:
+    found = _member_bill(request, bill_id)
+    if found is None:
+        return _not_found(request)
+    bill, events, disclosure = found
+    return _bundle_response(bill, disclosure, events, f"bill-{bill.number}-{disclosure.profile.label}-bundle.json")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# An anchoring transaction
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _receipt_view(tx_hash: str, contract: str) -> dict[str, Any] | None:
+    """The receipt's status and ``Anchored`` logs as plain data, cached (a mined receipt does not change;
+    "not mined yet" is remembered for a few seconds). Raises ``ChainError``."""
     from chain_adapter.client import ChainClient
 
+    key = f"bills:tx-receipt:{settings.CHAIN_ID}:{contract.lower()}:{tx_hash}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached.get("receipt")
+    receipt = ChainClient.from_settings().receipt(tx_hash)
+    if receipt is None:
+        cache.set(key, {"receipt": None}, _setting("VERIFY_PENDING_CACHE_SECONDS", 5))
+        return None
+    data = {
+        "status": receipt.status, "block_number": receipt.block_number, "block_hash": receipt.block_hash,
+        "gas_used": receipt.gas_used,
+        "logs": [{"key": log.key, "prev_hash": log.prev_hash, "event_hash": log.event_hash,
+                  "log_index": log.log_index} for log in receipt.anchored(contract)],
+    }
+    cache.set(key, {"receipt": data}, _setting("VERIFY_CHAIN_CACHE_SECONDS", 24 * 3600))
+    return data
+
+
+def _bills_seen_by(request: HttpRequest, event_hashes: list[str]) -> dict[str, Bill]:
+    """The viewer's bills among those whose events have these hashes, by event hash (none when anonymous)."""
+    if not request.user.is_authenticated or not event_hashes:
+        return {}
+    bill_of = dict(BillEvent.objects.filter(hash__in=event_hashes).values_list("hash", "bill_id"))
+    ids = set(bill_of.values())
+    seen = {b.pk: b for b in bills_visible_to(request.user).filter(pk__in=ids)}
+    if marketplace_allowed(request.user):
+        seen.update({b.pk: b for b in marketplace_listings(request.user).filter(pk__in=ids - set(seen))})
+    return {h: seen[bid] for h, bid in bill_of.items() if bid in seen}
+
+
+@require_GET
+@rate_limited
+def verify_transaction(request: HttpRequest, tx_hash: str) -> HttpResponse:
+    """An anchoring transaction of this platform: block, status, and per ``Anchored`` log the bill key and
+    whether it is still that key's latest anchored event. Bills the viewer may see are named and linked;
+    the others show only what the chain itself shows."""
     text = tx_hash.lower()
-    if len(text) != 66 or not text.startswith("0x") or any(c not in "0123456789abcdef" for c in text[2:]):
-        raise Http404("Not a transaction hash.")
     deployment = deployment_current(chain_id=settings.CHAIN_ID)
-    receipt, error, anchored = None, None, []
+    known = is_hash(text) and (AnchorTransaction.objects.filter(tx_hash=text).exists()
+                               or AnchorRecord.objects.filter(tx_hash=text).exists())
+    if not known or deployment is None:
+        return _not_found(request)
+    receipt, error = None, None
     try:
-        receipt = ChainClient.from_settings().receipt(text)
+        receipt = _receipt_view(text, deployment.address)
     except ChainError as err:
-        error = str(err)
-    if receipt is not None and deployment is not None:
-        anchored = receipt.anchored(deployment.address)
-    keys = {a.key for a in anchored}
-    bills = {b.bill_key: b for b in Bill.objects.filter(pk__in=_ids_for_keys(keys))} if keys else {}
+        error = f"the chain could not be read ({err.__class__.__name__})"
+    logs = receipt["logs"] if receipt else []
+    hashes = [log["event_hash"] for log in logs]
+    followed = set(AnchorRecord.objects.filter(prev_hash__in=hashes, status=AnchorStatus.CONFIRMED)
+                   .values_list("prev_hash", flat=True)) if hashes else set()
+    bills = _bills_seen_by(request, hashes)
+    rows = [{**log, "latest": log["event_hash"] not in followed, "bill": bills.get(log["event_hash"])} for log in logs]
     return render(request, "bills/verify_tx.html", {
-        "title": "Anchoring transaction", "tx_hash": text, "receipt": receipt, "error": error,
-        "anchored": [(a, bills.get(a.key)) for a in anchored], "deployment": deployment,
+        "title": "Anchoring transaction", "tx_hash": text, "receipt": receipt, "error": error, "rows": rows,
+        "contract": deployment.address,
     })
 
 
-def _ids_for_keys(keys: set[str]) -> list[uuid.UUID]:
-    from bills.models import BillEvent
+# ---------------------------------------------------------------------------------------------------------
+# The holder's verification links, on the bill page
+# ---------------------------------------------------------------------------------------------------------
 
-    hashes = BillEvent.objects.filter(anchor__key__in=keys).values_list("bill_id", flat=True).distinct()
-    return list(hashes)
+
+def verification_links_context(request: HttpRequest, bill: Bill) -> dict[str, Any]:
+    """The bill page's "verification links" section (``templates/bills/_verification_links.html``): for the
+    holder, its live links with their QR codes, a form to create one and a revoke button per link."""
+    org = viewer_organization(request.user)
+    if org is None or bill.holder_id != org.pk:
+        return {"verification_links": None}
+    links = []
+    for token in verification_tokens_live(bill):
+        url = request.build_absolute_uri(reverse("verify-token", args=[token.token]))
+        links.append({"token": token, "url": url, "qr": _qr(url)})
+    return {"verification_links": {"links": links, "bill": bill}}
+
+
+@login_required
+@require_POST
+def verify_link_create(request: HttpRequest, bill_id: str) -> HttpResponse:
+    try:
+        token = verification_token_create(bill_id=bill_id, actor=request.user)
+    except BillNotFound:
+        return _not_found(request)
+    except DomainError as err:
+        messages.error(request, err.message)
+        return redirect("bills:detail", pk=bill_id)
+    messages.success(request, "Verification link created: anyone you give it to can verify this bill's public "
+                              "history, without learning its id.")
+    return redirect("bills:detail", pk=token.bill_id)
+
+
+@login_required
+@require_POST
+def verify_link_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = verification_token_revoke(token_id=token_id, actor=request.user)
+    except BillNotFound:
+        return _not_found(request)
+    except DomainError as err:
+        messages.error(request, err.message)
+        return redirect("bills:list")
+    messages.success(request, "Verification link revoked: it opens nothing any more.")
+    return redirect("bills:detail", pk=token.bill_id)

@@ -29,7 +29,12 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Verification (bills.verify_views): public pages only through a holder's token; by id for members.
+    path("verify/t/<str:token>/", verify_views.verify_token_page, name="verify-token"),
+    path("verify/t/<str:token>/bundle.json", verify_views.verify_token_bundle, name="verify-token-bundle"),
     path("verify/tx/<str:tx_hash>/", verify_views.verify_transaction, name="verify-tx"),
+    path("verify/links/<uuid:bill_id>/", verify_views.verify_link_create, name="verify-link-create"),
+    path("verify/links/<int:token_id>/revoke/", verify_views.verify_link_revoke, name="verify-link-revoke"),
     path("verify/<str:bill_id>/", verify_views.verify_page, name="verify"),
     path("verify/<str:bill_id>/bundle.json", verify_views.verify_bundle_download, name="verify-bundle"),
     path("", include("finance_portal.portal.urls")),

@@ -21,7 +21,7 @@ from django.db import connection
 
 from bills import clock, rules
 from bills.errors import BillNotFound, BillTransitionRefused
-from bills.events import amount_text, canonical_object, canonical_text, event_hash
+from bills.events import amount_text, build_event
 from bills.models import (
     Bill,
     BillEvent,
@@ -159,22 +159,12 @@ def append_event(
     last = BillEvent.objects.filter(bill_id=bill.pk).order_by("-seq").values_list("seq", "hash").first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, ZERO_HASH)
     all_amounts = {"face": amount_text(bill.face, bill.currency), **(amounts or {})}
-    text = canonical_text(
-        canonical_object(
-            bill_id=str(bill.pk),
-            seq=seq,
-            type=type,
-            from_state=from_state,
-            to_state=bill.state,
-            actor_code=org.credit_code,
-            occurred_at=at,
-            amounts=all_amounts,
-            details=details,
-            prev=prev,
-        )
+    built = build_event(  # canonical text, hash and (format 2) the fields' secret salts: bills.events
+        bill_id=str(bill.pk), bill_key=bill.bill_key, seq=seq, type=type, from_state=from_state,
+        to_state=bill.state, actor_code=org.credit_code, occurred_at=at, amounts=all_amounts, details=details,
+        prev=prev,
     )
-    digest = event_hash(text)
-    anchor = anchor_enqueue(key=bill.bill_key, prev_hash=prev, event_hash=digest)
+    anchor = anchor_enqueue(key=bill.bill_key, prev_hash=prev, event_hash=built.hash)
     return BillEvent.objects.create(
         bill=bill,
         seq=seq,
@@ -187,8 +177,9 @@ def append_event(
         amounts=all_amounts,
         details=details,
         prev_hash=prev,
-        hash=digest,
-        canonical=text,
+        hash=built.hash,
+        canonical=built.canonical,
+        salts=built.salts,
         anchor=anchor,
     )
 

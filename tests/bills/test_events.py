@@ -1,7 +1,9 @@
-"""The canonical event form, the per-bill hash chain, tamper detection and the append-only event log."""
+"""The canonical event forms (format 1 in clear, format 2 with salted field commitments), the per-bill hash
+chain, tamper detection for both formats and the append-only event log."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -10,7 +12,15 @@ import rfc8785
 from django.db import IntegrityError, connection, transaction
 
 from bills import services
-from bills.events import bill_chain_verify, canonical_of_event, event_hash
+from bills.events import (
+    bill_chain_verify,
+    canonical_of_event,
+    event_format,
+    event_hash,
+    field_commitment,
+    fields_of_event,
+    writing_format,
+)
 from bills.models import AppendOnlyViolation, BillEvent
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from tests.bills.factories import accepted, financed, refresh
@@ -18,8 +28,49 @@ from tests.bills.factories import accepted, financed, refresh
 pytestmark = pytest.mark.django_db
 
 
-def test_the_canonical_form_has_exactly_the_design_fields(world):
+@pytest.fixture(params=[1, 2], ids=["format1", "format2"])
+def fmt(request):
+    """Run a test for bills written in each canonical format."""
+    with writing_format(request.param):
+        yield request.param
+
+
+def test_new_events_are_written_in_format_2_by_default(world):
+    bill = accepted(world)
+    assert [event_format(e) for e in BillEvent.objects.filter(bill=bill)] == [2, 2, 2]
+    with writing_format(1):
+        old = accepted(world)
+    assert [event_format(e) for e in BillEvent.objects.filter(bill=old)] == [1, 1, 1]
+    services.bill_list(bill_id=old.pk, actor=world.user("supplier"), rate="0.04")  # an old bill moves on: format 2
+    assert [event_format(e) for e in BillEvent.objects.filter(bill=old).order_by("seq")] == [1, 1, 1, 2]
+    assert bill_chain_verify(refresh(old)) == []
+
+
+def test_format_2_commits_to_every_field_and_shows_only_the_chain(world):
     bill = financed(world, "10000.00", days=90)
+    events = list(BillEvent.objects.filter(bill=bill).select_related("actor").order_by("seq"))
+    prev = ZERO_HASH
+    for event in events:
+        text = json.loads(event.canonical)
+        assert set(text) == {"v", "key", "seq", "fields", "prev"}
+        assert text["v"] == 2 and text["key"] == bill.bill_key and text["seq"] == event.seq and text["prev"] == prev
+        fields = fields_of_event(event)
+        assert set(text["fields"]) == set(fields) == set(event.salts)
+        for name, value in fields.items():
+            salt = event.salts[name]
+            assert len(bytes.fromhex(salt[2:])) == 32
+            assert text["fields"][name] == field_commitment(name, salt, value)
+        assert str(bill.pk) not in event.canonical and world.org("supplier").credit_code not in event.canonical
+        prev = event.hash
+    assert len({salt for e in events for salt in e.salts.values()}) == sum(len(e.salts) for e in events)
+    buy = fields_of_event(events[-1])
+    assert {k: buy[k] for k in ("type", "from", "to", "amounts.price", "details.rate")} == {
+        "type": "buy", "from": "listed", "to": "financed", "amounts.price": "9910.00", "details.rate": "0.036000"}
+
+
+def test_the_canonical_form_has_exactly_the_design_fields(world):
+    with writing_format(1):
+        bill = financed(world, "10000.00", days=90)
     events = list(BillEvent.objects.filter(bill=bill).order_by("seq"))
     first = json.loads(events[0].canonical)
     assert set(first) == {"v", "bill", "seq", "type", "from", "to", "actor", "at", "amounts", "details", "prev"}
@@ -35,7 +86,7 @@ def test_the_canonical_form_has_exactly_the_design_fields(world):
     assert {k: buy["details"][k] for k in ("rate", "days", "basis")} == {"rate": "0.036000", "days": 90, "basis": 360}
 
 
-def test_the_text_is_jcs_and_the_hash_is_keccak_of_its_bytes(world):
+def test_the_text_is_jcs_and_the_hash_is_keccak_of_its_bytes(world, fmt):
     bill = accepted(world)
     for event in BillEvent.objects.filter(bill=bill):
         assert event.canonical == rfc8785.dumps(json.loads(event.canonical)).decode()
@@ -43,7 +94,7 @@ def test_the_text_is_jcs_and_the_hash_is_keccak_of_its_bytes(world):
         assert canonical_of_event(event) == event.canonical
 
 
-def test_events_form_a_chain_anchored_under_the_bill_key(world):
+def test_events_form_a_chain_anchored_under_the_bill_key(world, fmt):
     bill = financed(world)
     events = list(BillEvent.objects.filter(bill=bill).order_by("seq"))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
@@ -90,7 +141,7 @@ def sql(statement: str, params: list[object]) -> None:
         ("UPDATE bills_bill SET number = 'BL-1999-000001' WHERE id = %s", "number"),
     ],
 )
-def test_an_sql_edit_of_an_event_or_the_bill_is_caught(world, statement, expect):
+def test_an_sql_edit_of_an_event_or_the_bill_is_caught(world, fmt, statement, expect):
     bill = accepted(world)
     assert bill_chain_verify(bill) == []
     sql(statement, [str(bill.pk)])
@@ -99,12 +150,28 @@ def test_an_sql_edit_of_an_event_or_the_bill_is_caught(world, statement, expect)
     assert any(expect in p for p in problems), problems
 
 
-def test_a_rewritten_event_with_a_fresh_hash_still_breaks_the_chain(world):
+@pytest.mark.parametrize(
+    ("statement", "expect"),
+    [
+        ("UPDATE bills_billevent SET salts = jsonb_set(salts, '{type}', to_jsonb('0x' || repeat('00', 32))) "
+         "WHERE bill_id = %s AND seq = 2", "differs from the one rebuilt"),
+        ("UPDATE bills_billevent SET salts = salts - 'actor' WHERE bill_id = %s AND seq = 2",
+         "its salts do not match its fields"),
+    ],
+)
+def test_an_sql_edit_of_a_salt_is_caught(world, statement, expect):
     bill = accepted(world)
-    event = BillEvent.objects.get(bill=bill, seq=2)
-    forged = json.loads(event.canonical)
-    forged["at"] = "2020-01-01T00:00:00.000000Z"
-    text = rfc8785.dumps(forged).decode()
+    sql(statement, [str(bill.pk)])
+    problems = bill_chain_verify(bill)
+    assert any(expect in p for p in problems), problems
+
+
+def test_a_rewritten_event_with_a_fresh_hash_still_breaks_the_chain(world, fmt):
+    bill = accepted(world)
+    event = BillEvent.objects.select_related("actor").get(bill=bill, seq=2)
+    event.occurred_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    text = canonical_of_event(event)  # the forger knows the salts too: a self-consistent rewrite
+    assert text != BillEvent.objects.get(pk=event.pk).canonical
     sql("UPDATE bills_billevent SET canonical = %s, hash = %s, occurred_at = '2020-01-01T00:00:00Z' WHERE id = %s",
         [text, keccak256_hex(text), event.pk])
     problems = bill_chain_verify(bill)
@@ -112,7 +179,7 @@ def test_a_rewritten_event_with_a_fresh_hash_still_breaks_the_chain(world):
     assert any("anchoring record" in p for p in problems)
 
 
-def test_the_orm_refuses_to_change_or_delete_events(world):
+def test_the_orm_refuses_to_change_or_delete_events(world, fmt):
     bill = accepted(world)
     event = BillEvent.objects.filter(bill=bill).first()
     with pytest.raises(AppendOnlyViolation):

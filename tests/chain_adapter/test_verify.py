@@ -1,5 +1,6 @@
 """The standalone bundle verifier (``python -m chain_adapter.verify``) against bundles in the DESIGN §10
-format, built here from synthetic canonical events anchored by the transaction manager."""
+format (version 1) and in version 2 (docs/bundle-v2.md: salted field commitments, some fields disclosed),
+built here from synthetic canonical events anchored by the transaction manager."""
 
 import json
 import os
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chain_adapter import txmanager
 from chain_adapter.devnet import free_port
@@ -21,6 +24,8 @@ from chain_adapter.verify import (
     OK,
     VerifierError,
     check_bundle_offline,
+    commitment,
+    jcs,
     verify_bundle,
 )
 from tests.chain_adapter.helpers import enqueue
@@ -156,7 +161,7 @@ def test_bundle_level_problems_are_reported(anvil, make_bundle):
     no_code = {**bundle, "contract": "0x" + "12" * 20}
     assert verify_bundle(no_code, anvil.url).problems[0].startswith("contract: no contract at")
     assert check_bundle_offline([]).problems == ["the bundle is not a JSON object"]
-    assert check_bundle_offline({**bundle, "version": 2}).problems[0].startswith("version:")
+    assert check_bundle_offline({**bundle, "version": 3}).problems[0].startswith("version:")
 
 
 def test_an_unreachable_node_is_an_error_not_a_verdict(make_bundle):
@@ -192,7 +197,192 @@ def test_the_command_line_verifier_exit_codes(anvil, make_bundle, tmp_path):
 
 def test_the_verifier_needs_neither_django_nor_the_database():
     code = ("import sys, chain_adapter.verify; "
-            "assert not [m for m in sys.modules if m.split('.')[0] in ('django', 'psycopg2', 'celery')]")
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('django', 'psycopg2', 'celery', 'web3')]")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO")}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Version 2: salted field commitments
+# ---------------------------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_verifiers_own_jcs_is_rfc8785(value):
+    assert jcs(value) == rfc8785.dumps(value).decode("utf-8")
+
+
+@pytest.mark.parametrize("value", [{"face": 1.5}, 2**53, [float("nan")]])
+def test_jcs_refuses_what_a_bundle_never_holds(value):
+    with pytest.raises(ValueError):
+        jcs(value)
+
+
+def v2_events(bill_id: str, count: int, *, fmt1_first: int = 0) -> list[dict]:
+    """Synthetic events of one bill: the first ``fmt1_first`` in format 1, the rest in format 2 (with their
+    fields and salts, to disclose as a test likes)."""
+    key, prev, out = record_key(bill_id), ZERO_HASH, []
+    for seq in range(1, count + 1):
+        fields = {"bill": bill_id, "type": "transfer", "from": "accepted", "to": "pending_receipt",
+                  "actor": "91440300MA5F00011X", "at": f"2026-03-0{seq}T08:00:00.000000Z",
+                  "amounts.face": "10000.00", "details.receiver": f"9144030{seq}MA5F00022Y", "details.reason": ""}
+        if seq <= fmt1_first:
+            text = rfc8785.dumps({"v": 1, "bill": bill_id, "seq": seq, "prev": prev, "type": "transfer",
+                                  "details": {"receiver": fields["details.receiver"]}}).decode()
+            salts = {}
+        else:
+            salts = {name: "0x" + os.urandom(32).hex() for name in fields}
+            commitments = {name: commitment(name, salts[name], value) for name, value in fields.items()}
+            text = rfc8785.dumps({"v": 2, "key": key, "seq": seq, "fields": commitments, "prev": prev}).decode()
+        prev = keccak256_hex(text)
+        out.append({"seq": seq, "canonical": text, "hash": prev, "fields": fields, "salts": salts})
+    return out
+
+
+@pytest.fixture
+def make_v2_bundle(anvil, anchor_contract, settings):
+    settings.ANCHOR_BATCH_SIZE = 10
+    settings.ANCHOR_MAX_WAIT_SECONDS = 0
+
+    def build(count: int = 3, *, show: tuple[str, ...] | None = None, fmt1_first: int = 0,
+              withhold_fmt1: bool = False) -> dict:
+        bill_id = str(uuid.uuid4())
+        key = record_key(bill_id)
+        events = v2_events(bill_id, count, fmt1_first=fmt1_first)
+        prevs = [ZERO_HASH] + [e["hash"] for e in events[:-1]]
+        enqueue([(key, prev, e["hash"]) for prev, e in zip(prevs, events, strict=True)])
+        txmanager.run_once()
+        records = {r.event_hash: r for r in AnchorRecord.objects.filter(key=key)}
+        out = []
+        for e in events:
+            entry = {"seq": e["seq"], "canonical": e["canonical"], "hash": e["hash"],
+                     "tx_hash": records[e["hash"]].tx_hash, "block": records[e["hash"]].block_number}
+            if e["salts"]:
+                names = sorted(e["fields"]) if show is None else [n for n in show if n in e["fields"]]
+                entry["disclosed"] = {n: {"value": e["fields"][n], "salt": e["salts"][n]} for n in names}
+            elif withhold_fmt1:
+                entry["canonical"] = None
+            out.append(entry)
+        return {"version": 2, "bill_id": bill_id if show is None else None, "bill_key": key, "chain_id": 31337,
+                "contract": anchor_contract.address, "events": out}
+
+    return build
+
+
+def test_a_full_and_a_redacted_v2_bundle_prove_the_same_completeness(anvil, make_v2_bundle):
+    full = make_v2_bundle(3)
+    redacted = json.loads(json.dumps(full))
+    redacted["bill_id"] = None
+    for event in redacted["events"]:
+        event["disclosed"] = {n: d for n, d in event["disclosed"].items() if n in ("type", "at", "amounts.face")}
+    nothing = json.loads(json.dumps(full))
+    nothing["bill_id"] = None
+    for event in nothing["events"]:
+        event["disclosed"] = {}
+    reports = [verify_bundle(b, anvil.url) for b in (full, redacted, nothing)]
+    assert all(r.ok and r.complete for r in reports), [r.text() for r in reports]
+    assert [len(e.disclosed) for e in reports[0].events] == [9, 9, 9]
+    assert [sorted(e.disclosed) for e in reports[1].events] == [["amounts.face", "at", "type"]] * 3
+    assert reports[1].events[0].disclosed["amounts.face"] == "10000.00"
+    assert all(not e.disclosed and len(e.committed) == 9 for e in reports[2].events)
+    assert "Result: VERIFIED" in reports[1].text() and "3 field(s) disclosed and proven, 6 committed only" in \
+        reports[1].text()
+
+
+def test_a_forged_disclosed_value_fails_naming_the_event_and_the_field(anvil, make_v2_bundle):
+    bundle = make_v2_bundle(3)
+    bundle["events"][1]["disclosed"]["details.receiver"]["value"] = "91440300MA5F00099Z"
+    report = verify_bundle(bundle, anvil.url)
+    assert not report.ok
+    assert [e.status for e in report.events] == [OK, MISMATCH, OK]
+    [reason] = report.events[1].reasons
+    assert reason.startswith("field details.receiver: the disclosed value and salt do not open")
+    assert "event 2: MISMATCH" in report.text() and "field details.receiver" in report.text()
+
+
+def test_swapped_salts_fail_naming_both_fields(make_v2_bundle):
+    bundle = make_v2_bundle(2)
+    disclosed = bundle["events"][0]["disclosed"]
+    disclosed["to"]["salt"], disclosed["from"]["salt"] = disclosed["from"]["salt"], disclosed["to"]["salt"]
+    report = check_bundle_offline(bundle)
+    reasons = report.events[0].reasons
+    assert report.events[0].status == MISMATCH and report.events[1].status == OK
+    assert [r.split(":")[0] for r in reasons] == ["field from", "field to"]
+
+
+def test_a_disclosure_of_a_field_the_event_does_not_commit_to_fails(make_v2_bundle):
+    bundle = make_v2_bundle(1)
+    bundle["events"][0]["disclosed"]["details.price"] = {"value": "1.00", "salt": "0x" + "11" * 32}
+    reasons = check_bundle_offline(bundle).events[0].reasons
+    assert reasons == ["field details.price: disclosed, but the event commits to no field of that name"]
+
+
+def test_reordered_and_dropped_events_fail(anvil, make_v2_bundle):
+    bundle = make_v2_bundle(3)
+    swapped = json.loads(json.dumps(bundle))
+    swapped["events"][0], swapped["events"][1] = swapped["events"][1], swapped["events"][0]
+    report = verify_bundle(swapped, anvil.url)
+    assert report.events[0].status == MISMATCH and report.events[1].status == MISMATCH
+    assert any(r.startswith("seq:") for r in report.events[0].reasons)
+    assert any(r.startswith("prev:") for r in report.events[0].reasons)
+    dropped = json.loads(json.dumps(bundle))
+    del dropped["events"][1]
+    report = verify_bundle(dropped, anvil.url)
+    assert not report.ok
+    assert report.events[1].status == MISMATCH
+    assert any(r.startswith("prev:") for r in report.events[1].reasons)
+    assert report.problems == ["the chain holds 1 anchored event(s) of this bill that the bundle lacks"]
+
+
+def test_a_bundle_claiming_another_bills_key_fails_on_every_event(anvil, make_v2_bundle):
+    mine, other = make_v2_bundle(2), make_v2_bundle(2, show=("type",))
+    forged = {**mine, "bill_id": None, "bill_key": other["bill_key"]}
+    report = verify_bundle(forged, anvil.url)
+    assert not report.ok
+    for event in report.events:
+        assert any(r.startswith("key: the event belongs to the bill with key") and "another bill's event" in r
+                   for r in event.reasons), event.reasons
+    # With its id disclosed, the bundle's own bill field contradicts the key as well.
+    named = {**mine, "bill_key": other["bill_key"]}
+    assert check_bundle_offline(named).problems[0].startswith("bill_key:")
+
+
+def test_a_v2_bundle_may_withhold_the_text_of_format1_events(anvil, make_v2_bundle):
+    bundle = make_v2_bundle(4, fmt1_first=2, withhold_fmt1=True, show=("type",))
+    assert [e["canonical"] is None for e in bundle["events"]] == [True, True, False, False]
+    report = verify_bundle(bundle, anvil.url)
+    assert report.ok and report.complete, report.text()
+    assert [e.withheld for e in report.events] == [True, True, False, False]
+    assert [e.format for e in report.events] == [1, 1, 2, 2]
+    # A withheld event still has to be the one anchored: a made-up hash in its place is caught on chain.
+    bundle["events"][1]["hash"] = keccak256_hex("made up")
+    report = verify_bundle(bundle, anvil.url)
+    assert report.events[1].status == MISMATCH and report.events[1].reasons[0].startswith("chain:")
+    assert report.events[2].status == MISMATCH  # its prev no longer links
+
+
+def test_a_mixed_chain_in_clear_verifies_and_format1_texts_are_checked(anvil, make_v2_bundle):
+    bundle = make_v2_bundle(3, fmt1_first=1)
+    assert verify_bundle(bundle, anvil.url).ok
+    bundle["events"][0]["disclosed"] = {}
+    assert check_bundle_offline(bundle).events[0].reasons == [
+        "disclosed: a format-1 event discloses its fields in its text, not beside it"]
+
+
+def test_the_command_line_names_the_failing_field(anvil, make_v2_bundle, tmp_path):
+    bundle = make_v2_bundle(2, show=("type", "amounts.face"))
+    bundle["events"][0]["disclosed"]["amounts.face"]["value"] = "10000.01"
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    result = run_cli(str(path), "--rpc", anvil.url, "--max-block-range", "5")
+    assert result.returncode == 1, result.stderr
+    assert "event 1: MISMATCH" in result.stdout
+    assert "field amounts.face: the disclosed value and salt do not open" in result.stdout

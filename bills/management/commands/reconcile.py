@@ -1,5 +1,8 @@
 """``manage.py reconcile``: does every bill's history in the database agree with the chain?
 
+Events of both canonical formats are rebuilt from their columns (format 2 with its stored salts) and
+checked; the summary counts them by format.
+
 Exit code 0 when everything agrees, 1 when any bill differs (each is printed with what differs, by event),
 2 when the chain cannot be read.
 """
@@ -32,6 +35,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({
                 "ok": result.ok, "bills": result.checked, "events": result.events, "pending": result.pending,
+                "events_by_format": {str(k): v for k, v in sorted(result.by_format.items())},
                 "discrepancies": [d.__dict__ for d in result.discrepancies],
             }, indent=2))
         else:
@@ -40,8 +44,10 @@ class Command(BaseCommand):
                 for problem in d.problems:
                     self.stdout.write(f"  - {problem}")
             verdict = "database and chain agree" if result.ok else f"{len(result.discrepancies)} bill(s) differ"
+            formats = ", ".join(f"{n} in format {k}" for k, n in sorted(result.by_format.items())) or "none"
             self.stdout.write(
-                f"reconcile: {result.checked} bills, {result.events} events ({result.pending} not anchored yet): {verdict}"
+                f"reconcile: {result.checked} bills, {result.events} events ({formats}; {result.pending} not "
+                f"anchored yet): {verdict}"
             )
         if not result.ok:
             sys.exit(1)
