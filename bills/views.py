@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bills import rules, selectors, services
+from bills import rules, selectors, services, verify_views
 from bills.errors import BillNotFound
 from bills.models import BillState
 from finance_portal.errors import DomainError, NotPermitted
@@ -89,6 +89,7 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "purchases": bill.purchases.select_related("buyer", "seller"),
             "actions": [ACTIONS[a] for a in selectors.bill_available_actions(bill=bill, user=request.user)],
             "anchoring": selectors.bill_anchoring_summary(bill),
+            **verify_views.verification_links_context(request, bill),
         },
     )
 
