@@ -101,6 +101,7 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
 
     from bills import clock
     from bills import services as bills
+    from bills.events import writing_format
     from bills.models import Bill
     from invoices import services as invoices
 
@@ -199,23 +200,28 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
             s07 = accepted("S07", "supplier", "75000.00", 110, 8)
             with at(1):
                 bills.bill_transfer(bill_id=s07.pk, actor=user["supplier"], to=orgs["supplier2"].credit_code)
-            s08 = accepted("S08", "supplier", "120000.00", -20, 200)
-            with at(150):
-                bills.bill_list(bill_id=s08.pk, actor=user["supplier"], rate="0.045")
-            with at(149):
-                bills.bill_buy(bill_id=s08.pk, actor=user["financier2"], idempotency_key="demo-s08")
-            with at(20):
-                bills.bill_settle(bill_id=s08.pk, actor=user["buyer"], reason="Paid at maturity.")
+            # S08-S10 are old: written in canonical format 1, as before bundle version 2 (S09's overdue, today,
+            # is format 2 on a format-1 chain). Verification pages and the verifier read both.
+            with writing_format(1):
+                s08 = accepted("S08", "supplier", "120000.00", -20, 200)
+                with at(150):
+                    bills.bill_list(bill_id=s08.pk, actor=user["supplier"], rate="0.045")
+                with at(149):
+                    bills.bill_buy(bill_id=s08.pk, actor=user["financier2"], idempotency_key="demo-s08")
+                with at(20):
+                    bills.bill_settle(bill_id=s08.pk, actor=user["buyer"], reason="Paid at maturity.")
 
             # supplier2's bills
-            s09 = accepted("S09", "supplier2", "98000.00", -10, 100)
+            with writing_format(1):
+                s09 = accepted("S09", "supplier2", "98000.00", -10, 100)
             bills.bill_mark_overdue(bill_id=s09.pk)
             grace = settings.BILL_GRACE_DAYS
-            s10 = accepted("S10", "supplier2", "60000.00", -(grace + 15), grace + 15 + 90)
-            with at(grace + 14):
-                bills.bill_mark_overdue(bill_id=s10.pk)
-            with at(13):
-                bills.bill_mark_defaulted(bill_id=s10.pk)
+            with writing_format(1):
+                s10 = accepted("S10", "supplier2", "60000.00", -(grace + 15), grace + 15 + 90)
+                with at(grace + 14):
+                    bills.bill_mark_overdue(bill_id=s10.pk)
+                with at(13):
+                    bills.bill_mark_defaulted(bill_id=s10.pk)
             with at(6):
                 s11 = draft("S11", "supplier2", "45000.00", 90)
             with at(5):
