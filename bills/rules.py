@@ -102,7 +102,7 @@ class Transition:
 
 S = BillState
 _LIVE_HELD = frozenset({S.ACCEPTED, S.FINANCED})
-_FREEZABLE = frozenset({S.SUBMITTED, S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED, S.OVERDUE})
+_FREEZABLE = frozenset({S.SUBMITTED, S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED, S.OVERDUE, S.DEFAULTED})
 
 
 def _t(action: str, event: str, from_states: set[str], to_state: str, party: Party, *,
@@ -160,7 +160,7 @@ TRANSITIONS: tuple[Transition, ...] = (
        label="Buy", done="Bought: your organization now holds the bill.",
        summary="Buy a listed bill at its asking rate (financiers); the same Idempotency-Key returns the first "
                "purchase"),
-    _t("settle", E.SETTLE, {S.ACCEPTED, S.LISTED, S.FINANCED, S.OVERDUE}, S.SETTLED, P.DEBTOR, maturity=M.ANY,
+    _t("settle", E.SETTLE, {S.ACCEPTED, S.LISTED, S.FINANCED, S.OVERDUE, S.DEFAULTED}, S.SETTLED, P.DEBTOR, maturity=M.ANY,
        label="Settle", done="Settled: the debtor has paid the holder the face value.",
        summary="Settle: the debtor pays the holder the face value (debtor)"),
     _t("overdue", E.OVERDUE, {S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED}, S.OVERDUE, P.SYSTEM,

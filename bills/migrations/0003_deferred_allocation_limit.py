@@ -5,7 +5,7 @@
   trigger and the services can never disagree on what "released" means.
 - The limit is checked at commit, after every row of the transaction is in place (a bill whose allocations
   are inserted one by one is judged on the whole). It locks the invoice row first, so two transactions that
-  each fit alone but together over-allocate are serialised: the second sees the first's rows and fails.
+  each fit alone but together over-allocate are serialised (``FOR NO KEY UPDATE``): the second sees the first's rows and fails.
 """
 
 from django.db import migrations
@@ -29,8 +29,10 @@ DECLARE
     allocated numeric;
     invoice_total numeric;
 BEGIN
-    -- The row lock serialises concurrent allocators of one invoice until the first one commits.
-    SELECT total_amount INTO invoice_total FROM invoices_invoice WHERE id = NEW.invoice_id FOR UPDATE;
+    -- The row lock serialises concurrent allocators of one invoice until the first one commits. NO KEY
+    -- UPDATE, because each allocator already holds the KEY SHARE lock of its foreign-key check: FOR UPDATE
+    -- would make two of them deadlock instead of the second one seeing the first's row.
+    SELECT total_amount INTO invoice_total FROM invoices_invoice WHERE id = NEW.invoice_id FOR NO KEY UPDATE;
     SELECT COALESCE(SUM(a.amount), 0) INTO allocated
         FROM bills_billallocation a JOIN bills_bill b ON b.id = a.bill_id
         WHERE a.invoice_id = NEW.invoice_id AND NOT (b.state = ANY (bills_released_states()));

@@ -8,18 +8,19 @@ on it, and when it is released they compete for it.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from bills import services
 from bills.errors import BillTransitionRefused, InvoiceOverAllocated
 from bills.events import bill_chain_verify
-from bills.models import Bill, BillEvent, BillPurchase, BillState
+from bills.models import RELEASED_STATES, Bill, BillAllocation, BillEvent, BillPurchase, BillState
 from finance_portal.errors import DomainError
 from tests.bills.factories import accepted, build_world, in_days, listed, make_invoice, refresh, submitted
+from tests.waiting import backends_waiting_on_locks, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,7 +64,7 @@ def race(calls: list[Callable[[], object]], lock_bill: Bill | None = None) -> li
     for t in threads:
         t.start()
     if holder is not None:
-        time.sleep(0.5)  # let both contenders reach the lock and wait on it
+        wait_for(lambda: backends_waiting_on_locks() >= len(calls), what="every contender to wait on the row lock")
         release.set()
         holder.join(10)
     for t in threads:
@@ -178,3 +179,45 @@ def test_refused_contenders_leave_no_trace(world):
     one_winner(results, refused=DomainError)
     assert BillEvent.objects.filter(bill=bill, type="list").count() == 1
     assert bill_chain_verify(refresh(bill)) == []
+
+
+def test_two_concurrent_raw_allocations_that_together_over_allocate_one_is_refused_at_commit(world):
+    """The database's own guard, without the services: each insert fits alone, both commit at once; the
+    deferred trigger locks the invoice at commit, so the second sees the first's row and fails."""
+    invoice = make_invoice(world.org("supplier"), world.org("buyer"), total="1000.00")
+    bills = [draft_on_other_invoice(world) for _ in range(2)]
+    both_inserted = threading.Barrier(2)
+    outcomes: list[object] = [None, None]
+
+    def insert(i: int) -> None:
+        try:
+            with transaction.atomic():
+                BillAllocation.objects.create(bill=bills[i], invoice=invoice, amount=Decimal("600.00"))
+                both_inserted.wait(10)  # neither is checked yet: the trigger is deferred to the commit
+            outcomes[i] = "committed"
+        except Exception as err:  # noqa: BLE001 (asserted on below)
+            outcomes[i] = err
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=insert, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(map(type, outcomes), key=str) == sorted([str, IntegrityError], key=str), outcomes
+    assert "would be allocated 1200.00" in str(next(o for o in outcomes if isinstance(o, IntegrityError)))
+    assert BillAllocation.objects.filter(invoice=invoice).count() == 1
+
+
+def test_the_released_states_of_the_trigger_are_the_models(world):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT bills_released_states()")
+        (states,) = cursor.fetchone()
+    assert set(states) == {str(s) for s in RELEASED_STATES}
+
+
+def draft_on_other_invoice(world) -> Bill:  # type: ignore[no-untyped-def]
+    other = make_invoice(world.org("supplier"), world.org("buyer"), total="10.00")
+    return services.bill_create(actor=world.user("supplier"), maturity_date=in_days(30).isoformat(),
+                                invoice_allocations=[{"invoice": str(other.pk), "amount": "10.00"}])
