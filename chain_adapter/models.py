@@ -148,7 +148,7 @@ class AnchorTransaction(models.Model):
     sender = models.CharField(max_length=42)
     nonce = models.PositiveBigIntegerField()
     raw_tx = models.TextField(help_text="The signed transaction, 0x-hex; re-sent unchanged on every retry.")
-    tx_hash = models.CharField(max_length=66, unique=True)
+    tx_hash = models.CharField(max_length=66, db_index=True)
     gas_limit = models.PositiveBigIntegerField()
     max_fee_per_gas = models.PositiveBigIntegerField()
     max_priority_fee_per_gas = models.PositiveBigIntegerField()
@@ -168,6 +168,8 @@ class AnchorTransaction(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["sender", "status"], name="anchor_tx_sender_status")]
         constraints = [
+            # Scoped by deployment: a reset devnet replays the very same bytes (same nonce, fees, calldata).
+            models.UniqueConstraint(fields=["deployment", "tx_hash"], name="anchor_tx_hash_once_per_deployment"),
             # A nonce has one current version. Scoped by deployment: a devnet reset starts the nonces over.
             models.UniqueConstraint(fields=["deployment", "sender", "nonce"], name="anchor_tx_one_per_nonce",
                                     condition=~Q(status=TxStatus.REPLACED)),

@@ -85,6 +85,11 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('signed', 'Signed, not broadcast yet'), ('sent', 'Broadcast, waiting to be mined'), ('mined', 'Mined, waiting for confirmations'), ('confirmed', 'Confirmed'), ('reverted', 'Reverted'), ('dropped', 'Nonce taken by another transaction'), ('stuck', 'Refused by the node: an operator must replace it'), ('replaced', 'Replaced by another version of its nonce')], default='signed', max_length=16),
         ),
         migrations.AlterField(
+            model_name='anchortransaction',
+            name='tx_hash',
+            field=models.CharField(db_index=True, max_length=66),
+        ),
+        migrations.AlterField(
             model_name='contractdeployment',
             name='block_number',
             field=models.PositiveBigIntegerField(blank=True, null=True),
@@ -92,6 +97,10 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='anchorauditlog',
             constraint=models.CheckConstraint(condition=models.Q(('record__isnull', False), ('anchor_tx__isnull', False), _connector='OR'), name='anchor_audit_names_a_row'),
+        ),
+        migrations.AddConstraint(
+            model_name='anchortransaction',
+            constraint=models.UniqueConstraint(fields=('deployment', 'tx_hash'), name='anchor_tx_hash_once_per_deployment'),
         ),
         migrations.AddConstraint(
             model_name='anchortransaction',

@@ -80,3 +80,15 @@ def rpc_outside_transactions(monkeypatch: pytest.MonkeyPatch, request: pytest.Fi
     monkeypatch.setattr(ChainClient, "from_settings", classmethod(lambda cls: original(NoRpcInTransaction)))
     yield
     assert NoRpcInTransaction.calls_in_transaction == []
+
+
+@pytest.fixture
+def batch(settings):  # type: ignore[no-untyped-def]
+    """Set the anchoring knobs of an in-process ``run_once``: ``batch(size, max_wait=0, confirmations=1)``."""
+
+    def configure(size: int, max_wait: int = 0, confirmations: int = 1) -> None:
+        settings.ANCHOR_BATCH_SIZE = size
+        settings.ANCHOR_MAX_WAIT_SECONDS = max_wait
+        settings.ANCHOR_CONFIRMATIONS = confirmations
+
+    return configure

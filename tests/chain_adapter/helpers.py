@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from chain_adapter.client import ChainClient, Receipt
 from chain_adapter.contract import AnchoredLog, load_artifact
 from chain_adapter.devnet import DEV_ACCOUNTS
+from chain_adapter.errors import TransientChainError
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, ContractDeployment, TxStatus
 from chain_adapter.outbox import anchor_enqueue
@@ -96,6 +97,24 @@ class NoRpcInTransaction(ChainClient):
             raise AssertionError(f"{what} called inside a database transaction")
         with super()._mapped(what, classify_rpc=classify_rpc):
             yield
+
+
+class BroadcastDrops(NoRpcInTransaction):
+    """A client whose connection drops during ``eth_sendRawTransaction``: after the node got the bytes
+    (``delivered``) or before. To the transaction manager it looks like a crash at that very point.
+    ``spare``: raw transactions that go through normally."""
+
+    def __init__(self, url: str, *, delivered: bool, spare: Iterable[str] = ()) -> None:
+        super().__init__(rpc_url=url, chain_id=31337, private_key=DEV_ACCOUNTS[0][1])
+        self.delivered = delivered
+        self.spare = set(spare)
+
+    def broadcast(self, raw: str) -> None:
+        if raw in self.spare:
+            return super().broadcast(raw)
+        if self.delivered:
+            super().broadcast(raw)
+        raise TransientChainError("eth_sendRawTransaction: the connection dropped (test)")
 
 
 def guarded_client(url: str, *, account: int = 0) -> NoRpcInTransaction:

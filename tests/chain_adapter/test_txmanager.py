@@ -1,5 +1,6 @@
 """The transaction manager in-process (``run_once``) on a real Anvil: batching, per-key order, nonces,
-crash points between signing and broadcasting, and recovery decided from the chain."""
+crash points between signing and broadcasting, and recovery decided from the chain. Every client the code
+makes fails the test if it calls the node inside a database transaction (``rpc_outside_transactions``)."""
 
 import time
 
@@ -12,6 +13,7 @@ from chain_adapter.errors import TransientChainError
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, TxStatus
 from tests.chain_adapter.helpers import (
+    BroadcastDrops,
     anchored_logs,
     assert_anchored_exactly_once,
     assert_nonces_without_gaps,
@@ -22,31 +24,7 @@ from tests.chain_adapter.helpers import (
     send,
 )
 
-pytestmark = [pytest.mark.chain, pytest.mark.django_db]
-
-
-class BroadcastDrops(ChainClient):
-    """A client whose connection drops during ``eth_sendRawTransaction``: after the node got the bytes
-    (``delivered``) or before. To the transaction manager it looks like a crash at that very point."""
-
-    def __init__(self, url: str, *, delivered: bool) -> None:
-        super().__init__(rpc_url=url, chain_id=31337, private_key=DEV_ACCOUNTS[0][1])
-        self.delivered = delivered
-
-    def broadcast(self, raw: str) -> None:
-        if self.delivered:
-            super().broadcast(raw)
-        raise TransientChainError("eth_sendRawTransaction: the connection dropped (test)")
-
-
-@pytest.fixture
-def batch(settings):
-    def configure(size: int, max_wait: int = 0, confirmations: int = 1) -> None:
-        settings.ANCHOR_BATCH_SIZE = size
-        settings.ANCHOR_MAX_WAIT_SECONDS = max_wait
-        settings.ANCHOR_CONFIRMATIONS = confirmations
-
-    return configure
+pytestmark = [pytest.mark.chain, pytest.mark.django_db, pytest.mark.usefixtures("rpc_outside_transactions")]
 
 
 def test_batch_size_one_sends_one_transaction_per_record(anvil, anchor_contract, batch):
@@ -267,3 +245,17 @@ def test_records_are_confirmed_only_after_the_configured_confirmations(anvil, an
     tx.refresh_from_db()
     assert tx.status == TxStatus.CONFIRMED
     assert_anchored_exactly_once(anvil, anchor_contract, links)
+
+
+def test_the_guard_fails_a_node_call_made_inside_a_database_transaction(anvil):
+    from django.db import transaction
+
+    from tests.chain_adapter.helpers import NoRpcInTransaction
+
+    client = ChainClient.from_settings()
+    assert isinstance(client, NoRpcInTransaction)
+    client.connect()
+    with pytest.raises(AssertionError, match="eth_blockNumber called inside a database transaction"):
+        with transaction.atomic():
+            client.block_number()
+    NoRpcInTransaction.calls_in_transaction.clear()  # seen: the fixture would fail this test otherwise
