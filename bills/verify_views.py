@@ -58,6 +58,14 @@ def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address: ``REMOTE_ADDR``, or behind a reverse proxy the header it sets, named by
+    ``VERIFY_CLIENT_ADDRESS_HEADER`` (e.g. ``HTTP_X_FORWARDED_FOR``: its last entry, the one the proxy added)."""
+    header = str(getattr(settings, "VERIFY_CLIENT_ADDRESS_HEADER", "") or "")
+    forwarded = request.META.get(header, "") if header else ""
+    return forwarded.split(",")[-1].strip() or request.META.get("REMOTE_ADDR") or "unknown"
+
+
 def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """At most ``VERIFY_RATE_LIMIT`` requests per client address per ``VERIFY_RATE_WINDOW_SECONDS`` window
     (a fixed window counted in Django's cache); more get 429 with ``Retry-After``. 0 turns it off."""
@@ -68,7 +76,7 @@ def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         window = max(1, _setting("VERIFY_RATE_WINDOW_SECONDS", 60))
         if limit > 0:
             now = int(time.time())
-            key = f"bills:verify-rate:{request.META.get('REMOTE_ADDR') or 'unknown'}:{now // window}"
+            key = f"bills:verify-rate:{client_address(request)}:{now // window}"
             cache.add(key, 0, timeout=window * 2)
             try:
                 count = cache.incr(key)

@@ -33,6 +33,11 @@ from tests.conftest import ROOT
 pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limit(settings):  # type: ignore[no-untyped-def]
+    settings.VERIFY_RATE_LIMIT = 0  # the public pages' limit is tested in tests/bills/test_verify_pages.py
+
+
 def wait_all_anchored(timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
