@@ -40,4 +40,6 @@ urlpatterns = [
     path("", include("finance_portal.portal.urls")),
     path("", include("invoices.urls")),
     path("", include("bills.urls")),
+    path("", include("finance_portal.ledger.urls")),
+    path("", include("bills.portfolio_urls")),
 ]

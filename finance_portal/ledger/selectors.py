@@ -64,6 +64,41 @@ def account_get_visible(*, user: AbstractBaseUser | AnonymousUser, account_id: o
         raise AccountNotFound("No such account among your organization's.") from None
 
 
+def sees_all_accounts(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Regulators, members of the platform operator and superusers read every account, read-only (DESIGN §8:
+    "everything, read-only"). Reading is all this grants: moving money stays with platform staff."""
+    if isinstance(user, AnonymousUser) or not user.is_authenticated or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    membership = membership_of(user)
+    return membership is not None and (membership.organization.is_regulator or membership.organization.is_platform)
+
+
+def accounts_readable_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
+    """What the portal's money pages may show the user: every account for those who see everything
+    (``sees_all_accounts``), otherwise the accounts of ``accounts_visible_to``. Owners joined."""
+    queryset = Account.objects.all() if sees_all_accounts(user) else accounts_visible_to(user)
+    return queryset.select_related("organization")
+
+
+def account_get_readable(*, user: AbstractBaseUser | AnonymousUser, account_id: object) -> Account:
+    """The account if the user may read it (``accounts_readable_by``); ``AccountNotFound`` otherwise."""
+    try:
+        return accounts_readable_by(user).get(pk=int(str(account_id)))
+    except (Account.DoesNotExist, ValueError, OverflowError):
+        raise AccountNotFound("No such account among those you may read.") from None
+
+
+def accounts_overview(*, organization_id: int | None = None) -> QuerySet[Account]:
+    """Every account with its ``balance`` and owner, for readers of everything: organizations' cash by
+    organization name, then the platform's own; or one organization's (``organization_id``). One query."""
+    queryset = Account.objects.all() if organization_id is None else Account.objects.filter(
+        organization_id=organization_id)
+    return with_balances(queryset.select_related("organization")).order_by(
+        F("organization__legal_name").asc(nulls_last=True), "kind", "currency", "pk")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Statements
 # ---------------------------------------------------------------------------------------------------------
@@ -79,22 +114,23 @@ class Statement:
     lines: QuerySet[Posting]  # each with .balance (running, after the line) and .entry
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+def _day_start(day: dt.date, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
 
 
 def account_statement(*, account: Account, date_from: dt.date | None = None,
-                      date_to: dt.date | None = None) -> Statement:
-    """The account's postings between two UTC dates (both inclusive), oldest first, each with the running
-    balance after it; the opening balance is everything before ``date_from``."""
+                      date_to: dt.date | None = None, tz: dt.tzinfo = dt.UTC) -> Statement:
+    """The account's postings between two dates (both inclusive, days in ``tz``: UTC unless the caller names
+    another zone, as the portal does with the platform's), oldest first, each with the running balance after
+    it; the opening balance is everything before ``date_from``."""
     postings = Posting.objects.filter(account=account)
-    before = postings.filter(entry__created_at__lt=_day_start(date_from)) if date_from else postings.none()
+    before = postings.filter(entry__created_at__lt=_day_start(date_from, tz)) if date_from else postings.none()
     opening = before.aggregate(total=Sum("amount"))["total"] or ZERO
     lines = postings
     if date_from:
-        lines = lines.filter(entry__created_at__gte=_day_start(date_from))
+        lines = lines.filter(entry__created_at__gte=_day_start(date_from, tz))
     if date_to:
-        lines = lines.filter(entry__created_at__lt=_day_start(date_to + dt.timedelta(days=1)))
+        lines = lines.filter(entry__created_at__lt=_day_start(date_to + dt.timedelta(days=1), tz))
     closing = opening + (lines.aggregate(total=Sum("amount"))["total"] or ZERO)
     order = [F("entry__created_at").asc(), F("entry_id").asc()]
     lines = (
