@@ -60,7 +60,7 @@ def test_a_name_that_contradicts_the_content_is_refused(name, make, words):
         (b"just some text, not an invoice", "type the platform does not accept"),
         (b"<!DOCTYPE html><html><body>hi</body></html>", "type the platform does not accept"),
         (b"<html><body>hi</body></html>", "type the platform does not accept"),
-        (b'<!DOCTYPE lol [<!ENTITY a "a">]><r>&a;</r>', "type the platform does not accept"),
+        (b'<!DOCTYPE lol [<!ENTITY a "a">]><r>&a;</r>', "declares a DOCTYPE"),
         (b"<\x00?\x00x\x00m\x00l\x00", "type the platform does not accept"),
     ],
 )
