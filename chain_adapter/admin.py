@@ -102,8 +102,11 @@ class AnchorTransactionAdmin(ReadOnlyAdmin):
                     self.message_user(request, f"{tx_id}: {text}", messages.WARNING)
                     continue
                 replaced += 1
-                self.message_user(request, f"Nonce {new.nonce}: replaced by {new.get_kind_display().lower()} "
-                                           f"{new.tx_hash}; anchoring resumes.", messages.SUCCESS)
+                if new.pk == tx_id:
+                    text = "its nonce is used on chain already: handed back to the broadcaster."
+                else:
+                    text = f"replaced by {new.get_kind_display().lower()} {new.tx_hash}; anchoring resumes."
+                self.message_user(request, f"Nonce {new.nonce}: {text}", messages.SUCCESS)
             if not replaced:
                 self.message_user(request, "Nothing was replaced.", messages.WARNING)
             return None

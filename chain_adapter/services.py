@@ -14,7 +14,7 @@ from eth_hash.auto import keccak
 
 from chain_adapter.client import ChainClient
 from chain_adapter.conf import anchoring_settings
-from chain_adapter.contract import load_artifact
+from chain_adapter.contract import Artifact, load_artifact
 from chain_adapter.deployer import deploy
 from chain_adapter.errors import (
     AnchoringNotPermitted,
@@ -56,9 +56,9 @@ def contract_deploy(*, client: ChainClient | None = None, force_new: bool = Fals
     """Deploy ``BillAnchor`` on the connected chain, or return the deployment recorded for its chain id.
 
     A system operation (``manage.py deploy_contract``, ``make run``, the test fixture): it has no actor.
-    It takes the deploy lock of the chain id (concurrent calls deploy once) and the broadcaster lock of the
-    anchor account (waiting up to ``lock_wait_seconds`` for a running broadcaster), and sends the deployment
-    through the broadcaster's nonce sequence (``deployer``). A recorded deployment is reused when its address
+    When a deployment is needed it takes the deploy lock of the chain id (concurrent calls deploy once) and
+    the broadcaster lock of the anchor account (waiting up to ``lock_wait_seconds`` for a running broadcaster
+    to end its run), and sends the deployment through the broadcaster's nonce sequence (``deployer``). A recorded deployment is reused when its address
     holds the artifact's runtime code and the anchor account may anchor there. When the address holds no code
     on a devnet (its state was reset), a new contract is deployed and the records anchored on the vanished
     one are queued again; on any other chain that is refused, as is a recorded address whose code differs
@@ -67,6 +67,10 @@ def contract_deploy(*, client: ChainClient | None = None, force_new: bool = Fals
     client = client or ChainClient.from_settings()
     chain_id = client.connect()
     artifact = load_artifact()
+    if not force_new:  # the common case, without waiting for any lock: the recorded one is in place
+        existing = deployment_current(chain_id=chain_id)
+        if existing is not None and _in_place(client, existing, artifact) is not None:
+            return DeployResult(existing, created=False)
     locks = [deploy_lock_name(chain_id), broadcaster_lock_name(chain_id, client.address)]
     with advisory_locks(locks, wait_seconds=lock_wait_seconds) as acquired:
         if not acquired:
@@ -74,31 +78,40 @@ def contract_deploy(*, client: ChainClient | None = None, force_new: bool = Fals
                 f"Another deployment, or the broadcaster of {client.address}, held the lock for "
                 f"{lock_wait_seconds:.0f} s: try again."
             )
-        existing = deployment_current(chain_id=chain_id)
+        existing = deployment_current(chain_id=chain_id)  # again: another caller may have deployed meanwhile
         code = client.code_at(existing.address) if existing is not None else b""
-        if existing is not None and not force_new:
-            if code and "0x" + keccak(code).hex() == artifact.runtime_code_hash:
-                if not client.is_anchorer(existing.address, client.address):
-                    raise DeploymentMismatch(
-                        f"The anchor account {client.address} is not an anchorer of {existing.address}: the "
-                        "contract owner must call addAnchorer for it."
-                    )
-                return DeployResult(existing, created=False)
-            if code:
-                raise DeploymentMismatch(
-                    f"The contract at {existing.address} (chain {chain_id}) holds other code than "
-                    "chain_adapter/contracts/BillAnchor.json: deploy a new one with --new."
-                )
-            if chain_id not in client.devnet_chain_ids:
-                raise DeploymentMismatch(
-                    f"No code at the recorded contract address {existing.address} on chain {chain_id}: "
-                    "check ETH_RPC_URL, or deploy a new contract with --new."
-                )
+        if existing is not None and not force_new and _in_place(client, existing, artifact) is not None:
+            return DeployResult(existing, created=False)
         deployment, requeued = deploy(client, artifact, previous=existing, drain_previous=bool(code),
                                       requeue_previous=existing is not None and not code and not force_new)
     logger.info("deployed BillAnchor at %s on chain %s (block %s, nonce %s)", deployment.address, chain_id,
                 deployment.block_number, deployment.nonce)
     return DeployResult(deployment, created=True, requeued_records=requeued)
+
+
+def _in_place(client: ChainClient, existing: ContractDeployment, artifact: Artifact) -> bytes | None:
+    """The code at ``existing`` when it is the artifact's and the anchor account may anchor there; None when
+    its devnet forgot it (no code). Raises ``DeploymentMismatch`` for anything else."""
+    code = client.code_at(existing.address)
+    chain_id = existing.chain_id
+    if code and "0x" + keccak(code).hex() == artifact.runtime_code_hash:
+        if not client.is_anchorer(existing.address, client.address):
+            raise DeploymentMismatch(
+                f"The anchor account {client.address} is not an anchorer of {existing.address}: the "
+                "contract owner must call addAnchorer for it."
+            )
+        return code
+    if code:
+        raise DeploymentMismatch(
+            f"The contract at {existing.address} (chain {chain_id}) holds other code than "
+            "chain_adapter/contracts/BillAnchor.json: deploy a new one with --new."
+        )
+    if chain_id not in client.devnet_chain_ids:
+        raise DeploymentMismatch(
+            f"No code at the recorded contract address {existing.address} on chain {chain_id}: "
+            "check ETH_RPC_URL, or deploy a new contract with --new."
+        )
+    return None
 
 
 def _require_platform_staff(actor: AbstractBaseUser, what: str) -> None:

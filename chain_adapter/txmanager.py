@@ -110,6 +110,8 @@ def run_once(*, client: ChainClient | None = None, budget_seconds: float | None 
             raise
         if report.stuck_tx_hash and broadcaster.stuck is not None:
             stuck = broadcaster.stuck
+            logger.warning("anchoring waits for an operator: transaction %s (nonce %s) is stuck", stuck.tx_hash,
+                           stuck.nonce)
             note_waiting(f"transaction {stuck.tx_hash} (nonce {stuck.nonce}) is stuck: {stuck.error}. A platform "
                          "admin must replace it (admin: Anchor transactions).", prefix="Waiting for an operator")
     # A record committed while the lock was being given up found it busy and went away: look once more.
