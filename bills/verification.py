@@ -109,8 +109,8 @@ def bill_chain_view(*, bill: Bill, events: Sequence[BillEvent], deployment: Cont
         raise VerifierError(str(cached["error"]))
     if isinstance(cached, dict):
         return ChainView.from_dict(cached)
-    blocks = [e.anchor.block_number for e in events
-              if e.anchor.status == AnchorStatus.CONFIRMED and e.anchor.block_number is not None]
+    blocks: list[int] = [e.anchor.block_number for e in events
+                         if e.anchor.status == AnchorStatus.CONFIRMED and e.anchor.block_number is not None]
     try:
         if blocks:
             view = fetch_chain_view(settings.ETH_RPC_URL, contract=deployment.address, bill_key=bill.bill_key,
