@@ -16,7 +16,6 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
 from rest_framework import generics, pagination, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -25,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from finance_portal.portal.api_errors import ERROR_SCHEMA
 from invoices.files import accepted_labels, file_response
 from invoices.models import Invoice, InvoiceStatus
 from invoices.selectors import invoice_get_for, invoices_visible_to
@@ -91,7 +91,9 @@ class InvoiceUploadSerializer(serializers.Serializer):
     invoice_code = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="10 or 12 digits; empty for a fully digital invoice."
     )
-    invoice_number = serializers.CharField(help_text="8 to 20 digits.")
+    invoice_number = serializers.CharField(
+        help_text="8 ASCII digits with a 10- or 12-digit invoice code; 20 digits and no code for a 数电票."
+    )
     buyer_credit_code = serializers.CharField(
         help_text="Unified social credit code of the buyer: a KYC-approved core enterprise on the platform."
     )
@@ -109,27 +111,21 @@ class InvoiceVerifySerializer(serializers.Serializer):
     )
 
 
-ErrorSerializer = inline_serializer(
-    "InvoiceError",
-    {
-        "detail": serializers.CharField(),
-        "code": serializers.CharField(),
-        "field": serializers.CharField(required=False),
-    },
-)
-
-
 INVOICE_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The invoice's id.")
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """The documented 4xx answers of an operation, all in the project's one error shape."""
     text = {
-        400: "Invalid input: the body names the field and the rule.",
-        403: "The organization may not do this (KYC, role, not the buyer).",
+        400: "Invalid input: `field` names the first field at fault, `detail` the rule; every field's messages "
+        "are listed under its name.",
+        403: "Not logged in (`not_authenticated`), or the organization may not do this (KYC, role, not the buyer).",
         404: "No such invoice within the caller's reach.",
-        409: "Duplicate invoice or file, or a verdict that does not follow the status.",
+        409: "Duplicate invoice or file (`duplicate_invoice`), a 数电票 number already registered under another "
+        "code (`invoice_number_taken`), or a verdict that does not follow the status (`invoice_state`).",
+        415: "The upload is not multipart/form-data.",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=text[code]) for code in codes}
+    return {code: OpenApiResponse(ERROR_SCHEMA, description=text[code]) for code in codes}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -168,16 +164,21 @@ class InvoiceListCreateView(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return invoices_visible_to(self.request.user)
 
-    @extend_schema(summary="List the invoices the caller may see", responses={200: InvoiceSerializer(many=True)})
+    @extend_schema(
+        summary="List the invoices the caller may see",
+        responses={200: InvoiceSerializer(many=True), **_errors(400, 403)},
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         summary="Upload and register an e-invoice (supplier)",
         description=f"Multipart upload of the file plus its fields. Accepted: {accepted_labels()}, by content. "
-        "The same invoice (code + number) or the same file (SHA-256) is registered once on the platform.",
+        "The same invoice is registered once on the platform: an old-format invoice by its code + 8-digit number "
+        "(numbers restart under each code), a fully digitalised invoice (数电票) by its 20-digit number alone, "
+        "with no code; the same file (SHA-256) once too. Amounts are decimal strings in ASCII digits.",
         request={"multipart/form-data": InvoiceUploadSerializer},
-        responses={201: InvoiceSerializer, **_errors(400, 403, 409)},
+        responses={201: InvoiceSerializer, **_errors(400, 403, 409, 415)},
     )
     def post(self, request: Request) -> Response:
         data = InvoiceUploadSerializer(data=request.data)
@@ -204,7 +205,7 @@ class InvoiceDetailView(generics.RetrieveAPIView):
     def get_object(self) -> Invoice:
         return invoice_get_for(user=self.request.user, invoice_id=self.kwargs["pk"])
 
-    @extend_schema(summary="One invoice", parameters=[INVOICE_ID], responses={200: InvoiceSerializer, **_errors(404)})
+    @extend_schema(summary="One invoice", parameters=[INVOICE_ID], responses={200: InvoiceSerializer, **_errors(403, 404)})
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -218,7 +219,7 @@ class InvoiceFileView(APIView):
         summary="Download the invoice file (attachment)",
         parameters=[INVOICE_ID],
         description="The stored file as an attachment, with the type detected at upload.",
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(404)},
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(403, 404)},
     )
     def get(self, request: Request, pk: str) -> FileResponse:
         return file_response(invoice_get_for(user=request.user, invoice_id=pk))

@@ -25,3 +25,9 @@ class InvoiceDuplicate(Conflict, InvoiceError):
 
 class InvoiceStateConflict(Conflict, InvoiceError):
     code = "invoice_state"
+
+
+class InvoiceNumberTaken(InvoiceDuplicate):
+    """A fully digitalised invoice's 20-digit number is already registered, sent now under another code."""
+
+    code = "invoice_number_taken"

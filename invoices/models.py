@@ -1,7 +1,9 @@
 """E-invoices (增值税发票 / 全电发票) that back digital bills.
 
-An invoice is registered once on the platform: the same invoice code + number (which identify an invoice
-nationally, whoever the seller), or the same file (by SHA-256), is refused a second time. Files are stored
+An invoice is registered once on the platform: the same invoice code + number (which identify an old-format
+invoice nationally, whoever the seller), the same 20-digit number of a fully digitalised invoice (数电票,
+identified by its number alone), or the same file (by SHA-256), is refused a second time; the database
+holds each rule too (invoices/README.md). Files are stored
 under random names outside the web root and served only through a permission-checked view. Rows are
 written by ``invoices.services`` only; ``InvoiceEvent`` is their append-only audit trail.
 """
@@ -54,8 +56,19 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # Code + number identify an invoice nationally: a second seller cannot register it again.
+            # Old formats: code + number identify an invoice nationally (numbers restart under each code), so a
+            # second seller cannot register it again, and the same 8 digits under another code are another one.
             models.UniqueConstraint(fields=["invoice_code", "invoice_number"], name="invoice_registered_once"),
+            # Fully digitalised invoices (数电票): the 20-digit number alone, whatever code a row carries.
+            models.UniqueConstraint(
+                fields=["invoice_number"],
+                condition=Q(invoice_number__regex=r"^[0-9]{20}$"),
+                name="invoice_digital_number_once",
+            ),
+            models.CheckConstraint(
+                name="invoice_code_format",
+                condition=Q(invoice_code="") | Q(invoice_code__regex=r"^([0-9]{10}|[0-9]{12})$"),
+            ),
             models.CheckConstraint(name="invoice_total_positive", condition=Q(total_amount__gt=0)),
             models.CheckConstraint(name="invoice_amounts_not_negative", condition=Q(amount_excl_tax__gte=0, tax_amount__gte=0)),
             models.CheckConstraint(

@@ -3,15 +3,24 @@
 Pages, the API and the admin all come through here. Registration checks everything it can before the file
 touches the disk, writes file and row in one transaction, and removes the file again if the row is not
 written: a refused upload leaves no row and no file behind.
+
+Invoice identity follows the Chinese rules (invoices/README.md): an old-format invoice (增值税专用/普通发票,
+paper or electronic) is its 10- or 12-digit code plus its 8-digit number, and numbers restart under each
+code, so the same 8 digits under another code are another invoice; a fully digitalised invoice (数电票 /
+全电发票) is its 20-digit number alone, with no code, and is registered once whatever code is sent with it.
+Text input is refused, naming the field, when it holds control characters (NUL, bidi overrides...) or
+non-ASCII digits.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from typing import cast
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,14 +29,25 @@ from finance_portal.money import parse_amount, validate_currency
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import organization_by_credit_code
 from finance_portal.organizations.services import require_acting_organization
-from invoices.errors import InvoiceDuplicate, InvoiceInvalid, InvoiceNotPermitted, InvoiceStateConflict
+from finance_portal.organizations.validators import normalize_credit_code, validate_credit_code
+from invoices.errors import (
+    InvoiceDuplicate,
+    InvoiceInvalid,
+    InvoiceNotPermitted,
+    InvoiceNumberTaken,
+    InvoiceStateConflict,
+)
 from invoices.files import inspect_upload
 from invoices.models import Invoice, InvoiceEvent, InvoiceEventAction, InvoiceStatus
 from invoices.selectors import invoice_get_for
 
-_CODE = re.compile(r"^(\d{10}|\d{12})$")
-_NUMBER = re.compile(r"^\d{8,20}$")
+_CODE = re.compile(r"[0-9]{10}|[0-9]{12}", re.ASCII)
+_OLD_NUMBER = re.compile(r"[0-9]{8}", re.ASCII)
+_DIGITAL_NUMBER = re.compile(r"[0-9]{20}", re.ASCII)
 NOTE_MAX = 500
+_FIELD_MAX = 100  # characters of a code, number or credit code before it is even looked at
+# Bidirectional embeddings, overrides and isolates: they make text read differently from what it is.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 # verdict -> the statuses it may follow. A verified invoice stays verified: bills may already rest on it.
 VERDICTS: dict[str, tuple[str, ...]] = {
@@ -68,10 +88,9 @@ def invoice_register(
     ``invoice.file``.
     """
     seller = invoice_check_can_register(actor=actor)
-    code = _clean_code(invoice_code)
-    number = _clean_number(invoice_number)
+    code, number = invoice_identity(invoice_code=invoice_code, invoice_number=invoice_number)
     date = _clean_issue_date(issue_date)
-    currency = validate_currency(currency)
+    currency = validate_currency(clean_text(currency, field="currency", label="currency", max_length=_FIELD_MAX))
     excl = parse_amount(amount_excl_tax, currency, field="amount_excl_tax")
     tax = parse_amount(tax_amount, currency, field="tax_amount", allow_zero=True)
     total = parse_amount(total_amount, currency, field="total_amount")
@@ -135,14 +154,12 @@ def invoice_verify(*, invoice_id: object, actor: AbstractBaseUser, verdict: str,
         invoice = Invoice.objects.select_for_update().select_related("seller", "buyer").get(pk=visible.pk)
         if invoice.buyer_id != org.pk:
             raise InvoiceNotPermitted("Only the buyer named on the invoice verifies or disputes it.")
-        verdict = str(verdict or "").strip().lower()
+        verdict = clean_text(verdict, field="verdict", label="verdict", max_length=_FIELD_MAX).lower()
         if verdict not in VERDICTS:
             raise InvoiceInvalid(
                 f"Unknown verdict {verdict!r}: use {' or '.join(VERDICTS)}.", field="verdict"
             )
-        note = str(note or "").strip()
-        if len(note) > NOTE_MAX:
-            raise InvoiceInvalid(f"The note may be at most {NOTE_MAX} characters.", field="note")
+        note = clean_text(note, field="note", label="note", max_length=NOTE_MAX, multiline=True)
         if verdict == InvoiceStatus.DISPUTED and not note:
             raise InvoiceInvalid("Say why you dispute the invoice: the seller reads the note.", field="note")
         if invoice.status not in VERDICTS[verdict]:
@@ -163,9 +180,68 @@ def invoice_verify(*, invoice_id: object, actor: AbstractBaseUser, verdict: str,
 # ---------------------------------------------------------------------------------------------------------
 
 
+def invoice_identity(*, invoice_code: object, invoice_number: object) -> tuple[str, str]:
+    """The (code, number) that identify an invoice, checked against the Chinese rules; raises naming the field.
+
+    Old formats: a 10- or 12-digit code and an 8-digit number. Fully digitalised (数电票): a 20-digit number
+    and no code. A 20-digit number sent with a code is refused: ``InvoiceNumberTaken`` (409) when that number
+    is already registered, so inventing a code never registers it twice, ``InvalidInput`` otherwise.
+    """
+    code = _clean_code(invoice_code)
+    number = _clean_number(invoice_number)
+    if _OLD_NUMBER.fullmatch(number) and not code:
+        raise InvoiceInvalid(
+            "An 8-digit invoice number is read with its invoice code (10 or 12 digits): give the code. "
+            "A fully digitalised invoice (数电票) has a 20-digit number and no code.",
+            field="invoice_code",
+        )
+    if _DIGITAL_NUMBER.fullmatch(number) and code:
+        if Invoice.objects.filter(invoice_number=number).exists():
+            raise InvoiceNumberTaken(
+                "This 20-digit number of a fully digitalised invoice (数电票) is already registered on the "
+                "platform: the number alone identifies the invoice, whatever code comes with it.",
+                field="invoice_number",
+            )
+        raise InvoiceInvalid(
+            "A 20-digit number is a fully digitalised invoice (数电票), which has no invoice code: leave the code "
+            "empty.",
+            field="invoice_code",
+        )
+    return code, number
+
+
+def clean_text(value: object, *, field: str, label: str, max_length: int, multiline: bool = False) -> str:
+    """``value`` as stripped text; ``InvalidInput`` naming ``field`` for control characters or excess length.
+
+    Refused: C0/C1 control characters (NUL included; tab and line breaks are allowed in ``multiline`` text),
+    lone surrogates, and bidirectional controls that make text read differently from what it is.
+    """
+    text = "" if value is None else str(value)
+    allowed = "\t\n\r" if multiline else ""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if (category in ("Cc", "Cs") and ch not in allowed) or ch in _BIDI_CONTROLS:
+            raise InvoiceInvalid(
+                f"The {label} contains a control character ({ch!r}): remove it and send plain text.", field=field
+            )
+    text = text.strip()
+    if len(text) > max_length:
+        raise InvoiceInvalid(f"The {label} may be at most {max_length} characters.", field=field)
+    return text
+
+
+def _ascii_digits(text: str, *, field: str, label: str) -> None:
+    if any(ch.isdigit() and not ch.isascii() for ch in text):
+        raise InvoiceInvalid(
+            f"Write the {label} with ASCII digits 0-9: full-width and other non-ASCII digits are not accepted.",
+            field=field,
+        )
+
+
 def _clean_code(value: object) -> str:
-    code = str(value or "").strip()
-    if code and not _CODE.match(code):
+    code = clean_text(value, field="invoice_code", label="invoice code", max_length=_FIELD_MAX)
+    _ascii_digits(code, field="invoice_code", label="invoice code")
+    if code and not _CODE.fullmatch(code):
         raise InvoiceInvalid(
             "The invoice code has 10 or 12 digits; leave it empty for a fully digital invoice.", field="invoice_code"
         )
@@ -173,12 +249,15 @@ def _clean_code(value: object) -> str:
 
 
 def _clean_number(value: object) -> str:
-    number = str(value or "").strip()
+    number = clean_text(value, field="invoice_number", label="invoice number", max_length=_FIELD_MAX)
     if not number:
         raise InvoiceInvalid("The invoice number is required.", field="invoice_number")
-    if not _NUMBER.match(number):
+    _ascii_digits(number, field="invoice_number", label="invoice number")
+    if not (_OLD_NUMBER.fullmatch(number) or _DIGITAL_NUMBER.fullmatch(number)):
         raise InvoiceInvalid(
-            "The invoice number is 8 to 20 digits (20 for a fully digital invoice).", field="invoice_number"
+            "The invoice number has 8 digits (with a 10- or 12-digit invoice code), or 20 digits for a fully "
+            "digitalised invoice (数电票) without a code.",
+            field="invoice_number",
         )
     return number
 
@@ -197,10 +276,14 @@ def _clean_issue_date(value: object) -> datetime.date:
 
 
 def _buyer(seller: Organization, credit_code: object) -> Organization:
-    code = str(credit_code or "").strip().upper()
     field = "buyer_credit_code"
+    code = normalize_credit_code(clean_text(credit_code, field=field, label="credit code", max_length=_FIELD_MAX))
     if not code:
         raise InvoiceInvalid("Give the buyer's unified social credit code.", field=field)
+    try:
+        validate_credit_code(code)
+    except ValidationError as err:
+        raise InvoiceInvalid(f"{code} is not a unified social credit code: {err.messages[0]}", field=field) from None
     buyer = organization_by_credit_code(code)
     if buyer is None:
         raise InvoiceInvalid(f"No organization with credit code {code} is on the platform.", field=field)
@@ -221,17 +304,26 @@ def _buyer(seller: Organization, credit_code: object) -> Organization:
 
 
 def _refuse_duplicates(*, seller: Organization, code: str, number: str, sha256: str) -> None:
-    """Raise ``InvoiceDuplicate`` naming the seller's own invoice, or only "another organization"."""
-    same_number = Invoice.objects.filter(invoice_code=code, invoice_number=number).first()
+    """Raise ``InvoiceDuplicate`` naming the seller's own invoice, or only "another organization".
+
+    The identity is code + number for the old formats and the 20-digit number alone for 数电票.
+    """
+    if _DIGITAL_NUMBER.fullmatch(number):
+        same_number = Invoice.objects.filter(invoice_number=number).first()
+    else:
+        same_number = Invoice.objects.filter(invoice_code=code, invoice_number=number).first()
     if same_number is not None:
+        # A 数电 number registered under another code (a row from before the rule) is still this invoice.
+        error = InvoiceDuplicate if same_number.invoice_code == code else InvoiceNumberTaken
         if same_number.seller_id == seller.pk:
-            raise InvoiceDuplicate(
+            raise error(
                 f"This invoice is already registered: your invoice No. {_label(same_number)}, "
                 f"uploaded {timezone.localtime(same_number.created_at):%Y-%m-%d}.",
                 field="invoice_number",
             )
-        raise InvoiceDuplicate(
-            "This invoice (code and number) is already registered on the platform by another organization.",
+        what = "code and number" if code else "its 20-digit number of a fully digitalised invoice"
+        raise error(
+            f"This invoice ({what}) is already registered on the platform by another organization.",
             field="invoice_number",
         )
     same_file = Invoice.objects.filter(file_sha256=sha256).first()
