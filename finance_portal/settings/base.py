@@ -95,6 +95,12 @@ def build(dev: bool) -> dict[str, object]:
         raise SettingError("PLATFORM_FEE_RATE must not be negative.")
 
     s["MEDIA_ROOT"] = env_str("MEDIA_ROOT", default=str(BASE_DIR / ".run" / "media"))
+    # Invoice uploads (invoices/files.py): the largest file, and what a ZIP container (an OFD) may expand to,
+    # in total and per compressed byte (per member and overall), and how many entries it may hold.
+    s["INVOICE_MAX_BYTES"] = env_int("INVOICE_MAX_BYTES", default=10 * 1024 * 1024, minimum=1)
+    s["INVOICE_ZIP_MAX_TOTAL"] = env_int("INVOICE_ZIP_MAX_TOTAL", default=64 * 1024 * 1024, minimum=1)
+    s["INVOICE_ZIP_MAX_RATIO"] = env_int("INVOICE_ZIP_MAX_RATIO", default=100, minimum=1)
+    s["INVOICE_ZIP_MAX_MEMBERS"] = env_int("INVOICE_ZIP_MAX_MEMBERS", default=1000, minimum=1)
     s["STATIC_ROOT"] = env_str("STATIC_ROOT", default=str(BASE_DIR / ".run" / "staticfiles"))
     s["ADMIN_REQUIRE_2FA"] = env_bool("ADMIN_REQUIRE_2FA", default=not dev)
     s["AXES_FAILURE_LIMIT"] = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
