@@ -22,17 +22,17 @@ from django.utils import timezone
 
 from finance_portal.ledger import selectors
 from finance_portal.ledger.errors import AccountNotFound
-from finance_portal.ledger.models import EntryKind
+from finance_portal.ledger.models import BANK_KINDS, EntryKind
 
 STATEMENT_PAGE_SIZE = 100
 OVERVIEW_PAGE_SIZE = 50
-# What a statement line says of its entry, in a word or two.
+# What a statement line says of its entry, in a few words: (money in, money out).
 ENTRY_WORDS = {
-    EntryKind.DEPOSIT: "Deposit from the bank",
-    EntryKind.WITHDRAWAL: "Withdrawal to the bank",
-    EntryKind.PURCHASE: "Bill purchase",
-    EntryKind.SETTLEMENT: "Bill settlement",
-    EntryKind.REVERSAL: "Reversal",
+    EntryKind.DEPOSIT: ("Deposit from the bank", "Deposit from the bank"),
+    EntryKind.WITHDRAWAL: ("Withdrawal to the bank", "Withdrawal to the bank"),
+    EntryKind.PURCHASE: ("Bill sold", "Bill bought"),
+    EntryKind.SETTLEMENT: ("Bill settled: face received", "Bill settled: face paid"),
+    EntryKind.REVERSAL: ("Reversal", "Reversal"),
 }
 
 
@@ -111,7 +111,7 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse:
         error = "The period ends before it starts: pick a 'to' day on or after the 'from' day."
     context: dict[str, object] = {
         "title": f"Statement · {account.name}", "account": account, "zone_label": zone_label,
-        "raw_from": raw_from, "raw_to": raw_to, "error": error,
+        "raw_from": raw_from, "raw_to": raw_to, "error": error, "bank_kinds": BANK_KINDS,
     }
     if error:
         return render(request, "ledger/statement.html", context, status=400)
@@ -124,7 +124,8 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse:
     paginator = Paginator(statement.lines, STATEMENT_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
     for line in page:
-        line.words = ENTRY_WORDS.get(line.entry.kind, line.entry.kind)  # type: ignore[attr-defined]
+        words = ENTRY_WORDS.get(line.entry.kind, (line.entry.kind, line.entry.kind))
+        line.words = words[0] if line.amount > 0 else words[1]  # type: ignore[attr-defined]
     query = "&".join(f"{k}={v}" for k, v in (("from", date_from), ("to", date_to)) if v)
     context.update({"statement": statement, "page": page, "query": query,
                     "balance_now": selectors.account_balance(account)})

@@ -234,3 +234,15 @@ def test_the_pages_run_the_same_number_of_queries_whatever_the_history(world, ur
     with CaptureQueriesContext(connection) as many:
         assert client.get(target).status_code == 200
     assert len(many) == len(few) <= 10
+
+
+def test_purchases_read_as_bought_or_sold_from_the_accounts_side(world):
+    from finance_portal.ledger.models import EntryKind
+
+    deposit(world, "financier", "20000.00")
+    services.entry_post(kind=EntryKind.PURCHASE, memo="Purchase of bill BL-TEST", reference="bill:test",
+                        lines=[(cash(world, "financier"), Decimal("-9910.00")), (cash(world, "supplier"), Decimal("9910.00"))])
+    bought = page(world, "financier", f"/money/statement/{cash(world, 'financier').pk}/").content.decode()
+    sold = page(world, "supplier", f"/money/statement/{cash(world, 'supplier').pk}/").content.decode()
+    assert "Bill bought" in bought and "10,090.00 CNY" in bought and "Purchase of bill BL-TEST" in bought
+    assert "Bill sold" in sold and "9,910.00 CNY" in sold
