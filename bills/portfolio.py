@@ -173,7 +173,7 @@ def maturity_ladder(org: Organization, *, today: dt.date, weeks: int = 13) -> li
     ladders = []
     for currency in sorted(buckets):
         found = buckets[currency]
-        slots = [("Past due", None, "past")] if "past" in found else []
+        slots: list[tuple[str, dt.date | None, str]] = [("Past due", None, "past")] if "past" in found else []
         slots += [(iso_week_label(monday), monday, monday.isoformat()) for monday in mondays]
         if "later" in found:
             slots.append((f"After {iso_week_label(last_monday)}", None, "later"))

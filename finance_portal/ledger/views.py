@@ -27,7 +27,7 @@ from finance_portal.ledger.models import BANK_KINDS, EntryKind
 STATEMENT_PAGE_SIZE = 100
 OVERVIEW_PAGE_SIZE = 50
 # What a statement line says of its entry, in a few words: (money in, money out).
-ENTRY_WORDS = {
+ENTRY_WORDS: dict[str, tuple[str, str]] = {
     EntryKind.DEPOSIT: ("Deposit from the bank", "Deposit from the bank"),
     EntryKind.WITHDRAWAL: ("Withdrawal to the bank", "Withdrawal to the bank"),
     EntryKind.PURCHASE: ("Bill sold", "Bill bought"),
@@ -92,7 +92,7 @@ def _csv_rows(statement: selectors.Statement, zone: dt.tzinfo, zone_name: str) -
 
 
 @login_required
-def account_statement(request: HttpRequest, pk: int) -> HttpResponse:
+def account_statement(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     """Entries with running balance between two days (inclusive, the platform's days); ``?format=csv`` for
     the whole period as a file. Lands on the last page: the newest lines and the closing balance."""
     try:
