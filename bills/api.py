@@ -429,6 +429,8 @@ class BillViewSet(viewsets.GenericViewSet):
         if isinstance(result, BillPurchase):
             bill = selectors.bill_get_visible(user=request.user, bill_id=result.bill_id)
             return Response(BuyResultSerializer(bill, context={"request": request, "purchase": result}).data)
+        if not isinstance(result, Bill):  # a record of its own (an early-settlement request): the bill as it is
+            result = selectors.bill_get_visible(user=request.user, bill_id=pk)
         return self._detail(result)
 
 
@@ -458,14 +460,13 @@ def _action_view(rule: rules.Transition) -> Any:
         BuyResultSerializer if rule.action == "buy" else None,
         parameters=[IDEMPOTENCY_HEADER] if "idempotency_key" in rule.inputs else [],
     )
-    return schema(action(detail=True, methods=["post"], url_path=rule.action, url_name=f"action-{rule.action}",
+    return schema(action(detail=True, methods=["post"], url_path=rule.url, url_name=f"action-{rule.url}",
                          filter_backends=[])(view))
 
 
 # One POST per user-facing row of the rule book: /api/v1/bills/{id}/{action}/.
-for _rule in rules.TRANSITIONS:
-    if _rule.user_facing:
-        setattr(BillViewSet, f"action_{_rule.action}", _action_view(_rule))
+for _action in rules.ROUTED_ACTIONS:
+    setattr(BillViewSet, f"action_{_action}", _action_view(rules.rule(_action)))
 
 
 @extend_schema(

@@ -110,8 +110,13 @@ FIELD_LEVELS: dict[str, dict[str, Level]] = {
     EventType.UNLIST: {**_COMMON, "actor": SELLER, "details.rate": FINANCIER},
     EventType.BUY: {**_COMMON, "actor": SELLER, "details.buyer": SELLER, "details.seller": SELLER,
                     "amounts.price": PARTICIPANT, "amounts.interest": PARTICIPANT, "details.rate": PARTICIPANT,
-                    "details.days": PARTICIPANT, "details.basis": PARTICIPANT},
-    EventType.SETTLE: {**_COMMON, "actor": PUBLIC, "details.payer": PUBLIC, "details.payee": SELLER},
+                    "details.days": PARTICIPANT, "details.basis": PARTICIPANT, "details.entry": PARTICIPANT,
+                    "details.offer": PARTICIPANT},
+    # The actor of a settlement is the debtor, the platform (automatic) or the holder (early, by consent): not
+    # public. Whether it was paid on time is what a financier pricing the debtor needs.
+    EventType.SETTLE: {**_COMMON, "actor": PARTICIPANT, "details.payer": PUBLIC, "details.payee": SELLER,
+                       "amounts.paid": PUBLIC, "details.entry": PARTICIPANT, "details.kind": FINANCIER,
+                       "details.days_late": FINANCIER},
     EventType.OVERDUE: {**_COMMON, "actor": FINANCIER, "details.days_past_due": PUBLIC},
     EventType.DEFAULT: {**_COMMON, "actor": FINANCIER, "details.days_past_due": PUBLIC,
                         "details.grace_days": PUBLIC},

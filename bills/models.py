@@ -273,6 +273,12 @@ class BillPurchase(models.Model):
     purchased_at = models.DateTimeField()
     idempotency_key = models.CharField(max_length=128, blank=True)
     event = models.OneToOneField(BillEvent, on_delete=models.PROTECT, related_name="purchase")
+    # The ledger entry that paid the price (financier −price, seller +price); null only for purchases made
+    # before money moved on the platform.
+    entry = models.OneToOneField("ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="bill_purchase")
+    offer = models.OneToOneField("bills.BillOffer", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="purchase")
 
     class Meta:
         ordering = ["-purchased_at"]
@@ -322,3 +328,7 @@ class VerificationToken(models.Model):
 
     def __str__(self) -> str:
         return f"verification token of {self.bill_id} ({'revoked' if self.revoked_at else 'live'})"
+
+
+# Offers, early-settlement requests and settlements live in their own module (and are part of this app).
+from bills.models_money import BillOffer, BillSettlement, EarlySettlementRequest  # noqa: E402, F401

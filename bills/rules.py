@@ -62,20 +62,29 @@ class Reach(StrEnum):
 
 # The state a transition returns to when it is not fixed: the state before a transfer or a freeze.
 PREVIOUS = "previous"
+# Facts about a bill's records that some actions need (or must not find); the selectors compute them.
+EARLY_SETTLEMENT_ASKED = "early_settlement_asked"  # the debtor asked the present holder to settle early
+
+# An action that leaves the state as it is (an offer, a request): it writes a record of its own, no event.
+SAME = "same"
 
 
 @dataclass(frozen=True)
 class Transition:
     action: str  # the action's name in URLs, the API and forms
-    event: str  # the BillEvent type it appends
+    event: str | None  # the BillEvent type it appends (None: a record of its own, not in the bill's history)
     from_states: frozenset[str]  # empty for the actions that create a bill
-    to_state: str  # a BillState, or PREVIOUS
+    to_state: str  # a BillState, PREVIOUS or SAME
     party: Party
     oversight_refused: bool  # regulators and the platform organization may not take it (403)
     maturity: Maturity
     reason_required: bool
     holder_excluded: bool  # the holder itself may not take it (a holder cannot buy its own listing: 409)
     inputs: tuple[str, ...]  # what a form or a request body carries besides the reason
+    routed: bool  # reached as POST /api/v1/bills/{id}/<url>/ and a bill page form (else it has a route of its own)
+    needs: str | None  # a fact about the bill's records the service checks after the guard (409 when absent)
+    unless: str | None  # a fact that makes the service refuse (409 when present)
+    moves_money: bool  # posts a ledger entry in the same transaction
     label: str  # the button
     done: str  # what the page says once it is done
     summary: str  # the OpenAPI summary
@@ -95,6 +104,11 @@ class Transition:
         return Reach.PARTICIPANT
 
     @property
+    def url(self) -> str:
+        """The action's path segment: ``request-early-settlement`` for ``request_early_settlement``."""
+        return self.action.replace("_", "-")
+
+    @property
     def user_facing(self) -> bool:
         """Taken by a user on a bill page or through ``POST /api/v1/bills/{id}/{action}/``."""
         return not self.creates and self.party is not Party.SYSTEM
@@ -102,15 +116,17 @@ class Transition:
 
 S = BillState
 _LIVE_HELD = frozenset({S.ACCEPTED, S.FINANCED})
+_HELD_OPEN = frozenset({S.ACCEPTED, S.LISTED, S.FINANCED})  # held, not yet due, nothing pending
 _FREEZABLE = frozenset({S.SUBMITTED, S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED, S.OVERDUE, S.DEFAULTED})
 
 
-def _t(action: str, event: str, from_states: set[str], to_state: str, party: Party, *,
+def _t(action: str, event: str | None, from_states: set[str] | frozenset[str], to_state: str, party: Party, *,
        oversight_refused: bool = True, maturity: Maturity = Maturity.BEFORE, reason_required: bool = False,
-       holder_excluded: bool = False, inputs: tuple[str, ...] = (), label: str, done: str,
-       summary: str) -> Transition:
+       holder_excluded: bool = False, inputs: tuple[str, ...] = (), routed: bool = True, needs: str | None = None,
+       unless: str | None = None, moves_money: bool = False, label: str, done: str, summary: str) -> Transition:
     return Transition(action, event, frozenset(from_states), to_state, party, oversight_refused, maturity,
-                      reason_required, holder_excluded, inputs, label, done, summary)
+                      reason_required, holder_excluded, inputs, routed, needs, unless, moves_money, label, done,
+                      summary)
 
 
 E = EventType
@@ -157,12 +173,29 @@ TRANSITIONS: tuple[Transition, ...] = (
        label="Unlist", done="Taken off the marketplace.",
        summary="Take the bill off the marketplace (holder)"),
     _t("buy", E.BUY, {S.LISTED}, S.FINANCED, P.FINANCIER, holder_excluded=True, inputs=("rate", "idempotency_key"),
-       label="Buy", done="Bought: your organization now holds the bill.",
+       moves_money=True, label="Buy", done="Bought: your organization now holds the bill and has paid the price.",
        summary="Buy a listed bill at its asking rate (financiers); the same Idempotency-Key returns the first "
                "purchase"),
-    _t("settle", E.SETTLE, {S.ACCEPTED, S.LISTED, S.FINANCED, S.OVERDUE, S.DEFAULTED}, S.SETTLED, P.DEBTOR, maturity=M.ANY,
-       label="Settle", done="Settled: the debtor has paid the holder the face value.",
-       summary="Settle: the debtor pays the holder the face value (debtor)"),
+    _t("offer", None, {S.LISTED}, SAME, P.FINANCIER, holder_excluded=True, inputs=("rate", "expires_at"),
+       routed=False, label="Make an offer", done="Offered: the holder sees your rate until the offer expires.",
+       summary="Offer your own rate on a listed bill, with an expiry (financiers)"),
+    _t("accept_offer", E.BUY, {S.LISTED}, S.FINANCED, P.HOLDER, inputs=("offer",), routed=False, moves_money=True,
+       label="Accept the offer", done="Sold: the financier has paid the price and now holds the bill.",
+       summary="Accept a financier's offer: a purchase at the offered rate (holder)"),
+    _t("settle", E.SETTLE, {S.ACCEPTED, S.LISTED, S.FINANCED, S.OVERDUE, S.DEFAULTED}, S.SETTLED, P.DEBTOR,
+       maturity=M.ON_OR_AFTER, moves_money=True,
+       label="Settle", done="Settled: your organization has paid the holder the face value.",
+       summary="Settle on or after maturity: the debtor pays the holder the face value (debtor)"),
+    _t("request_early_settlement", None, _HELD_OPEN, SAME, P.DEBTOR, unless=EARLY_SETTLEMENT_ASKED,
+       label="Offer to settle early", done="Asked: the holder decides whether to take the face value now.",
+       summary="Ask the holder to accept payment of the face value before maturity (debtor)"),
+    _t("accept_early_settlement", E.SETTLE, _HELD_OPEN, S.SETTLED, P.HOLDER, needs=EARLY_SETTLEMENT_ASKED,
+       moves_money=True,
+       label="Accept early payment", done="Settled early: the debtor has paid your organization the face value.",
+       summary="Consent to the debtor's early settlement; the face value is paid now (holder)"),
+    _t("auto_settle", E.SETTLE, _HELD_OPEN, S.SETTLED, P.SYSTEM, oversight_refused=False, maturity=M.ON_OR_AFTER,
+       moves_money=True, label="Settle from the debtor's cash", done="Settled automatically at maturity.",
+       summary="At maturity, settle from the debtor's cash where it covers the face (system)"),
     _t("overdue", E.OVERDUE, {S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED}, S.OVERDUE, P.SYSTEM,
        oversight_refused=False, maturity=M.AFTER,
        label="Mark overdue", done="Marked overdue.", summary="Mark a bill unpaid past maturity overdue (system)"),
@@ -183,6 +216,8 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 RULES: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
 USER_ACTIONS: tuple[str, ...] = tuple(t.action for t in TRANSITIONS if t.user_facing)
+# The user actions with a form on the bill page and a route POST /api/v1/bills/{id}/<url>/.
+ROUTED_ACTIONS: tuple[str, ...] = tuple(t.action for t in TRANSITIONS if t.user_facing and t.routed)
 
 # Derived state sets the rest of the code reads (so they cannot drift from the table).
 FREEZABLE_STATES = RULES["freeze"].from_states
@@ -264,7 +299,7 @@ def refusal(t: Transition, *, bill: Bill, org: Organization, staff: bool, today:
     if matured is not None:
         return matured
     if t.holder_excluded and bill.holder_id == org.pk:
-        return BillTransitionRefused("You hold this bill: a holder cannot buy its own listing.", code="own_listing")
+        return BillTransitionRefused(f"You hold this bill: its holder cannot {t.action} it.", code="own_listing")
     return None
 
 
@@ -283,10 +318,15 @@ def check_creation(t: Transition, *, org: Organization) -> None:
         raise BillActionNotPermitted(f"Only {who}.")
 
 
-def available(*, bill: Bill, org: Organization, staff: bool, today: dt.date, grace_days: int) -> list[str]:
-    """The user-facing actions the guard would let ``org`` try on ``bill`` now (a hint; the services decide)."""
+def available(*, bill: Bill, org: Organization, staff: bool, today: dt.date, grace_days: int,
+              facts: frozenset[str] = frozenset()) -> list[str]:
+    """The routed user actions the guard would let ``org`` try on ``bill`` now, given the ``facts`` about its
+    records (a hint for pages and the API; the services decide). Offers are listed with the offers."""
     return [
         t.action
         for t in TRANSITIONS
-        if t.user_facing and refusal(t, bill=bill, org=org, staff=staff, today=today, grace_days=grace_days) is None
+        if t.user_facing and t.routed
+        and (t.needs is None or t.needs in facts)
+        and (t.unless is None or t.unless not in facts)
+        and refusal(t, bill=bill, org=org, staff=staff, today=today, grace_days=grace_days) is None
     ]

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Aggregate, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from bills import clock, rules
@@ -26,6 +26,7 @@ from bills.models import (
     BillParticipant,
     BillState,
 )
+from bills.models_money import BillOffer, EarlySettlementRequest
 from chain_adapter.models import AnchorStatus
 from finance_portal.money import discount_price
 from finance_portal.organizations.models import Organization
@@ -245,4 +246,45 @@ def bill_available_actions(*, bill: Bill, user: AbstractBaseUser | AnonymousUser
     if org is None or not org.can_act:
         return []
     staff = bool(getattr(user, "is_staff", False) and org.is_platform)
-    return rules.available(bill=bill, org=org, staff=staff, today=clock.today(), grace_days=settings.BILL_GRACE_DAYS)
+    return rules.available(bill=bill, org=org, staff=staff, today=clock.today(), grace_days=settings.BILL_GRACE_DAYS,
+                           facts=bill_facts(bill))
+
+
+def bill_facts(bill: Bill) -> frozenset[str]:
+    """The facts about a bill's records that the rule book's ``needs``/``unless`` name."""
+    asked = EarlySettlementRequest.objects.filter(bill=bill, holder_seq=bill.holder_seq, settled_at__isnull=True)
+    return frozenset({rules.EARLY_SETTLEMENT_ASKED}) if asked.exists() else frozenset()
+
+
+def offers_visible_to(user: AbstractBaseUser | AnonymousUser, *, bill: Bill | None = None) -> QuerySet[BillOffer]:
+    """Offers are seen by the bill's holder (all offers on what it holds now) and by the offering financier
+    (its own); regulators and platform staff see every offer, read-only. Nobody else sees any."""
+    org = viewer_organization(user)
+    if org is None:
+        return BillOffer.objects.none()
+    qs = BillOffer.objects.select_related("bill", "financier")
+    if not org_sees_everything(org):
+        qs = qs.filter(Q(financier=org) | Q(bill__holder=org, holder_seq=F("bill__holder_seq")))
+    if bill is not None:
+        qs = qs.filter(bill=bill)
+    return qs.order_by("-created_at", "-id")
+
+
+def offer_quote(offer: BillOffer) -> PurchaseQuote | None:
+    """What the offer pays today: the price at the offered rate for the days left to maturity."""
+    return purchase_quote(bill=offer.bill, rate=offer.rate)
+
+
+def bill_for_offers(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) -> Bill:
+    """The bill whose offers ``user`` asks for: one it may see, or for a financier a listed bill or one it made
+    an offer on. Anything else is 404, like a bill that does not exist."""
+    pk = parse_bill_id(bill_id)
+    org = viewer_organization(user)
+    bill = Bill.objects.filter(pk=pk).first()
+    if bill is not None and org is not None:
+        if org_sees_bill(bill=bill, org=org):
+            return bill
+        if org.is_financier and (bill.state == BillState.LISTED
+                                 or BillOffer.objects.filter(bill=bill, financier=org).exists()):
+            return bill
+    raise BillNotFound("No such bill.")

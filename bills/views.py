@@ -26,7 +26,7 @@ from finance_portal.errors import DomainError, NotPermitted
 PAGE_SIZE = 25
 
 # The actions a bill page can post: the rule book's user-facing rows, each with the form fields it takes.
-ACTIONS: dict[str, rules.Transition] = {action: rules.rule(action) for action in rules.USER_ACTIONS}
+ACTIONS: dict[str, rules.Transition] = {action: rules.rule(action) for action in rules.ROUTED_ACTIONS}
 
 
 def _parts_from_text(text: str) -> list[dict[str, str]]:
@@ -87,7 +87,8 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "allocations": selectors.bill_allocations(bill),
             "children": bill.children.order_by("number"),
             "purchases": bill.purchases.select_related("buyer", "seller"),
-            "actions": [ACTIONS[a] for a in selectors.bill_available_actions(bill=bill, user=request.user)],
+            "actions": [ACTIONS[a] for a in selectors.bill_available_actions(bill=bill, user=request.user)
+                        if a in ACTIONS],
             "anchoring": selectors.bill_anchoring_summary(bill),
             **verify_views.verification_links_context(request, bill),
         },
@@ -97,7 +98,7 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 @login_required
 @require_POST
 def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpResponse:
-    rule = ACTIONS.get(action)
+    rule = ACTIONS.get(action.replace("-", "_"))
     if rule is None:
         raise Http404("No such action.")
     kwargs: dict[str, Any] = {}
@@ -105,7 +106,7 @@ def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespons
         value = request.POST.get(field, "")
         kwargs[field] = _parts_from_text(value) if field == "parts" else value
     try:
-        services.SERVICES[action](bill_id=pk, actor=request.user, **kwargs)
+        services.SERVICES[rule.action](bill_id=pk, actor=request.user, **kwargs)
     except BillNotFound:
         raise Http404("No such bill.") from None
     except DomainError as err:

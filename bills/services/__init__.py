@@ -11,8 +11,10 @@ rule-book action to its function.
 | ``creation`` | create, issue |
 | ``review`` | submit, accept, reject, cancel |
 | ``transfers`` | transfer, receive, refuse, split |
-| ``market`` | list, unlist, buy |
-| ``maturity`` | settle, overdue, default, lapse, and the daily sweep |
+| ``market`` | list, unlist, buy (and the purchase that ``accept_offer`` shares) |
+| ``offers`` | offer, accept_offer, and a financier withdrawing its offer |
+| ``settlement`` | settle, request and accept early settlement, auto_settle: the face paid through the ledger |
+| ``maturity`` | overdue, default, lapse, and the daily sweep |
 | ``freeze`` | freeze, unfreeze |
 """
 
@@ -29,10 +31,16 @@ from bills.services.maturity import (
     bill_lapse,
     bill_mark_defaulted,
     bill_mark_overdue,
-    bill_settle,
     bills_mark_overdue_and_default,
 )
+from bills.services.offers import offer_accept, offer_make, offer_withdraw
 from bills.services.review import bill_accept, bill_cancel, bill_reject, bill_submit
+from bills.services.settlement import (
+    bill_accept_early_settlement,
+    bill_auto_settle,
+    bill_request_early_settlement,
+    bill_settle,
+)
 from bills.services.transfers import bill_receive, bill_refuse, bill_split, bill_transfer
 
 SERVICES: dict[str, Callable[..., Any]] = {
@@ -49,7 +57,12 @@ SERVICES: dict[str, Callable[..., Any]] = {
     "list": bill_list,
     "unlist": bill_unlist,
     "buy": bill_buy,
+    "offer": offer_make,
+    "accept_offer": offer_accept,
     "settle": bill_settle,
+    "request_early_settlement": bill_request_early_settlement,
+    "accept_early_settlement": bill_accept_early_settlement,
+    "auto_settle": bill_auto_settle,
     "overdue": bill_mark_overdue,
     "default": bill_mark_defaulted,
     "lapse": bill_lapse,
@@ -59,6 +72,12 @@ SERVICES: dict[str, Callable[..., Any]] = {
 
 __all__ = [
     "SERVICES",
+    "bill_accept_early_settlement",
+    "bill_auto_settle",
+    "bill_request_early_settlement",
+    "offer_accept",
+    "offer_make",
+    "offer_withdraw",
     "bill_accept",
     "bill_buy",
     "bill_cancel",

@@ -31,6 +31,7 @@ from bills.models import (
     EventType,
     ParticipantRole,
 )
+from bills.models_money import BillOffer, OfferStatus
 from bills.selectors import org_sees_bill, parse_bill_id
 from bills.services import inputs
 from chain_adapter.hashing import ZERO_HASH
@@ -216,6 +217,8 @@ def move(
         raise ValueError("a rule that returns to the previous state names it explicitly")
     from_state = bill.state
     at = clock.now()
+    if from_state == BillState.LISTED and to_state not in (BillState.LISTED, BillState.FROZEN):
+        lapse_open_offers(bill, at=at)
     bill.state = to_state
     bill.updated_at = at
     for name, value in changes.items():
@@ -223,6 +226,13 @@ def move(
     bill.save()
     return append_event(bill, type=type, from_state=from_state, org=org, user=user, at=at,
                         details={**(details or {}), "reason": reason}, amounts=amounts)
+
+
+def lapse_open_offers(bill: Bill, *, at: dt.datetime, keep: int | None = None) -> None:
+    """The bill left the market (sold, unlisted, settled, overdue): its open offers lapse, but ``keep``."""
+    BillOffer.objects.filter(bill=bill, status=OfferStatus.OPEN).exclude(pk=keep).update(
+        status=OfferStatus.LAPSED, closed_at=at
+    )
 
 
 def genesis_details(bill: Bill, **extra: Any) -> dict[str, Any]:

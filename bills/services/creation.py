@@ -107,6 +107,7 @@ def bill_create(
     reason = inputs.reason_text(reason)
     with transaction.atomic():
         invoices = lock_invoices_with_room(allocations, seller=org, buyer=None, currency=currency)
+        inputs.check_face(total, currency, field="invoice_allocations")
         buyers = {inv.buyer_id for inv in invoices.values()}
         if len(buyers) != 1:
             raise BillInvalid("All invoices behind one bill must be owed by the same buyer.", field="invoice_allocations")
@@ -151,7 +152,7 @@ def bill_issue(
     if not receiver.is_supplier:
         raise BillInvalid(f"{receiver.legal_name} is not a supplier: bills are issued to suppliers.", field="to")
     currency = validate_currency(currency or settings.DEFAULT_CURRENCY)
-    face_amount = parse_amount(face, currency, field="face")
+    face_amount = inputs.check_face(parse_amount(face, currency, field="face"), currency)
     allocations = inputs.parse_allocations(invoice_allocations, currency=currency, required=False)
     if allocations:
         total = sum((amount for _, amount in allocations), Decimal("0"))

@@ -75,6 +75,36 @@ def check_maturity(maturity: dt.date, *, issue_date: dt.date, field: str = "matu
         )
 
 
+def check_face(amount: Decimal, currency: str, *, field: str = "face", part: bool = False) -> Decimal:
+    """A bill's face (or a split part's) lies within ``BILL_MIN_FACE`` and ``BILL_MAX_FACE`` (409-free: a 400)."""
+    low, high = settings.BILL_MIN_FACE, settings.BILL_MAX_FACE
+    what = "A part of a split" if part else "A bill's face"
+    if amount < low:
+        raise BillInvalid(f"{what} is at least {low:,.2f} {currency}.", field=field)
+    if amount > high:
+        raise BillInvalid(f"{what} is at most {high:,.2f} {currency}.", field=field)
+    return amount
+
+
+def parse_moment(value: object, *, field: str) -> dt.datetime | None:
+    """An aware ISO-8601 date and time (``2026-12-01T17:00:00+08:00``), or None when not given."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            moment = dt.datetime.fromisoformat(text) if text.isascii() and text else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise BillInvalid(f"{value!r} is not a date and time such as 2026-12-01T17:00:00+08:00.", field=field)
+    if moment.tzinfo is None:
+        raise BillInvalid("Give the time zone of the moment (such as +08:00 or Z).", field=field)
+    return moment.astimezone(dt.UTC)
+
+
 def parse_rate(value: object, *, field: str = "rate") -> Decimal:
     """An annual discount rate as a fraction (``"0.036"`` is 3.6 %): above 0, below 1, six decimals at most."""
     if isinstance(value, float | bool) or value is None:

@@ -17,9 +17,11 @@ from django.utils.module_loading import import_string
 from bills.errors import BillInvalid, BillTransitionRefused
 from bills.events import amount_text, rate_text
 from bills.models import Bill, BillPurchase, ParticipantRole
+from bills.models_money import BillOffer
 from bills.selectors import DAY_COUNT_BASIS, parse_bill_id, purchase_quote
 from bills.services import inputs
-from bills.services.core import add_participant, drop_participant, guard, lock_bill, transition
+from bills.services.core import Guarded, add_participant, drop_participant, guard, lock_bill, transition
+from finance_portal.ledger.services import cash_account, entry_post
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.services import require_acting_organization
 
@@ -89,33 +91,56 @@ def bill_buy(
                 f"The asking rate of bill {bill.number} is now {rate_text(asking)}, not {rate_text(expected)}.",
                 code="rate_changed",
             )
-        quote = purchase_quote(bill=bill, rate=asking)
-        assert quote is not None  # listed (so it has a rate) and before maturity (so at least one day)
-        days, interest, price = quote.days, quote.interest, quote.price
-        if price <= 0:
-            raise BillTransitionRefused(
-                f"At {rate_text(asking)} for {days} days the discount swallows the face: no price is left.",
-                code="no_price",
-            )
-        for path in getattr(settings, "BILL_PURCHASE_POLICIES", ()):
-            import_string(path)(bill=bill, buyer=org, price=price)
-        seller = bill.holder
-        seller_seq = bill.holder_seq
-        drop_participant(bill, seller.pk, ParticipantRole.HOLDER)
-        add_participant(bill, seller, ParticipantRole.PAST_HOLDER)
-        add_participant(bill, org, ParticipantRole.HOLDER)
-        event = transition(
-            g,
-            reason=text,
-            amounts={"price": amount_text(price, bill.currency), "interest": amount_text(interest, bill.currency)},
-            details={"buyer": org.credit_code, "seller": seller.credit_code, "rate": rate_text(asking),
-                     "days": days, "basis": DAY_COUNT_BASIS},
-            holder=org,
-            holder_seq=seller_seq + 1,
-            asking_rate=None,
+        return purchase(g, buyer=org, rate=asking, reason=text, idempotency_key=key)
+
+
+def purchase(g: Guarded, *, buyer: Organization, rate: Decimal, reason: str, idempotency_key: str = "",
+             offer: BillOffer | None = None) -> BillPurchase:
+    """The purchase of the guarded listed bill by ``buyer`` at ``rate``: price, policies, the payment, the
+    change of holder, the event naming the ledger entry, and the ``BillPurchase`` row.
+
+    Precondition: ``g`` came from the guard of ``buy`` or ``accept_offer`` (the bill's row lock is held).
+    The ledger locks the accounts after the bill, and refuses (409 ``insufficient_funds``) a buyer whose cash
+    does not cover the price; nothing is written then.
+    """
+    bill = g.bill
+    quote = purchase_quote(bill=bill, rate=rate)
+    assert quote is not None  # listed (so it has a rate) and before maturity (so at least one day)
+    days, interest, price = quote.days, quote.interest, quote.price
+    if price <= 0:
+        raise BillTransitionRefused(
+            f"At {rate_text(rate)} for {days} days the discount swallows the face: no price is left.", code="no_price"
         )
-        return BillPurchase.objects.create(
-            bill=bill, holder_seq=seller_seq, seller=seller, buyer=org, face=bill.face, currency=bill.currency,
-            rate=asking, days=days, basis=DAY_COUNT_BASIS, interest=interest, price=price,
-            purchased_at=event.occurred_at, idempotency_key=key, event=event,
-        )
+    for path in getattr(settings, "BILL_PURCHASE_POLICIES", ()):
+        import_string(path)(bill=bill, buyer=buyer, price=price)
+    seller = bill.holder
+    seller_seq = bill.holder_seq
+    entry = entry_post(
+        kind="purchase",
+        lines=[(cash_account(buyer, bill.currency), -price), (cash_account(seller, bill.currency), price)],
+        memo=f"Purchase of bill {bill.number}: face {amount_text(bill.face, bill.currency)} at "
+             f"{rate_text(rate)} for {days} days",
+        reference=f"bill:{bill.pk}",
+        actor=g.user,
+    )
+    drop_participant(bill, seller.pk, ParticipantRole.HOLDER)
+    add_participant(bill, seller, ParticipantRole.PAST_HOLDER)
+    add_participant(bill, buyer, ParticipantRole.HOLDER)
+    details: dict[str, object] = {"buyer": buyer.credit_code, "seller": seller.credit_code, "rate": rate_text(rate),
+                                  "days": days, "basis": DAY_COUNT_BASIS, "entry": entry.pk}
+    if offer is not None:
+        details["offer"] = offer.pk
+    event = transition(
+        g,
+        reason=reason,
+        amounts={"price": amount_text(price, bill.currency), "interest": amount_text(interest, bill.currency)},
+        details=details,
+        holder=buyer,
+        holder_seq=seller_seq + 1,
+        asking_rate=None,
+    )
+    return BillPurchase.objects.create(
+        bill=bill, holder_seq=seller_seq, seller=seller, buyer=buyer, face=bill.face, currency=bill.currency,
+        rate=rate, days=days, basis=DAY_COUNT_BASIS, interest=interest, price=price,
+        purchased_at=event.occurred_at, idempotency_key=idempotency_key, event=event, entry=entry, offer=offer,
+    )

@@ -1,4 +1,4 @@
-"""Maturity: the debtor settles; the system marks unpaid bills overdue, then defaulted after the grace period,
+"""Maturity: the system settles from the debtor's cash (``settlement``), marks unpaid bills overdue, then defaulted after the grace period,
 and lets an issued bill its supplier never signed for lapse at maturity (nobody's default).
 
 The system's transitions act as the platform organization (``actor=None``) or as platform staff.
@@ -17,21 +17,13 @@ from bills import clock, rules
 from bills.errors import BillTransitionRefused
 from bills.models import Bill, BillState, ParticipantRole
 from bills.services.core import Guarded, drop_participant, guard, platform_organization, transition
+from bills.services.settlement import bill_auto_settle
+from finance_portal.ledger.errors import InsufficientFunds
 
 
 def _issued_unsigned(bill: Bill) -> bool:
     """An issued bill still waiting for its supplier's first signature (its debtor still holds it)."""
     return bill.state == BillState.PENDING_RECEIPT and bill.holder_id == bill.debtor_id
-
-
-def bill_settle(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
-    """The debtor pays the holder the face value (at or before maturity, or late while overdue)."""
-    with transaction.atomic():
-        g = guard("settle", bill_id=bill_id, actor=actor)
-        bill = g.bill
-        transition(g, reason=g.reason(reason), details={"payer": bill.debtor.credit_code,
-                                                        "payee": bill.holder.credit_code}, asking_rate=None)
-    return bill
 
 
 def _clear_pending_receiver(g: Guarded) -> None:
@@ -95,22 +87,25 @@ def _sweep(ids: list[object], service: object, counts: dict[str, int], name: str
         try:
             service(bill_id=bill_id)  # type: ignore[operator]
             counts[name] += 1
-        except BillTransitionRefused:  # the bill changed meanwhile: the next sweep sees it anew
+        except (BillTransitionRefused, InsufficientFunds):  # changed meanwhile, or the debtor's cash falls short
             continue
 
 
 def bills_mark_overdue_and_default() -> dict[str, int]:
     """The daily sweep (Celery beat ``bills.mark_overdue`` and ``manage.py bills_mark_overdue``).
 
-    Lets unsigned issued bills lapse at maturity, marks overdue every other bill unpaid past maturity, then
+    Lets unsigned issued bills lapse at maturity, settles matured bills from their debtors' cash where it
+    covers the face (the others stay open), marks overdue every other bill unpaid past maturity, then
     defaulted every overdue bill past the grace period; each bill in its own transaction; a bill that changed
     meanwhile is skipped. Returns the counts.
     """
     platform_organization()  # fail loudly, not once per bill, when the system has no organization to act as
     today = clock.today()
-    counts = {"lapsed": 0, "overdue": 0, "defaulted": 0}
+    counts = {"lapsed": 0, "settled": 0, "overdue": 0, "defaulted": 0}
     issued = Bill.objects.filter(state=BillState.PENDING_RECEIPT, holder_id=F("debtor_id"), maturity_date__lte=today)
     _sweep(list(issued.values_list("id", flat=True)), bill_lapse, counts, "lapsed")
+    matured = Bill.objects.filter(state__in=rules.RULES["auto_settle"].from_states, maturity_date__lte=today)
+    _sweep(list(matured.values_list("id", flat=True)), bill_auto_settle, counts, "settled")
     due = Bill.objects.filter(state__in=rules.OVERDUE_FROM_STATES, maturity_date__lt=today)
     _sweep(list(due.values_list("id", flat=True)), bill_mark_overdue, counts, "overdue")
     cutoff = today - dt.timedelta(days=settings.BILL_GRACE_DAYS)

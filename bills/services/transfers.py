@@ -86,7 +86,8 @@ def bill_refuse(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
 def _parse_parts(raw: object, *, bill: Bill, org: Organization) -> list[tuple[Decimal, Organization | None]]:
     parsed: list[tuple[Decimal, Organization | None]] = []
     for i, part in enumerate(inputs.parse_parts(raw)):
-        amount = parse_amount(part.get("face"), bill.currency, field=f"parts[{i}].face")
+        amount = inputs.check_face(parse_amount(part.get("face"), bill.currency, field=f"parts[{i}].face"),
+                                   bill.currency, field=f"parts[{i}].face", part=True)
         target = part.get("transfer_to")
         receiver = None
         if target not in (None, ""):

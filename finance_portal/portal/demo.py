@@ -45,6 +45,15 @@ DEMO_ORGS = (
     DemoOrg("pending", "Newco Trading Co., Ltd. (KYC pending)", "91440300MA5F00088", ("supplier",), kyc=KycStatus.PENDING),
 )
 
+# Opening cash of the demo organizations (CNY), deposited through the ledger's bank rails.
+DEMO_DEPOSITS = {
+    "financier": "30000000.00",
+    "financier2": "20000000.00",
+    "buyer": "5000000.00",
+    "supplier": "200000.00",
+    "supplier2": "80000.00",
+}
+
 DEMO_LOGINS = (
     ("supplier", "supplier (Shenzhen Precision Parts)"),
     ("supplier2", "supplier (Dongguan Cable & Wire)"),
@@ -103,6 +112,7 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
     from bills import services as bills
     from bills.events import writing_format
     from bills.models import Bill
+    from finance_portal.ledger import services as ledger
     from invoices import services as invoices
 
     if Bill.objects.filter(reference__startswith="DEMO-").exists():
@@ -167,6 +177,10 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
 
     try:
         with transaction.atomic():
+            # cash on the platform: opening deposits through the simulated bank rails, a withdrawal later
+            for key, amount in DEMO_DEPOSITS.items():
+                ledger.deposit_record(organization=orgs[key], amount=amount, currency="CNY", actor=None,
+                                      reference=f"DEMO-DEP-{key.upper()}", reason="Opening deposit (demo)")
             # supplier's bills
             with at(0.2):
                 draft("S01", "supplier", "86000.00", 120, verdict=None)
@@ -258,6 +272,10 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
                     actor=user["buyer"], to=orgs["supplier"].credit_code, face="64000.00", maturity_date=day(120),
                     reference="DEMO-S16",
                 )
+            # a financier's own rate on S04, and a withdrawal of some of the supplier's proceeds
+            bills.offer_make(bill_id=s04.pk, actor=user["financier2"], rate="0.0372")
+            ledger.withdrawal_record(organization=orgs["supplier"], amount="100000.00", currency="CNY", actor=None,
+                                     reference="DEMO-WD-SUPPLIER-1", reason="Transfer to the operating account")
             invoice("supplier2", "27500.00", verdict="disputed")
             invoice("supplier", "41800.00", verdict=None)
     except BaseException:

@@ -90,6 +90,12 @@ def build(dev: bool) -> dict[str, object]:
     s["BILL_MAX_TENOR_DAYS"] = env_int("BILL_MAX_TENOR_DAYS", default=365, minimum=1)
     s["BILL_GRACE_DAYS"] = env_int("BILL_GRACE_DAYS", default=30, minimum=0)
     s["DEFAULT_CURRENCY"] = env_str("DEFAULT_CURRENCY", default="CNY")
+    # The face of a bill (and of each part of a split) lies between these, in the bill's currency.
+    s["BILL_MAX_FACE"] = env_decimal("BILL_MAX_FACE", default="100000000.00")
+    s["BILL_MIN_FACE"] = env_decimal("BILL_MIN_FACE", default="100.00")
+    # How long a financier's offer on a listed bill stands when it names no expiry, and at most.
+    s["BILL_OFFER_DEFAULT_HOURS"] = env_int("BILL_OFFER_DEFAULT_HOURS", default=72, minimum=1)
+    s["BILL_OFFER_MAX_DAYS"] = env_int("BILL_OFFER_MAX_DAYS", default=30, minimum=1)
     s["PLATFORM_FEE_RATE"] = env_decimal("PLATFORM_FEE_RATE", default="0")
     if s["PLATFORM_FEE_RATE"] < Decimal("0"):  # type: ignore[operator]
         raise SettingError("PLATFORM_FEE_RATE must not be negative.")

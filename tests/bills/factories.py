@@ -34,7 +34,7 @@ class World:
         return self.users[name]
 
 
-def build_world() -> World:
+def build_world(*, funded: bool = True) -> World:
     from finance_portal.portal.demo import load_demo_organizations
 
     orgs = dict(load_demo_organizations())
@@ -53,7 +53,38 @@ def build_world() -> World:
     if not user_model.objects.filter(username="pending").exists():
         member_create(organization=pending, username="pending", password="x-demo-12345", role=MemberRole.ADMIN)
     users = {u.username: u for u in user_model.objects.all()}
+    if funded:
+        fund(orgs["financier"], orgs["financier2"], orgs["buyer"], orgs["buyer2"])
     return World(orgs=orgs, users=users)
+
+
+FUNDING = "1000000000.00"
+
+
+def cash(org: Organization, currency: str = "CNY") -> Decimal:
+    from finance_portal.ledger.selectors import account_balance
+    from finance_portal.ledger.services import cash_account
+
+    return account_balance(cash_account(org, currency))
+
+
+def drain(org: Organization, currency: str = "CNY") -> None:
+    """Withdraw all of the organization's cash (so nothing settles by itself at maturity)."""
+    from finance_portal.ledger.services import withdrawal_record
+
+    balance = cash(org, currency)
+    if balance > 0:
+        withdrawal_record(organization=org, amount=str(balance), currency=currency, actor=None,
+                          reference=f"TEST-DRAIN-{org.pk}-{next(_counter)}", reason="test")
+
+
+def fund(*orgs: Organization, amount: str = FUNDING, currency: str = "CNY") -> None:
+    """Deposit ``amount`` into each organization's cash (simulated bank rails, through the ledger's service)."""
+    from finance_portal.ledger.services import deposit_record
+
+    for org in orgs:
+        deposit_record(organization=org, amount=amount, currency=currency, actor=None,
+                       reference=f"TEST-FUND-{org.pk}-{next(_counter)}", reason="test funding")
 
 
 

@@ -234,7 +234,9 @@ def test_the_whole_life_of_a_bill_through_the_api(world):
     again = act(world, "financier2", part, "buy", {"rate": "0.05"}, **{"Idempotency-Key": "buy-1"})
     assert again.status_code == 200 and again.json()["purchase"] == purchase
     assert BillPurchase.objects.filter(bill=part).count() == 1
-    assert act(world, "buyer", part, "settle").json()["state"] == "settled"
+    assert act(world, "buyer", part, "settle").json()["code"] == "not_due"
+    with clock.travel_to(clock.now() + dt.timedelta(days=90)):
+        assert act(world, "buyer", part, "settle").json()["state"] == "settled"
 
 
 def test_reject_cancel_issue_freeze_unfreeze(world):
@@ -259,8 +261,8 @@ def test_reject_cancel_issue_freeze_unfreeze(world):
         ({}, "to"),
         ({"to": "", "face": "1.00", "maturity_date": "{m}"}, "to"),
         ({"to": "{s}", "face": "0", "maturity_date": "{m}"}, "face"),
-        ({"to": "{s}", "face": "1.00", "maturity_date": "{m}", "currency": "XBT"}, "currency"),
-        ({"to": "{s}", "face": "1.00", "maturity_date": "2020-01-01"}, "maturity_date"),
+        ({"to": "{s}", "face": "100.00", "maturity_date": "{m}", "currency": "XBT"}, "currency"),
+        ({"to": "{s}", "face": "100.00", "maturity_date": "2020-01-01"}, "maturity_date"),
         ({"to": "{f}", "face": "1.00", "maturity_date": "{m}"}, "to"),
     ],
 )

@@ -100,7 +100,7 @@ def test_transfer_and_split_at_once_apply_exactly_one(world):
     holder = world.user("supplier")
     results = race(
         [lambda: services.bill_transfer(bill_id=bill.pk, actor=holder, to=world.org("supplier2").credit_code),
-         lambda: services.bill_split(bill_id=bill.pk, actor=holder, parts=[{"face": "1.00"}, {"face": "9999.00"}])],
+         lambda: services.bill_split(bill_id=bill.pk, actor=holder, parts=[{"face": "100.00"}, {"face": "9900.00"}])],
         lock_bill=bill,
     )
     one_winner(results)
@@ -218,6 +218,6 @@ def test_the_released_states_of_the_trigger_are_the_models(world):
 
 
 def draft_on_other_invoice(world) -> Bill:  # type: ignore[no-untyped-def]
-    other = make_invoice(world.org("supplier"), world.org("buyer"), total="10.00")
+    other = make_invoice(world.org("supplier"), world.org("buyer"), total="100.00")
     return services.bill_create(actor=world.user("supplier"), maturity_date=in_days(30).isoformat(),
-                                invoice_allocations=[{"invoice": str(other.pk), "amount": "10.00"}])
+                                invoice_allocations=[{"invoice": str(other.pk), "amount": "100.00"}])

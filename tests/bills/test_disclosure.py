@@ -63,9 +63,10 @@ ORACLE: dict[str, dict[str, set[str]]] = {
                "participant": {"details.reason"}},
     "buy": {"public": BASIC, "financier": {"bill"}, "seller": {"actor", "details.buyer", "details.seller"},
             "participant": {"amounts.price", "amounts.interest", "details.rate", "details.days", "details.basis",
-                            "details.reason"}},
-    "settle": {"public": BASIC | {"actor", "details.payer"}, "financier": {"bill"}, "seller": {"details.payee"},
-               "participant": {"details.reason"}},
+                            "details.entry", "details.offer", "details.reason"}},
+    "settle": {"public": BASIC | {"details.payer", "amounts.paid"},
+               "financier": {"bill", "details.kind", "details.days_late"}, "seller": {"details.payee"},
+               "participant": {"actor", "details.entry", "details.reason"}},
     "overdue": {"public": BASIC | {"details.days_past_due"}, "financier": {"bill", "actor"}, "seller": set(),
                 "participant": {"details.reason"}},
     "default": {"public": BASIC | {"details.days_past_due", "details.grace_days"}, "financier": {"bill", "actor"},
@@ -120,7 +121,8 @@ def build_scenario(world: f.World) -> Scenario:
     issued = services.bill_issue(actor=buyer, to=code["supplier"], face="7000.00",
                                  maturity_date=f.in_days(60).isoformat(), reason="Payable for March.")
     services.bill_receive(bill_id=issued.pk, actor=sup)
-    services.bill_settle(bill_id=issued.pk, actor=buyer, reason="Paid early, with consent.")
+    services.bill_request_early_settlement(bill_id=issued.pk, actor=buyer)
+    services.bill_accept_early_settlement(bill_id=issued.pk, actor=sup, reason="Paid early, with consent.")
     frozen = f.accepted(world, "6000.00")
     services.bill_freeze(bill_id=frozen.pk, actor=admin, reason="Court order 1234.")
     services.bill_unfreeze(bill_id=frozen.pk, actor=admin, reason="Order lifted.")

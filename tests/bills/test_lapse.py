@@ -11,7 +11,7 @@ from bills import services
 from bills.errors import BillActionNotPermitted, BillTransitionRefused
 from bills.models import BillEvent, BillState
 from bills.selectors import invoice_allocated
-from tests.bills.factories import in_days, make_invoice, past, pending, refresh
+from tests.bills.factories import drain, in_days, make_invoice, past, pending, refresh
 from tests.bills.test_services import counts, sound
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def test_an_unsigned_issued_bill_lapses_at_maturity_and_frees_its_invoices(world
     bill = issued(world, invoice=invoice)
     assert invoice_allocated(invoice.pk) == Decimal("8000.00")
     with past(30):  # the maturity date itself
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 1, "overdue": 0, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 1, "settled": 0, "overdue": 0, "defaulted": 0}
     bill = refresh(bill)
     assert bill.state == BillState.CANCELLED and bill.pending_holder is None
     last = BillEvent.objects.filter(bill=bill).order_by("-seq").first()
@@ -41,8 +41,8 @@ def test_an_unsigned_issued_bill_lapses_at_maturity_and_frees_its_invoices(world
 def test_a_lapsed_bill_is_never_marked_overdue_or_defaulted(world):
     bill = issued(world)
     with past(400):  # the sweep never ran on the maturity date: it lapses all the same
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 1, "overdue": 0, "defaulted": 0}
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 0, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 1, "settled": 0, "overdue": 0, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "settled": 0, "overdue": 0, "defaulted": 0}
     assert not BillEvent.objects.filter(bill=bill, type__in=["overdue", "default"]).exists()
 
 
@@ -77,10 +77,11 @@ def test_a_pending_transfer_does_not_lapse_it_goes_overdue_with_its_holder(world
 
 
 def test_a_signed_issued_bill_is_an_ordinary_debt(world):
+    drain(world.org("buyer"))  # so it is not settled automatically at maturity
     bill = issued(world)
     services.bill_receive(bill_id=bill.pk, actor=world.user("supplier"))
     with past(31):
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 1, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "settled": 0, "overdue": 1, "defaulted": 0}
 
 
 @pytest.mark.parametrize("user", ["supplier", "buyer", "regulator", "financier"])

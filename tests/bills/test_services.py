@@ -25,13 +25,17 @@ from bills.selectors import bills_visible_to, invoice_allocated
 from bills.tasks import mark_overdue
 from chain_adapter.models import AnchorRecord
 from finance_portal.errors import DomainError, InvalidInput
+from finance_portal.ledger.errors import InsufficientFunds
 from finance_portal.organizations.errors import KycNotApproved
 from finance_portal.organizations.services import organization_set_kyc
 from invoices.models import InvoiceStatus
 from tests.bills.factories import (
     accepted,
+    cash,
     draft,
+    drain,
     financed,
+    fund,
     in_days,
     listed,
     make_invoice,
@@ -257,7 +261,7 @@ def test_a_part_of_a_part_keeps_the_first_root(world):
 
 def test_split_of_a_financed_bill_gives_financed_parts(world):
     bill = financed(world, "10000.00")
-    services.bill_split(bill_id=bill.pk, actor=world.user("financier"), parts=[{"face": "1.00"}, {"face": "9999.00"}])
+    services.bill_split(bill_id=bill.pk, actor=world.user("financier"), parts=[{"face": "100.00"}, {"face": "9900.00"}])
     assert set(Bill.objects.filter(parent=bill).values_list("state", flat=True)) == {BillState.FINANCED}
 
 
@@ -317,46 +321,112 @@ def refuse_everything(*, bill, buyer, price):  # a purchase policy for the test 
 
 
 @pytest.mark.parametrize("make", [accepted, listed, financed])
-def test_settle_before_maturity(world, make):
-    bill = make(world)
-    services.bill_settle(bill_id=bill.pk, actor=world.user("buyer"))
+def test_settle_on_the_maturity_date_pays_the_holder_the_face(world, make):
+    bill = make(world, days=30)
+    holder = refresh(bill).holder
+    debtor_before, holder_before = cash(world.org("buyer")), cash(holder)
+    with past(30):
+        services.bill_settle(bill_id=bill.pk, actor=world.user("buyer"))
     bill = refresh(bill)
     assert bill.state == BillState.SETTLED
-    assert BillEvent.objects.get(bill=bill, type="settle").details["payee"] == bill.holder.credit_code
+    event = BillEvent.objects.get(bill=bill, type="settle")
+    assert event.details["payee"] == holder.credit_code and event.details["days_late"] == 0
+    assert (bill.settlement.kind, bill.settlement.entry_id) == ("at_maturity", event.details["entry"])
+    assert cash(world.org("buyer")) == debtor_before - Decimal("10000.00")
+    assert cash(holder) == holder_before + Decimal("10000.00")
     sound(bill)
+
+
+@pytest.mark.parametrize("make", [accepted, listed, financed])
+def test_settle_before_maturity_without_the_holders_consent_is_refused(world, make):
+    bill = make(world, days=30)
+    before = counts()
+    with past(29), pytest.raises(BillTransitionRefused) as err:
+        services.bill_settle(bill_id=bill.pk, actor=world.user("buyer"))
+    assert err.value.code == "not_due" and counts() == before
+
+
+def test_early_settlement_needs_the_debtors_request_and_the_holders_consent(world):
+    bill = financed(world, days=60)
+    financier = world.user("financier")
+    with pytest.raises(BillTransitionRefused) as err:
+        services.bill_accept_early_settlement(bill_id=bill.pk, actor=financier)
+    assert err.value.code == "no_request"
+    services.bill_request_early_settlement(bill_id=bill.pk, actor=world.user("buyer"), reason="cash to spare")
+    with pytest.raises(BillTransitionRefused) as err:
+        services.bill_request_early_settlement(bill_id=bill.pk, actor=world.user("buyer"))
+    assert err.value.code == "already_requested"
+    with pytest.raises(BillActionNotPermitted):
+        services.bill_accept_early_settlement(bill_id=bill.pk, actor=world.user("buyer"))
+    before = cash(world.org("financier"))
+    services.bill_accept_early_settlement(bill_id=bill.pk, actor=financier)
+    bill = refresh(bill)
+    assert bill.state == BillState.SETTLED and bill.settlement.kind == "early"
+    assert cash(world.org("financier")) == before + Decimal("10000.00")  # priced at face
+    sound(bill)
+
+
+def test_a_debtor_without_the_cash_cannot_settle_and_nothing_moves(world):
+    bill = accepted(world, days=30)
+    drain(world.org("buyer"))
+    before = counts()
+    with past(30), pytest.raises(InsufficientFunds):
+        services.bill_settle(bill_id=bill.pk, actor=world.user("buyer"))
+    assert counts() == before and refresh(bill).state == BillState.ACCEPTED
+
+
+def test_at_maturity_the_sweep_settles_from_the_debtors_cash_where_it_covers_the_face(world):
+    covered = accepted(world, days=30)
+    uncovered = accepted(world, "20000.00", days=30)
+    drain(world.org("buyer"))
+    fund(world.org("buyer"), amount="15000.00")
+    with past(30):
+        counts_ = services.bills_mark_overdue_and_default()
+    assert counts_ == {"lapsed": 0, "settled": 1, "overdue": 0, "defaulted": 0}
+    assert refresh(covered).settlement.kind == "automatic"
+    assert refresh(uncovered).state == BillState.ACCEPTED and cash(world.org("buyer")) == Decimal("5000.00")
+    with past(31):
+        assert services.bills_mark_overdue_and_default()["overdue"] == 1
+    sound(covered, uncovered)
 
 
 def test_overdue_default_and_late_settlement(world, settings):
     settings.BILL_GRACE_DAYS = 10
+    drain(world.org("buyer"))  # nothing settles by itself at maturity
     late = accepted(world, days=30)
     in_transit = pending(world, days=30)
     on_market = listed(world, days=30)
     paid = accepted(world, days=30)
     later = accepted(world, days=200)
-    services.bill_settle(bill_id=paid.pk, actor=world.user("buyer"))
     with past(30):
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 0, "defaulted": 0}
+        fund(world.org("buyer"), amount="10000.00")
+        services.bill_settle(bill_id=paid.pk, actor=world.user("buyer"))
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "settled": 0, "overdue": 0, "defaulted": 0}
     with past(31):
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 3, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "settled": 0, "overdue": 3, "defaulted": 0}
         assert refresh(late).state == refresh(in_transit).state == refresh(on_market).state == BillState.OVERDUE
         assert refresh(in_transit).pending_holder is None and refresh(on_market).asking_rate is None
         assert refresh(later).state == BillState.ACCEPTED
         event = BillEvent.objects.get(bill=late, type="overdue")
         assert event.actor.is_platform and event.actor_user is None and event.details["reason"]
+    with past(33):
+        fund(world.org("buyer"), amount="10000.00")
         services.bill_settle(bill_id=on_market.pk, actor=world.user("buyer"))
+        assert (refresh(on_market).settlement.kind, refresh(on_market).settlement.days_late) == ("late", 3)
     with past(40):  # the 10th day after maturity is the last of the grace period
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 0, "defaulted": 0}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "settled": 0, "overdue": 0, "defaulted": 0}
     with past(41):
-        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "overdue": 0, "defaulted": 2}
+        assert services.bills_mark_overdue_and_default() == {"lapsed": 0, "settled": 0, "overdue": 0, "defaulted": 2}
     assert refresh(late).state == BillState.DEFAULTED
     assert refresh(on_market).state == BillState.SETTLED
     sound(late, in_transit, on_market, paid, later)
 
 
 def test_the_celery_task_and_the_command_run_the_same_sweep(world):
+    drain(world.org("buyer"))
     bill = accepted(world, days=10)
     with past(11):
-        assert mark_overdue.run() == {"lapsed": 0, "overdue": 1, "defaulted": 0}
+        assert mark_overdue.run() == {"lapsed": 0, "settled": 0, "overdue": 1, "defaulted": 0}
     assert mark_overdue.name == "bills.mark_overdue"
     other = accepted(world, days=10)
     with past(11):
@@ -454,7 +524,8 @@ def test_freeze_of_a_settled_bill_and_unfreeze_of_a_live_one_are_refused(world):
     bill = accepted(world)
     with pytest.raises(BillTransitionRefused):
         services.bill_unfreeze(bill_id=bill.pk, actor=world.user("admin"), reason="x")
-    services.bill_settle(bill_id=bill.pk, actor=world.user("buyer"))
+    with past(90):
+        services.bill_settle(bill_id=bill.pk, actor=world.user("buyer"))
     with pytest.raises(BillTransitionRefused):
         services.bill_freeze(bill_id=bill.pk, actor=world.user("admin"), reason="x")
 
@@ -666,7 +737,7 @@ def test_split_parts_share_the_roots_allocation(world):
 def test_the_database_refuses_an_over_allocation(world):
     invoice = make_invoice(world.org("supplier"), world.org("buyer"), total="100.00")
     draft(world, "100.00", invoice=invoice)
-    other = draft(world, "50.00")
+    other = draft(world, "150.00")
     with pytest.raises(IntegrityError), transaction.atomic():
         BillAllocation.objects.create(bill=other, invoice=invoice, amount=Decimal("0.01"))
         with connection.cursor() as cursor:  # the limit is checked at commit (deferred): check it now

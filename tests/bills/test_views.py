@@ -64,7 +64,7 @@ def test_drafting_and_issuing_pages(world, client):
     bill = Bill.objects.get(allocations__invoice=invoice)
     assert response.status_code == 302 and response["Location"] == f"/bills/{bill.pk}/"
     as_user(client, world, "buyer")
-    response = client.post("/bills/issue/", {"to": world.org("supplier2").credit_code, "face": "50.00",
+    response = client.post("/bills/issue/", {"to": world.org("supplier2").credit_code, "face": "500.00",
                                              "maturity_date": in_days(20).isoformat()})
     assert response.status_code == 302
     assert Bill.objects.filter(debtor=world.org("buyer"), state=BillState.PENDING_RECEIPT).count() == 1
