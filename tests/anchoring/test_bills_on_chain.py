@@ -11,7 +11,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 from django.core.management import call_command
@@ -28,6 +27,7 @@ from chain_adapter.client import ChainClient
 from chain_adapter.models import AnchorRecord, AnchorStatus
 from chain_adapter.verify import verify_bundle
 from tests.bills import factories as f
+from tests.chain_adapter.helpers import wait_for
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -39,11 +39,9 @@ def _no_rate_limit(settings):  # type: ignore[no-untyped-def]
 
 
 def wait_all_anchored(timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not AnchorRecord.objects.exclude(status=AnchorStatus.CONFIRMED).exists():
-            return
-        time.sleep(0.2)
+    if wait_for(lambda: not AnchorRecord.objects.exclude(status=AnchorStatus.CONFIRMED).exists(), timeout=timeout,
+                interval=0.2):
+        return
     left = list(AnchorRecord.objects.exclude(status=AnchorStatus.CONFIRMED).values("id", "status", "last_error")[:5])
     raise AssertionError(f"not everything was anchored in {timeout} s: {left}")
 
@@ -77,8 +75,9 @@ def build_history(world: f.World) -> list[Bill]:
     parent = f.accepted(world, face="9000.00")
     services.bill_split(bill_id=parent.pk, actor=world.user("supplier"),
                         parts=[{"face": "4000.00"}, {"face": "5000.00", "transfer_to": world.org("supplier2").credit_code}])
-    settled = f.accepted(world, face="3000.00")
-    services.bill_settle(bill_id=settled.pk, actor=world.user("buyer"))
+    settled = f.accepted(world, face="3000.00", days=30)
+    with f.past(30):  # a bill is settled at maturity, not before
+        services.bill_settle(bill_id=settled.pk, actor=world.user("buyer"))
     return [*bills, received, parent, settled, *Bill.objects.filter(parent=parent)]
 
 
