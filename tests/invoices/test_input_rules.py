@@ -354,3 +354,18 @@ def test_the_schema_documents_the_error_shape_on_every_invoice_operation(users):
 
 def test_conflict_is_the_base_of_the_new_refusal():
     assert issubclass(InvoiceNumberTaken, Conflict) and issubclass(InvoiceNumberTaken, InvoiceDuplicate)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"seller": "9" * 50}, {"buyer": "-" + "9" * 30}, {"seller": "1e999999999"}, {"buyer": "NaN"}, {"seller": "١٢"},
+     {"issued_after": "２０２６-01-01"}, {"issued_before": "2026-02-30"}, {"buyer_credit_code": "\x00"},
+     {"status": "\u202e"}, {"page": "1e999999999"}, {"page_size": "9" * 400}, {"currency": "x" * 10_000}],
+    ids=lambda q: repr(q)[:40],
+)
+def test_odd_list_filters_never_answer_500_and_errors_have_the_shape(users, register, query):
+    register()
+    response = api(users, "regulator").get(LIST, query)
+    assert response.status_code in (200, 400, 404), response.content[:300]
+    if response.status_code >= 400:
+        assert_error_shape(response.json(), None)
