@@ -39,7 +39,7 @@ ERROR_SCHEMA: dict[str, object] = {
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
 }
 
-_RESERVED = frozenset(ERROR_SCHEMA["properties"])  # type: ignore[arg-type]
+_RESERVED = frozenset({"detail", "code", "field"})  # the keys of ERROR_SCHEMA["properties"]
 _NON_FIELD_KEYS = frozenset({api_settings.NON_FIELD_ERRORS_KEY, "__all__"})
 
 
