@@ -23,9 +23,7 @@ from urllib.parse import urlparse
 
 import requests
 from eth_account import Account
-from eth_account.typed_transactions import TypedTransaction
 from eth_hash.auto import keccak
-from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import (
     ContractLogicError,
@@ -36,8 +34,6 @@ from web3.exceptions import (
     Web3RPCError,
 )
 from web3.providers.rpc import HTTPProvider
-from web3.types import Nonce
-from web3.utils.address import get_create_address
 
 from chain_adapter.contract import (
     ANCHORED_TOPIC,
@@ -59,7 +55,7 @@ from chain_adapter.errors import (
     Underpriced,
 )
 
-__all__ = ["ChainClient", "Fees", "Payload", "Receipt", "SignedTx"]
+__all__ = ["ChainClient", "Fees", "Receipt", "SignedTx"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +70,6 @@ IS_ANCHORER_SELECTOR = keccak(b"isAnchorer(address)")[:4].hex()
 class SignedTx:
     raw: str  # 0x-hex of the signed bytes, exactly what is broadcast (and re-broadcast)
     tx_hash: str
-
-
-@dataclass(frozen=True)
-class Payload:
-    """What a signed transaction does, read back from its bytes (to re-sign the same call)."""
-
-    to: str | None
-    data: str
-    value: int
-    gas: int
-    nonce: int
 
 
 @dataclass(frozen=True)
@@ -313,23 +298,6 @@ class ChainClient:
             tx["to"] = Web3.to_checksum_address(to)
         signed = self._account.sign_transaction(tx)
         return SignedTx(raw="0x" + bytes(signed.raw_transaction).hex(), tx_hash="0x" + bytes(signed.hash).hex())
-
-    @staticmethod
-    def payload_of(raw: str) -> Payload:
-        """Read back what the signed EIP-1559 transaction ``raw`` does. No node involved."""
-        fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
-        to = fields.get("to")
-        return Payload(
-            to=Web3.to_checksum_address(bytes(to)) if to else None,
-            data="0x" + bytes(fields.get("data") or b"").hex(),
-            value=int(fields.get("value") or 0),
-            gas=int(fields["gas"]),
-            nonce=int(fields["nonce"]),
-        )
-
-    def create_address(self, nonce: int) -> str:
-        """The address of the contract this account creates with ``nonce`` (checksummed)."""
-        return str(get_create_address(self._account.address, Nonce(nonce)))
 
     def broadcast(self, raw: str) -> None:
         """Send signed bytes. A node that knows them already counts as success.

@@ -2,7 +2,8 @@
 
 ``contracts/BillAnchor.json`` is written by ``contracts/compile.js`` from ``contracts/BillAnchor.sol`` and
 committed; a test recompiles and fails when they differ. Nothing here talks to a node: calldata for
-``anchor``, the ``Anchored`` log layout and custom-error decoding are plain ABI encoding.
+``anchor``, the ``Anchored`` log layout, custom-error decoding, reading a signed transaction back and the
+address a deployment creates are plain encoding.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError
+from eth_account.typed_transactions import TypedTransaction
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+from web3.types import Nonce
+from web3.utils.address import get_create_address
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 ARTIFACT_PATH = CONTRACTS_DIR / "BillAnchor.json"
@@ -152,3 +157,32 @@ def decode_revert(data: str | bytes | None) -> tuple[str | None, dict[str, objec
         else:
             decoded[arg] = value
     return name, decoded
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What a signed transaction does, read back from its bytes (to re-sign the same call)."""
+
+    to: str | None
+    data: str
+    value: int
+    gas: int
+    nonce: int
+
+
+def payload_of(raw: str) -> Payload:
+    """Read back what the signed EIP-1559 transaction ``raw`` (0x-hex) does."""
+    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+    to = fields.get("to")
+    return Payload(
+        to=to_checksum_address(bytes(to)) if to else None,
+        data="0x" + bytes(fields.get("data") or b"").hex(),
+        value=int(fields.get("value") or 0),
+        gas=int(fields["gas"]),
+        nonce=int(fields["nonce"]),
+    )
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The address of the contract ``sender`` creates with ``nonce`` (checksummed)."""
+    return str(get_create_address(to_checksum_address(sender), Nonce(nonce)))

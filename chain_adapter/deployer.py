@@ -16,7 +16,7 @@ import logging
 from django.db import transaction
 
 from chain_adapter.client import ChainClient
-from chain_adapter.contract import Artifact
+from chain_adapter.contract import Artifact, create_address
 from chain_adapter.decisions import next_nonce
 from chain_adapter.errors import NonceConsumed, PermanentChainError, TransientChainError
 from chain_adapter.models import (
@@ -64,7 +64,7 @@ def deploy(client: ChainClient, artifact: Artifact, *, previous: ContractDeploym
         with transaction.atomic():
             signed = client.sign(to=None, data=artifact.bytecode, nonce=nonce, gas=gas, fees=fees)
             row = ContractDeployment.objects.create(
-                chain_id=chain_id, address=client.create_address(nonce), deployer=client.address,
+                chain_id=chain_id, address=create_address(client.address, nonce), deployer=client.address,
                 tx_hash=signed.tx_hash, nonce=nonce, raw_tx=signed.raw, status=TxStatus.SIGNED,
                 runtime_code_hash=artifact.runtime_code_hash, compiler_version=artifact.compiler_version,
                 source_sha256=artifact.source_sha256,

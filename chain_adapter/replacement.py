@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 
 from chain_adapter.client import ChainClient
-from chain_adapter.contract import anchor_calldata
+from chain_adapter.contract import anchor_calldata, payload_of
 from chain_adapter.decisions import NOOP_GAS, Fees, bumped_fees, replacement_carries_records
 from chain_adapter.errors import AnchorReplaceRefused, PermanentChainError
 from chain_adapter.models import (
@@ -68,7 +68,7 @@ def bump_fee(client: ChainClient, tx: AnchorTransaction, *, base_fee: int, tip: 
     """Store a version of ``tx`` with the same payload and higher fees (``decisions.bumped_fees``); None when
     ``tx`` is no longer waiting to be mined. Precondition: the caller holds the broadcaster lock and no
     database transaction is open. Nothing is broadcast here."""
-    payload = client.payload_of(tx.raw_tx)
+    payload = payload_of(tx.raw_tx)
     fees = bumped_fees(_fees_of(tx), base_fee=base_fee, tip=tip)
     with transaction.atomic():
         locked = AnchorTransaction.objects.select_for_update().filter(pk=tx.pk).first()

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from eth_hash.auto import keccak
 
 from chain_adapter import txmanager
-from chain_adapter.contract import load_artifact
+from chain_adapter.contract import create_address, load_artifact
 from chain_adapter.errors import DeploymentMismatch, TransientChainError
 from chain_adapter.models import (
     AnchorRecord,
@@ -115,7 +115,7 @@ def test_a_deployment_beside_the_broadcaster_takes_the_next_nonce_of_the_stored_
     new = result.deployment
     assert result.created and new.status == TxStatus.CONFIRMED
     assert new.nonce == stored.nonce + 1  # after the stored transaction, not at the node's pending count
-    assert new.address == node.create_address(new.nonce) and node.code_at(new.address)
+    assert new.address == create_address(node.address, new.nonce) and node.code_at(new.address)
     stored.refresh_from_db()
     assert stored.status == TxStatus.CONFIRMED  # the broadcaster's transaction was driven to its receipt first
     assert node.nonce("latest") == new.nonce + 1

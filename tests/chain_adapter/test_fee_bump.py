@@ -6,7 +6,7 @@ counted: no record is anchored twice."""
 import pytest
 
 from chain_adapter import txmanager
-from chain_adapter.client import ChainClient
+from chain_adapter.contract import payload_of
 from chain_adapter.devnet import DEV_ACCOUNTS, rpc_call
 from chain_adapter.errors import TransientChainError, Underpriced
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, TxStatus
@@ -83,7 +83,7 @@ def test_a_transaction_below_a_risen_base_fee_is_bumped_and_the_new_version_mine
     bumped = AnchorTransaction.objects.get(replaces=first)
     assert first.status == TxStatus.REPLACED and bumped.status == TxStatus.SENT
     assert bumped.nonce == first.nonce and bumped.record_count == first.record_count
-    old, new = ChainClient.payload_of(first.raw_tx), ChainClient.payload_of(bumped.raw_tx)
+    old, new = payload_of(first.raw_tx), payload_of(bumped.raw_tx)
     assert (new.to, new.data, new.value, new.gas) == (old.to, old.data, old.value, old.gas)
     assert bumped.max_fee_per_gas * 10 >= first.max_fee_per_gas * 11
     assert bumped.max_priority_fee_per_gas * 10 >= first.max_priority_fee_per_gas * 11

@@ -8,6 +8,7 @@ from django.test import Client
 
 from chain_adapter import txmanager
 from chain_adapter.client import ChainClient
+from chain_adapter.contract import payload_of
 from chain_adapter.devnet import DEV_ACCOUNTS, rpc_call
 from chain_adapter.errors import (
     AnchoringNotPermitted,
@@ -112,7 +113,7 @@ def test_a_refused_transaction_is_stuck_and_an_admin_replaces_it_by_a_noop_then_
     noop = AnchorTransaction.objects.get(replaces=stuck)
     assert stuck.status == TxStatus.REPLACED and "gas_limit" in stuck.error  # the node's reason is kept
     assert (noop.kind, noop.nonce, noop.record_count, noop.status) == (TxKind.NOOP, stuck.nonce, 0, TxStatus.SIGNED)
-    payload = ChainClient.payload_of(noop.raw_tx)
+    payload = payload_of(noop.raw_tx)
     assert (payload.to, payload.value, payload.data) == (owner.address, 0, "0x")
     audit = AnchorAuditLog.objects.get(anchor_tx=stuck)
     assert (audit.action, audit.actor, audit.reason) == ("replace", user("admin"), "The block gas limit fell below the batch.")
@@ -145,7 +146,7 @@ def test_a_stuck_transaction_whose_records_are_still_anchorable_is_replaced_by_t
 
     new = anchor_transaction_replace(transaction_id=stuck.pk, actor=user("admin"), reason="gas limit restored")
     assert (new.kind, new.nonce, new.record_count, new.replaces) == (TxKind.ANCHOR, stuck.nonce, 3, stuck)
-    assert ChainClient.payload_of(new.raw_tx).data == ChainClient.payload_of(stuck.raw_tx).data
+    assert payload_of(new.raw_tx).data == payload_of(stuck.raw_tx).data
     assert new.max_fee_per_gas * 10 >= stuck.max_fee_per_gas * 11  # outbids it, should a node hold it
     assert set(AnchorRecord.objects.values_list("status", "anchor_tx")) == {(AnchorStatus.SENT, new.pk)}
     assert AnchorAuditLog.objects.get(anchor_tx=stuck).detail["mode"] == "same_records"
@@ -164,7 +165,7 @@ class RefusesRevertingPayloads(NoRpcInTransaction):
     Hardhat's automine or some sequencers do; Anvil would mine it with status 0)."""
 
     def broadcast(self, raw: str) -> None:
-        payload = self.payload_of(raw)
+        payload = payload_of(raw)
         if payload.to and payload.data != "0x":
             try:
                 self.estimate_gas(to=payload.to, data=payload.data)
