@@ -1,8 +1,8 @@
 """REST API of bills (under /api/v1/, DESIGN §10): list, create, detail, one POST per transition, events,
 the marketplace, and a core enterprise's direct issue.
 
-Serializers shape input and output only: amounts and rates travel as decimal strings (a JSON float is
-refused), and every rule is in ``bills.services``; what a user sees is decided in ``bills.selectors``. Domain
+Serializers (``bills.serializers``) shape output and document the bodies; every rule is in ``bills.services``
+(the rule book's guard runs before any input is parsed); what a user sees is decided in ``bills.selectors``. Domain
 errors become 4xx JSON (``finance_portal.portal.api_errors``): 400 names the field, 403 a party that may not
 act, 404 an object out of reach, 409 a refused transition with its rule.
 """
@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status, viewsets
@@ -29,299 +27,25 @@ from rest_framework.response import Response
 
 from bills import rules, selectors, services
 from bills.errors import BillNotFound
-from bills.models import Bill, BillAllocation, BillEvent, BillPurchase, BillState
-
-# ---------------------------------------------------------------------------------------------------------
-# Fields and output serializers
-# ---------------------------------------------------------------------------------------------------------
-
-
-@extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "10000.00"})
-class DecimalStringField(serializers.Field):
-    """A decimal sent as a JSON string (or integer). Floats are refused: they have already lost the cents."""
-
-    default_error_messages = {"float": "Send this as a decimal string such as \"10000.00\", not a JSON number "
-                                       "with a fraction.", "type": "Send this as a decimal string."}
-
-    def to_internal_value(self, data: object) -> str:
-        if isinstance(data, bool) or isinstance(data, float):
-            self.fail("float")
-        if isinstance(data, int):
-            return str(data)
-        if not isinstance(data, str):
-            self.fail("type")
-        return data.strip()
-
-    def to_representation(self, value: object) -> str:
-        return str(value)
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in words a user can act on.")
-    code = serializers.CharField(help_text="A stable code: invalid, not_found, wrong_state, matured, …")
-    field = serializers.CharField(required=False, help_text="The input field at fault, for a 400.")
-
-
-class BillPartySerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    legal_name = serializers.CharField(read_only=True)
-    credit_code = serializers.CharField(read_only=True)
-
-
-class AnchoringSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["pending", "sent", "anchored", "failed"])
-    block = serializers.IntegerField(allow_null=True)
-    tx_hash = serializers.CharField(allow_null=True)
-    log_index = serializers.IntegerField(allow_null=True)
-    error = serializers.CharField(allow_null=True)
-
-
-class BillEventSerializer(serializers.ModelSerializer):
-    actor = BillPartySerializer(read_only=True)
-    from_state = serializers.SerializerMethodField()
-    anchoring = serializers.SerializerMethodField(help_text="Where this event's anchoring on chain stands.")
-
-    class Meta:
-        model = BillEvent
-        fields = ["seq", "type", "from_state", "to_state", "actor", "occurred_at", "amounts", "details",
-                  "prev_hash", "hash", "canonical", "anchoring"]
-
-    def get_from_state(self, event: BillEvent) -> str | None:
-        return event.from_state or None
-
-    @extend_schema_field(AnchoringSerializer)
-    def get_anchoring(self, event: BillEvent) -> dict[str, object]:
-        return selectors.anchoring_status(event)
-
-
-class BillSerializer(serializers.ModelSerializer):
-    creditor = BillPartySerializer(read_only=True)
-    debtor = BillPartySerializer(read_only=True)
-    holder = BillPartySerializer(read_only=True)
-    pending_holder = BillPartySerializer(read_only=True, allow_null=True)
-    bill_key = serializers.CharField(read_only=True, help_text="keccak256 of the bill id: its key on chain.")
-
-    class Meta:
-        model = Bill
-        fields = ["id", "number", "state", "face", "currency", "issue_date", "maturity_date", "creditor",
-                  "debtor", "holder", "pending_holder", "asking_rate", "parent", "root", "reference", "bill_key",
-                  "created_at", "updated_at"]
-
-
-class AllocationSerializer(serializers.ModelSerializer):
-    invoice_number = serializers.CharField(source="invoice.invoice_number", read_only=True)
-    invoice_total = serializers.DecimalField(source="invoice.total_amount", max_digits=20, decimal_places=2,
-                                             read_only=True)
-    invoice_status = serializers.CharField(source="invoice.status", read_only=True)
-
-    class Meta:
-        model = BillAllocation
-        fields = ["invoice", "invoice_number", "invoice_total", "invoice_status", "amount"]
-
-
-class ChildSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Bill
-        fields = ["id", "number", "state", "face"]
-
-
-class PurchaseSerializer(serializers.ModelSerializer):
-    buyer = BillPartySerializer(read_only=True)
-    seller = BillPartySerializer(read_only=True)
-
-    class Meta:
-        model = BillPurchase
-        fields = ["bill", "buyer", "seller", "face", "currency", "rate", "days", "basis", "interest", "price",
-                  "purchased_at"]
-
-
-class AnchoringSummarySerializer(serializers.Serializer):
-    events = serializers.IntegerField()
-    anchored = serializers.IntegerField()
-    pending = serializers.IntegerField()
-    failed = serializers.IntegerField()
-
-
-class BillDetailSerializer(BillSerializer):
-    allocations = serializers.SerializerMethodField(help_text="The invoices behind the bill (its root's, for a part).")
-    children = ChildSerializer(many=True, read_only=True)
-    purchases = PurchaseSerializer(many=True, read_only=True)
-    anchoring = serializers.SerializerMethodField()
-    actions = serializers.SerializerMethodField(help_text="The actions your organization may try now.")
-
-    class Meta(BillSerializer.Meta):
-        fields = [*BillSerializer.Meta.fields, "allocations", "children", "purchases", "anchoring", "actions"]
-
-    @extend_schema_field(AllocationSerializer(many=True))
-    def get_allocations(self, bill: Bill) -> list[dict[str, Any]]:
-        return AllocationSerializer(selectors.bill_allocations(bill), many=True).data
-
-    @extend_schema_field(AnchoringSummarySerializer)
-    def get_anchoring(self, bill: Bill) -> dict[str, int]:
-        return selectors.bill_anchoring_summary(bill)
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_actions(self, bill: Bill) -> list[str]:
-        request = self.context.get("request")
-        return selectors.bill_available_actions(bill=bill, user=request.user) if request else []
-
-
-class BuyResultSerializer(BillDetailSerializer):
-    purchase = serializers.SerializerMethodField()
-
-    class Meta(BillDetailSerializer.Meta):
-        fields = [*BillDetailSerializer.Meta.fields, "purchase"]
-
-    @extend_schema_field(PurchaseSerializer)
-    def get_purchase(self, bill: Bill) -> dict[str, Any]:
-        return PurchaseSerializer(self.context["purchase"]).data
-
-
-class InvoiceSummarySerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
-    verified = serializers.IntegerField(help_text="How many of them the debtor has verified.")
-
-
-class ListingAnchoringSerializer(serializers.Serializer):
-    events = serializers.IntegerField()
-    unanchored = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["anchored", "pending"])
-
-
-class QuoteSerializer(serializers.Serializer):
-    days = serializers.IntegerField()
-    basis = serializers.IntegerField()
-    interest = serializers.DecimalField(max_digits=20, decimal_places=2)
-    price = serializers.DecimalField(max_digits=20, decimal_places=2)
-
-
-class ListingSerializer(serializers.ModelSerializer):
-    """What a financier needs to price a listed bill (DESIGN §8), and not more."""
-
-    debtor = BillPartySerializer(read_only=True)
-    invoices = serializers.SerializerMethodField()
-    anchoring = serializers.SerializerMethodField()
-    quote = serializers.SerializerMethodField(help_text="The price if bought today at the asking rate.")
-
-    class Meta:
-        model = Bill
-        fields = ["id", "number", "debtor", "face", "currency", "issue_date", "maturity_date", "asking_rate",
-                  "quote", "invoices", "anchoring"]
-
-    @extend_schema_field(InvoiceSummarySerializer)
-    def get_invoices(self, bill: Bill) -> dict[str, Any]:
-        return InvoiceSummarySerializer(
-            {"count": bill.invoice_count or 0, "total": bill.invoice_total, "verified": bill.invoices_verified or 0}
-        ).data
-
-    @extend_schema_field(ListingAnchoringSerializer)
-    def get_anchoring(self, bill: Bill) -> dict[str, Any]:
-        unanchored = bill.events_unanchored or 0
-        return {"events": bill.events_total or 0, "unanchored": unanchored,
-                "status": "anchored" if unanchored == 0 else "pending"}
-
-    @extend_schema_field(QuoteSerializer(allow_null=True))
-    def get_quote(self, bill: Bill) -> dict[str, Any] | None:
-        quote = selectors.purchase_quote(bill=bill)
-        return None if quote is None else QuoteSerializer(quote).data
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Input serializers (structure only; the services check the rules)
-# ---------------------------------------------------------------------------------------------------------
-
-
-class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500,
-                                   help_text="Why: recorded in the bill's history.")
-
-
-class RequiredReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, help_text="Why: recorded in the bill's history.")
-
-
-class AllocationInput(serializers.Serializer):
-    invoice = serializers.UUIDField(help_text="An invoice your organization registered.")
-    amount = DecimalStringField(help_text="How much of the invoice backs this bill.")
-
-
-class BillCreateInput(ReasonInput):
-    invoice_allocations = serializers.ListField(child=AllocationInput(), allow_empty=False, max_length=50)
-    maturity_date = serializers.DateField(help_text="After today, within BILL_MAX_TENOR_DAYS of today.")
-    face = DecimalStringField(required=False, help_text="Optional: must equal the sum of the allocations.")
-    currency = serializers.CharField(required=False, max_length=8, help_text="ISO 4217; the platform's default.")
-    reference = serializers.CharField(required=False, allow_blank=True, max_length=64)
-
-
-class BillIssueInput(ReasonInput):
-    to = serializers.CharField(max_length=64, help_text="The supplier's unified social credit code.")
-    face = DecimalStringField()
-    maturity_date = serializers.DateField()
-    currency = serializers.CharField(required=False, max_length=8)
-    invoice_allocations = serializers.ListField(child=AllocationInput(), required=False, max_length=50)
-    reference = serializers.CharField(required=False, allow_blank=True, max_length=64)
-
-
-class TransferInput(ReasonInput):
-    to = serializers.CharField(max_length=64, help_text="The receiver's unified social credit code.")
-
-
-class SplitPartInput(serializers.Serializer):
-    face = DecimalStringField()
-    transfer_to = serializers.CharField(required=False, allow_blank=True, max_length=64,
-                                        help_text="Offer this part at once to this credit code (split-transfer).")
-
-
-class SplitInput(ReasonInput):
-    parts = serializers.ListField(child=SplitPartInput(), help_text="At least two parts summing to the face.")
-
-
-class ListInput(ReasonInput):
-    rate = DecimalStringField(help_text="Asking annual discount rate as a fraction: \"0.036\" is 3.6 %.")
-
-
-class BuyInput(ReasonInput):
-    rate = DecimalStringField(required=False, help_text="The asking rate you saw; refused (409) if it changed.")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Filters
-# ---------------------------------------------------------------------------------------------------------
-
-
-def _org_filter(field: str):  # type: ignore[no-untyped-def]
-    def apply(queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
-        value = value.strip().upper()
-        if value.isdigit() and len(value) < 18:
-            return queryset.filter(**{f"{field}_id": int(value)})
-        return queryset.filter(**{f"{field}__credit_code": value})
-
-    return apply
-
-
-class BillFilter(django_filters.FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=BillState.choices, help_text="Repeat for several states.")
-    debtor = django_filters.CharFilter(method=_org_filter("debtor"), help_text="Credit code or organization id.")
-    holder = django_filters.CharFilter(method=_org_filter("holder"), help_text="Credit code or organization id.")
-    maturity_after = django_filters.DateFilter(field_name="maturity_date", lookup_expr="gte")
-    maturity_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte")
-
-    class Meta:
-        model = Bill
-        fields = ["state", "debtor", "holder", "maturity_after", "maturity_before"]
-
-
-class ListingFilter(django_filters.FilterSet):
-    debtor = django_filters.CharFilter(method=_org_filter("debtor"), help_text="Credit code or organization id.")
-    maturity_after = django_filters.DateFilter(field_name="maturity_date", lookup_expr="gte")
-    maturity_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte")
-    min_rate = django_filters.NumberFilter(field_name="asking_rate", lookup_expr="gte")
-
-    class Meta:
-        model = Bill
-        fields = ["debtor", "maturity_after", "maturity_before", "min_rate"]
-
+from bills.models import Bill, BillPurchase
+from bills.serializers import (
+    BillCreateInput,
+    BillDetailSerializer,
+    BillEventSerializer,
+    BillFilter,
+    BillIssueInput,
+    BillSerializer,
+    BuyInput,
+    BuyResultSerializer,
+    ErrorSerializer,
+    ListingFilter,
+    ListingSerializer,
+    ListInput,
+    ReasonInput,
+    RequiredReasonInput,
+    SplitInput,
+    TransferInput,
+)
 
 # ---------------------------------------------------------------------------------------------------------
 # Views

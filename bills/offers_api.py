@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bills import selectors, services
-from bills.api import ERRORS, BuyResultSerializer, DecimalStringField, QuoteSerializer, ReasonInput
+from bills.api import ERRORS
 from bills.models_money import BillOffer
+from bills.serializers import BuyResultSerializer, DecimalStringField, QuoteSerializer, ReasonInput
 
 
 class OfferSerializer(serializers.ModelSerializer):

@@ -93,6 +93,20 @@ def build(dev: bool) -> dict[str, object]:
     # The face of a bill (and of each part of a split) lies between these, in the bill's currency.
     s["BILL_MAX_FACE"] = env_decimal("BILL_MAX_FACE", default="100000000.00")
     s["BILL_MIN_FACE"] = env_decimal("BILL_MIN_FACE", default="100.00")
+    # Canonical format of new bill events (2: salted field commitments, docs/bundle-v2.md; 1: the first format).
+    s["BILL_EVENT_FORMAT"] = env_int("BILL_EVENT_FORMAT", default=2, minimum=1)
+    if s["BILL_EVENT_FORMAT"] not in (1, 2):
+        raise SettingError("BILL_EVENT_FORMAT must be 1 or 2.")
+    # Public verification pages: a rate limit per client address (0 turns it off), the header a reverse proxy
+    # puts the client's address in (empty: REMOTE_ADDR), how long the chain's view of a bill is cached, and
+    # how many blocks one log query may span.
+    s["VERIFY_RATE_LIMIT"] = env_int("VERIFY_RATE_LIMIT", default=60, minimum=0)
+    s["VERIFY_RATE_WINDOW_SECONDS"] = env_int("VERIFY_RATE_WINDOW_SECONDS", default=60, minimum=1)
+    s["VERIFY_CLIENT_ADDRESS_HEADER"] = env_str("VERIFY_CLIENT_ADDRESS_HEADER", default="")
+    s["VERIFY_CHAIN_CACHE_SECONDS"] = env_int("VERIFY_CHAIN_CACHE_SECONDS", default=24 * 3600, minimum=1)
+    s["VERIFY_CHAIN_ERROR_CACHE_SECONDS"] = env_int("VERIFY_CHAIN_ERROR_CACHE_SECONDS", default=10, minimum=1)
+    s["VERIFY_PENDING_CACHE_SECONDS"] = env_int("VERIFY_PENDING_CACHE_SECONDS", default=5, minimum=1)
+    s["VERIFY_LOG_BLOCK_RANGE"] = env_int("VERIFY_LOG_BLOCK_RANGE", default=10_000, minimum=1)
     # How long a financier's offer on a listed bill stands when it names no expiry, and at most.
     s["BILL_OFFER_DEFAULT_HOURS"] = env_int("BILL_OFFER_DEFAULT_HOURS", default=72, minimum=1)
     s["BILL_OFFER_MAX_DAYS"] = env_int("BILL_OFFER_MAX_DAYS", default=30, minimum=1)
