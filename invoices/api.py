@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from finance_portal.portal.api_errors import ERROR_SCHEMA
+from finance_portal.errors import ERROR_SCHEMA
 from invoices.files import accepted_labels, file_response
 from invoices.models import Invoice, InvoiceStatus
 from invoices.selectors import invoice_get_for, invoices_visible_to

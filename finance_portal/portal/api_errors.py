@@ -1,6 +1,6 @@
 """One DRF exception handler for the whole API: every 4xx answers in one JSON shape that names the rule or field.
 
-The shape (``ERROR_SCHEMA``, for OpenAPI descriptions)::
+The shape (``finance_portal.errors.ERROR_SCHEMA``, for OpenAPI descriptions)::
 
     {"detail": "<the first message, for a person>", "code": "<machine code>", "field": "<first field at fault>",
      "<field>": ["<message>", ...], ...}
@@ -24,20 +24,9 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from finance_portal.errors import DomainError
+from finance_portal.errors import ERROR_SCHEMA, DomainError
 
-ERROR_SCHEMA: dict[str, object] = {
-    "type": "object",
-    "description": "The project's one error shape: a message, a machine code and, when fields are at fault, "
-    "the first one's name and a list of messages per field (nested fields as `parts[0].face`).",
-    "properties": {
-        "detail": {"type": "string", "description": "What went wrong, for a person."},
-        "code": {"type": "string", "description": "Machine-readable code of the rule, e.g. `invalid`, `not_found`."},
-        "field": {"type": "string", "description": "The first input field at fault, when there is one."},
-    },
-    "required": ["detail", "code"],
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
+__all__ = ["ERROR_SCHEMA", "api_exception_handler", "error_body"]
 
 _RESERVED = frozenset({"detail", "code", "field"})  # the keys of ERROR_SCHEMA["properties"]
 _NON_FIELD_KEYS = frozenset({api_settings.NON_FIELD_ERRORS_KEY, "__all__"})
