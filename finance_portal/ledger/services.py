@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
@@ -50,6 +51,12 @@ Actor = AbstractBaseUser | AnonymousUser | None
 def account_open_cash(*, organization: Organization, currency: str) -> Account:
     """The organization's cash account in ``currency``, created if it does not exist yet."""
     return cash_account(organization, currency)
+
+
+def account_open_default_cash(*, organization: Organization) -> Account:
+    """A newly registered organization's cash account in ``DEFAULT_CURRENCY``: one of the
+    ``ORGANIZATION_CREATED_HOOKS`` (the organizations app never imports the ledger)."""
+    return account_open_cash(organization=organization, currency=settings.DEFAULT_CURRENCY)
 
 
 def cash_account(organization: Organization, currency: str) -> Account:

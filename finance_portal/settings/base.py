@@ -6,11 +6,13 @@ Development defaults live in ``dev.py``; ``production.py`` requires every secret
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import dj_database_url
 
 from chain_adapter.devnet import DEV_ACCOUNTS, DEV_PRIVATE_KEYS, DEVNET_CHAIN_IDS
 from finance_portal.env import (
+    _MISSING,
     BASE_DIR,
     SettingError,
     env_bool,
@@ -27,6 +29,52 @@ DEVELOPMENT_MODE: bool = False  # dev.py and test.py set it before importing the
 # refused on any chain that is not a devnet. One list of keys and chain ids, in chain_adapter.devnet.
 ANVIL_DEV_PRIVATE_KEY = DEV_ACCOUNTS[0][1]
 
+# The settings ``build()`` returns, which dev.py, test.py and production.py put in their module with
+# ``globals().update(build(...))``: declared here with their types (annotations only, no values), so that type
+# checkers (django-stubs reads ``settings.X`` from the settings module) see them. Keep in step with build():
+# tests/foundation/test_settings.py compares the two.
+DEBUG: bool
+SECRET_KEY: str
+ALLOWED_HOSTS: list[str]
+CSRF_TRUSTED_ORIGINS: list[str]
+DATABASES: dict[str, dict[str, Any]]
+REDIS_URL: str
+CACHES: dict[str, dict[str, Any]]
+ETH_RPC_URL: str
+CHAIN_ID: int
+ANCHOR_PRIVATE_KEY: str
+ANVIL_STATE_FILE: str
+CELERY_TASK_DEFAULT_QUEUE: str
+ANCHOR_BATCH_SIZE: int
+ANCHOR_MAX_WAIT_SECONDS: int
+ANCHOR_CONFIRMATIONS: int
+ANCHOR_MAX_IN_FLIGHT: int
+ANCHOR_FEE_BUMP_AFTER_SECONDS: int
+BILL_MAX_TENOR_DAYS: int
+BILL_GRACE_DAYS: int
+DEFAULT_CURRENCY: str
+BILL_MAX_FACE: Decimal
+BILL_MIN_FACE: Decimal
+BILL_EVENT_FORMAT: int
+VERIFY_RATE_LIMIT: int
+VERIFY_RATE_WINDOW_SECONDS: int
+VERIFY_CLIENT_ADDRESS_HEADER: str
+VERIFY_CHAIN_CACHE_SECONDS: int
+VERIFY_CHAIN_ERROR_CACHE_SECONDS: int
+VERIFY_PENDING_CACHE_SECONDS: int
+VERIFY_LOG_BLOCK_RANGE: int
+BILL_OFFER_DEFAULT_HOURS: int
+BILL_OFFER_MAX_DAYS: int
+PLATFORM_FEE_RATE: Decimal
+MEDIA_ROOT: str
+INVOICE_MAX_BYTES: int
+INVOICE_ZIP_MAX_TOTAL: int
+INVOICE_ZIP_MAX_RATIO: int
+INVOICE_ZIP_MAX_MEMBERS: int
+STATIC_ROOT: str
+ADMIN_REQUIRE_2FA: bool
+AXES_FAILURE_LIMIT: int
+
 
 def build(dev: bool) -> dict[str, object]:
     """Return the settings dict for ``dev`` (development defaults) or production (no secret defaults)."""
@@ -34,8 +82,6 @@ def build(dev: bool) -> dict[str, object]:
 
     def dflt(value: object) -> object:
         # Development gets a working default; production must set the variable.
-        from finance_portal.env import _MISSING
-
         return value if dev else _MISSING
 
     debug = env_bool("DEBUG", default=dev)
@@ -204,6 +250,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# What else an organization gets when it is registered: dotted paths of callables taking ``organization=``,
+# called in organization_create's transaction (the organizations app never imports the ledger).
+ORGANIZATION_CREATED_HOOKS = ["finance_portal.ledger.services.account_open_default_cash"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -5,8 +5,11 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_origin, get_type_hints
 
 import pytest
+
+from finance_portal.settings import base
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +112,13 @@ def test_admin_asks_for_a_one_time_password_when_2fa_is_required():
     assert result.stdout.strip().splitlines()[-1] == "200 True", result.stdout + result.stderr
     dev = manage("shell", "-c", script, env={"DJANGO_SETTINGS_MODULE": "finance_portal.settings.dev", "ADMIN_REQUIRE_2FA": "0"})
     assert dev.stdout.strip().splitlines()[-1] == "200 False", dev.stdout + dev.stderr
+
+
+def test_the_settings_build_returns_are_declared_with_their_types():
+    """base.py declares (annotations, no values) exactly what build() returns, so mypy's django plugin sees them."""
+    hints = get_type_hints(base)
+    declared = {name for name in hints if not hasattr(base, name)}
+    built = base.build(dev=True)
+    assert declared == set(built)
+    for name, value in built.items():
+        assert isinstance(value, get_origin(hints[name]) or hints[name]), name
