@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from bills import views
+from bills import market_views, views
 
 app_name = "bills"
 urlpatterns = [
@@ -12,4 +12,9 @@ urlpatterns = [
     path("bills/<uuid:pk>/", views.bill_detail, name="detail"),
     path("bills/<uuid:pk>/<slug:action>/", views.bill_action, name="action"),
     path("marketplace/", views.marketplace, name="marketplace"),
+    path("marketplace/<uuid:pk>/", market_views.listing, name="listing"),
+    path("marketplace/<uuid:pk>/buy/", market_views.buy_confirm, name="buy-confirm"),
+    path("marketplace/<uuid:pk>/offers/", market_views.offer_make, name="offer-make"),
+    path("marketplace/offers/<int:offer_id>/withdraw/", market_views.offer_withdraw, name="offer-withdraw"),
+    path("bills/offers/<int:offer_id>/accept/", market_views.offer_accept, name="offer-accept"),
 ]

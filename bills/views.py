@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bills import rules, selectors, services, verify_views
+from bills import market_views, rules, selectors, services, verify_views
 from bills.errors import BillNotFound
 from bills.models import BillState
 from finance_portal.errors import DomainError, NotPermitted
@@ -91,6 +91,7 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
                         if a in ACTIONS],
             "anchoring": selectors.bill_anchoring_summary(bill),
             **verify_views.verification_links_context(request, bill),
+            **market_views.offers_context(request, bill),
         },
     )
 
