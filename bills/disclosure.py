@@ -31,8 +31,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
 from bills.events import fields_of_event
 from bills.models import Bill, BillEvent, BillState, EventType
 from bills.selectors import (
@@ -42,6 +40,7 @@ from bills.selectors import (
     user_sees_everything,
     viewer_organization,
 )
+from finance_portal.users import Viewer
 
 
 class Profile(enum.IntEnum):
@@ -201,7 +200,7 @@ class Disclosure:
         return {name: value for name, value in fields.items() if self.shows(event.type, name, value, profile)}
 
 
-def disclosure_for(*, user: AbstractBaseUser | AnonymousUser | None, bill: Bill, events: Sequence[BillEvent],
+def disclosure_for(*, user: Viewer | None, bill: Bill, events: Sequence[BillEvent],
                    via_token: bool = False) -> Disclosure:
     """The one decision of which profile a viewer gets on each event of ``bill`` (``events`` in seq order).
 
@@ -225,7 +224,7 @@ def disclosure_for(*, user: AbstractBaseUser | AnonymousUser | None, bill: Bill,
     return Disclosure(max(per_event, default=elsewhere), per_event, seller)
 
 
-def bill_for_viewer(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) -> Bill | None:
+def bill_for_viewer(*, user: Viewer, bill_id: object) -> Bill | None:
     """The bill if ``user`` may open its verification page and bundle (its own bills, everything for the
     oversight roles, listings for financiers), else None: absent and out of reach look alike."""
     try:

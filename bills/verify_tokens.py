@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -19,6 +18,7 @@ from bills.models import Bill, VerificationToken
 from bills.selectors import parse_bill_id
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.services import require_acting_organization
+from finance_portal.users import User
 
 TOKEN_BYTES = 24  # 192 bits, 32 URL-safe characters
 
@@ -28,7 +28,7 @@ def _holder_only(bill: Bill, org: Organization, what: str) -> None:
         raise BillActionNotPermitted(f"Only the bill's holder {what} its verification links.")
 
 
-def verification_token_create(*, bill_id: object, actor: AbstractBaseUser) -> VerificationToken:
+def verification_token_create(*, bill_id: object, actor: User) -> VerificationToken:
     """The holder creates a new verification link for its bill. Refused (404) for a bill the actor's
     organization takes no part in, (403) for one it does not hold."""
     org = require_acting_organization(actor)
@@ -43,7 +43,7 @@ def verification_token_create(*, bill_id: object, actor: AbstractBaseUser) -> Ve
         )
 
 
-def verification_token_revoke(*, token_id: int, actor: AbstractBaseUser) -> VerificationToken:
+def verification_token_revoke(*, token_id: int, actor: User) -> VerificationToken:
     """The holder revokes a verification link of its bill; revoking a revoked link changes nothing."""
     org = require_acting_organization(actor)
     with transaction.atomic():

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from finance_portal.errors import ERROR_SCHEMA
+from finance_portal.users import signed_in_user
 from invoices.files import accepted_labels, file_response
 from invoices.models import Invoice, InvoiceStatus
 from invoices.selectors import invoice_get_for, invoices_visible_to
@@ -185,7 +186,7 @@ class InvoiceListCreateView(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         invoice = invoice_register(
-            actor=request.user,
+            actor=signed_in_user(request),
             file=fields["file"],
             invoice_code=fields["invoice_code"],
             invoice_number=fields["invoice_number"],
@@ -238,6 +239,6 @@ class InvoiceVerifyView(APIView):
         data = InvoiceVerifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invoice = invoice_verify(
-            invoice_id=pk, actor=request.user, verdict=data.validated_data["verdict"], note=data.validated_data["note"]
+            invoice_id=pk, actor=signed_in_user(request), verdict=data.validated_data["verdict"], note=data.validated_data["note"]
         )
         return Response(InvoiceSerializer(invoice).data)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of, organizations_active
+from finance_portal.users import Viewer
 from invoices.errors import InvoiceNotFound
 from invoices.models import Invoice
 
@@ -22,7 +22,7 @@ def _base() -> QuerySet[Invoice]:
     return Invoice.objects.select_related("seller", "buyer")
 
 
-def sees_all_invoices(user: AbstractBaseUser | AnonymousUser) -> bool:
+def sees_all_invoices(user: Viewer) -> bool:
     """Regulators and platform staff read every invoice."""
     if not user.is_authenticated:
         return False
@@ -32,7 +32,7 @@ def sees_all_invoices(user: AbstractBaseUser | AnonymousUser) -> bool:
     return membership is not None and (membership.organization.is_regulator or membership.organization.is_platform)
 
 
-def invoices_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Invoice]:
+def invoices_visible_to(user: Viewer) -> QuerySet[Invoice]:
     """Invoices ``user`` may read: as a member of the seller or the buyer, or all for oversight."""
     if sees_all_invoices(user):
         return _base()
@@ -43,7 +43,7 @@ def invoices_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Invo
     return _base().filter(Q(seller_id=org_id) | Q(buyer_id=org_id))
 
 
-def invoice_get_for(*, user: AbstractBaseUser | AnonymousUser, invoice_id: object) -> Invoice:
+def invoice_get_for(*, user: Viewer, invoice_id: object) -> Invoice:
     """The invoice if ``user`` may read it; ``NotFound`` otherwise, also for a malformed id."""
     try:
         pk = invoice_id if isinstance(invoice_id, uuid.UUID) else uuid.UUID(str(invoice_id))

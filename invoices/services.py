@@ -19,7 +19,6 @@ import re
 import unicodedata
 from typing import cast
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
@@ -30,6 +29,7 @@ from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import organization_by_credit_code
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.organizations.validators import normalize_credit_code, validate_credit_code
+from finance_portal.users import User
 from invoices.errors import (
     InvoiceDuplicate,
     InvoiceInvalid,
@@ -56,7 +56,7 @@ VERDICTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def invoice_check_can_register(*, actor: AbstractBaseUser) -> Organization:
+def invoice_check_can_register(*, actor: User) -> Organization:
     """The actor's organization if it may register invoices (KYC approved and a supplier); raises otherwise."""
     org = require_acting_organization(actor)
     if not org.is_supplier:
@@ -68,7 +68,7 @@ def invoice_check_can_register(*, actor: AbstractBaseUser) -> Organization:
 
 def invoice_register(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     file: File | None,
     invoice_code: str,
     invoice_number: str,
@@ -141,7 +141,7 @@ def invoice_register(
     return invoice
 
 
-def invoice_verify(*, invoice_id: object, actor: AbstractBaseUser, verdict: str, note: str = "") -> Invoice:
+def invoice_verify(*, invoice_id: object, actor: User, verdict: str, note: str = "") -> Invoice:
     """The buyer's verdict on an invoice: ``verified`` or ``disputed`` (with a note saying why).
 
     Registered → verified or disputed; disputed → verified (dispute resolved); a verified invoice is final.
@@ -348,7 +348,7 @@ def _event(
     invoice: Invoice,
     action: str,
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     organization: Organization,
     from_status: str,
     note: str = "",

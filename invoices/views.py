@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from finance_portal.errors import DomainError, NotFound
 from finance_portal.organizations.selectors import membership_of
+from finance_portal.users import signed_in_user
 from invoices.files import file_response
 from invoices.forms import InvoiceUploadForm, InvoiceVerifyForm
 from invoices.models import Invoice, InvoiceStatus
@@ -32,7 +33,7 @@ PAGE_SIZE = 50
 def _can_register(request: HttpRequest) -> DomainError | None:
     """None if the user may register invoices, else the service's refusal."""
     try:
-        invoice_check_can_register(actor=request.user)
+        invoice_check_can_register(actor=signed_in_user(request))
     except DomainError as err:
         return err
     return None
@@ -89,7 +90,7 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                invoice = invoice_register(actor=request.user, **data)
+                invoice = invoice_register(actor=signed_in_user(request), **data)
             except DomainError as err:
                 form.add_domain_error(err)
                 return render(request, "invoices/upload.html", context, status=err.http_status)
@@ -132,7 +133,7 @@ def invoice_verify_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     try:
         invoice = invoice_verify(
             invoice_id=invoice.pk,
-            actor=request.user,
+            actor=signed_in_user(request),
             verdict=form.cleaned_data["verdict"],
             note=form.cleaned_data["note"],
         )

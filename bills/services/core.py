@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from bills import clock, rules
@@ -38,6 +37,7 @@ from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.outbox import anchor_enqueue
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.services import require_acting_organization
+from finance_portal.users import User
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Guarded:
 
     bill: Bill
     org: Organization
-    user: AbstractBaseUser | None
+    user: User | None
     rule: rules.Transition
 
     def reason(self, value: object) -> str:
@@ -62,7 +62,7 @@ def platform_organization() -> Organization:
     return org
 
 
-def acting_organization(rule: rules.Transition, actor: AbstractBaseUser | None) -> tuple[Organization, bool]:
+def acting_organization(rule: rules.Transition, actor: User | None) -> tuple[Organization, bool]:
     """The organization acting, and whether it acts as platform staff. ``actor=None`` is the system itself,
     allowed only for the system's own transitions."""
     if actor is None:
@@ -99,7 +99,7 @@ def _not_found(rule: rules.Transition, bill: Bill, org: Organization) -> Excepti
     return BillNotFound("No such bill.")
 
 
-def guard(action: str, *, bill_id: object, actor: AbstractBaseUser | None) -> Guarded:
+def guard(action: str, *, bill_id: object, actor: User | None) -> Guarded:
     """Lock the bill and run the rule book's checks for ``action``, in the documented order.
 
     Precondition: the caller is inside ``transaction.atomic()``; the row lock lasts until it commits.
@@ -113,7 +113,7 @@ def guard(action: str, *, bill_id: object, actor: AbstractBaseUser | None) -> Gu
     return Guarded(bill=bill, org=org, user=actor, rule=rule)
 
 
-def guard_creation(action: str, *, actor: AbstractBaseUser) -> Organization:
+def guard_creation(action: str, *, actor: User) -> Organization:
     """The guard of the actions that create a bill: KYC, then the organization's kind (403)."""
     org = require_acting_organization(actor)
     rules.check_creation(rules.rule(action), org=org)
@@ -147,7 +147,7 @@ def append_event(
     type: str,
     from_state: str | None,
     org: Organization,
-    user: AbstractBaseUser | None,
+    user: User | None,
     at: dt.datetime,
     details: dict[str, Any],
     amounts: dict[str, str] | None = None,
@@ -206,7 +206,7 @@ def move(
     type: str,
     to_state: str,
     org: Organization,
-    user: AbstractBaseUser | None,
+    user: User | None,
     reason: str,
     details: dict[str, Any] | None = None,
     amounts: dict[str, str] | None = None,

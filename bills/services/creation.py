@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
 
@@ -21,6 +20,7 @@ from bills.services import inputs
 from bills.services.core import append_event, genesis_details, guard_creation, new_bill
 from finance_portal.money import parse_amount, validate_currency
 from finance_portal.organizations.models import Organization
+from finance_portal.users import User
 from invoices.models import Invoice, InvoiceStatus
 
 
@@ -73,7 +73,7 @@ def _invoice_details(allocations: list[tuple[uuid.UUID, Decimal]], currency: str
 
 def bill_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     invoice_allocations: Sequence[Mapping[str, object]] | None = None,
     maturity_date: object = None,
     face: object = None,
@@ -132,7 +132,7 @@ def bill_create(
 
 def bill_issue(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     to: object = None,
     face: object = None,
     maturity_date: object = None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.module_loading import import_string
 
@@ -24,9 +23,10 @@ from bills.services.core import Guarded, add_participant, drop_participant, guar
 from finance_portal.ledger.services import cash_account, entry_post
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.services import require_acting_organization
+from finance_portal.users import User
 
 
-def bill_list(*, bill_id: object, actor: AbstractBaseUser, rate: object = None, reason: object = "") -> Bill:
+def bill_list(*, bill_id: object, actor: User, rate: object = None, reason: object = "") -> Bill:
     """The holder offers an accepted bill on the marketplace at an asking annual discount rate."""
     with transaction.atomic():
         g = guard("list", bill_id=bill_id, actor=actor)
@@ -35,7 +35,7 @@ def bill_list(*, bill_id: object, actor: AbstractBaseUser, rate: object = None, 
     return g.bill
 
 
-def bill_unlist(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_unlist(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The holder takes its bill off the marketplace."""
     with transaction.atomic():
         g = guard("unlist", bill_id=bill_id, actor=actor)
@@ -53,7 +53,7 @@ def _earlier_purchase(key: str, buyer: Organization) -> BillPurchase | None:
 def bill_buy(
     *,
     bill_id: object,
-    actor: AbstractBaseUser,
+    actor: User,
     rate: object = None,
     idempotency_key: object = None,
     reason: object = "",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 
@@ -19,6 +18,7 @@ from bills.models import Bill, BillState, ParticipantRole
 from bills.services.core import Guarded, drop_participant, guard, platform_organization, transition
 from bills.services.settlement import bill_auto_settle
 from finance_portal.ledger.errors import InsufficientFunds
+from finance_portal.users import User
 
 
 def _issued_unsigned(bill: Bill) -> bool:
@@ -31,7 +31,7 @@ def _clear_pending_receiver(g: Guarded) -> None:
         drop_participant(g.bill, g.bill.pending_holder_id, ParticipantRole.PENDING_RECEIVER)
 
 
-def bill_mark_overdue(*, bill_id: object, actor: AbstractBaseUser | None = None, reason: object = "") -> Bill:
+def bill_mark_overdue(*, bill_id: object, actor: User | None = None, reason: object = "") -> Bill:
     """Mark a bill unpaid past its maturity overdue. ``actor`` is platform staff, or None for the system.
 
     A transfer still waiting for its receiver lapses: the bill stays with its holder. An issued bill never
@@ -52,7 +52,7 @@ def bill_mark_overdue(*, bill_id: object, actor: AbstractBaseUser | None = None,
     return bill
 
 
-def bill_mark_defaulted(*, bill_id: object, actor: AbstractBaseUser | None = None, reason: object = "") -> Bill:
+def bill_mark_defaulted(*, bill_id: object, actor: User | None = None, reason: object = "") -> Bill:
     """Mark an overdue bill defaulted once the grace period (``BILL_GRACE_DAYS``) after maturity has run out."""
     with transaction.atomic():
         g = guard("default", bill_id=bill_id, actor=actor)
@@ -64,7 +64,7 @@ def bill_mark_defaulted(*, bill_id: object, actor: AbstractBaseUser | None = Non
     return bill
 
 
-def bill_lapse(*, bill_id: object, actor: AbstractBaseUser | None = None, reason: object = "") -> Bill:
+def bill_lapse(*, bill_id: object, actor: User | None = None, reason: object = "") -> Bill:
     """An issued bill its supplier never signed for lapses at maturity: ``cancelled``, its invoice
     allocations released, and no one's default (its debtor never owed anyone who accepted the claim)."""
     with transaction.atomic():

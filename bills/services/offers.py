@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from bills import clock
@@ -21,6 +20,7 @@ from bills.services import inputs
 from bills.services.core import guard, lapse_open_offers
 from bills.services.market import purchase
 from finance_portal.organizations.services import require_acting_organization
+from finance_portal.users import User
 
 
 def _expiry(value: object, *, maturity: dt.date) -> dt.datetime:
@@ -37,7 +37,7 @@ def _expiry(value: object, *, maturity: dt.date) -> dt.datetime:
     return min(expires, matures)  # nothing is bought on or after maturity
 
 
-def offer_make(*, bill_id: object, actor: AbstractBaseUser, rate: object = None, expires_at: object = None,
+def offer_make(*, bill_id: object, actor: User, rate: object = None, expires_at: object = None,
                reason: object = "") -> BillOffer:
     """A financier offers its own annual rate on a listed bill; its earlier open offer on the bill is withdrawn."""
     with transaction.atomic():
@@ -60,7 +60,7 @@ def _offer_id(value: object) -> int:
     return int(text)
 
 
-def offer_withdraw(*, offer_id: object, actor: AbstractBaseUser) -> BillOffer:
+def offer_withdraw(*, offer_id: object, actor: User) -> BillOffer:
     """The financier takes back its open offer."""
     org = require_acting_organization(actor)
     with transaction.atomic():
@@ -75,7 +75,7 @@ def offer_withdraw(*, offer_id: object, actor: AbstractBaseUser) -> BillOffer:
     return offer
 
 
-def offer_accept(*, offer_id: object, actor: AbstractBaseUser, reason: object = "") -> BillPurchase:
+def offer_accept(*, offer_id: object, actor: User, reason: object = "") -> BillPurchase:
     """The holder accepts an open offer: the offering financier buys the bill at the offered rate and pays the
     price now (409 ``insufficient_funds`` when its cash does not cover it); the other open offers lapse."""
     pk = _offer_id(offer_id)

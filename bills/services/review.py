@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Sum
 
 from bills.errors import BillTransitionRefused, InvoiceOverAllocated
 from bills.models import RELEASED_STATES, Bill, BillAllocation
 from bills.services.core import guard, transition
+from finance_portal.users import User
 from invoices.models import Invoice, InvoiceStatus
 
 
-def bill_submit(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_submit(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The creditor submits its draft to the debtor. Its invoices must still back it (not disputed, room left)."""
     with transaction.atomic():
         g = guard("submit", bill_id=bill_id, actor=actor)
@@ -39,7 +39,7 @@ def bill_submit(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
     return bill
 
 
-def bill_accept(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_accept(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The debtor confirms its undertaking to pay the face at maturity."""
     with transaction.atomic():
         g = guard("accept", bill_id=bill_id, actor=actor)
@@ -47,7 +47,7 @@ def bill_accept(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
     return g.bill
 
 
-def bill_reject(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_reject(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The debtor refuses a submitted bill, saying why. Its invoice allocations are released."""
     with transaction.atomic():
         g = guard("reject", bill_id=bill_id, actor=actor)
@@ -55,7 +55,7 @@ def bill_reject(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
     return g.bill
 
 
-def bill_cancel(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_cancel(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The creditor withdraws a draft or a submitted bill. Its invoice allocations are released."""
     with transaction.atomic():
         g = guard("cancel", bill_id=bill_id, actor=actor)

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from bills import clock
@@ -19,6 +18,7 @@ from bills.models import Bill
 from bills.models_money import BillSettlement, EarlySettlementRequest, SettlementKind
 from bills.services.core import Guarded, guard, transition
 from finance_portal.ledger.services import cash_account, entry_post
+from finance_portal.users import User
 
 
 def _pay_face(g: Guarded, *, kind: str, reason: str) -> BillSettlement:
@@ -53,7 +53,7 @@ def _pay_face(g: Guarded, *, kind: str, reason: str) -> BillSettlement:
                                          settled_at=event.occurred_at, entry=entry, event=event)
 
 
-def bill_settle(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_settle(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The debtor pays the holder the face value, on or after maturity (late: recorded with its days late)."""
     with transaction.atomic():
         g = guard("settle", bill_id=bill_id, actor=actor)
@@ -61,7 +61,7 @@ def bill_settle(*, bill_id: object, actor: AbstractBaseUser, reason: object = ""
     return g.bill
 
 
-def bill_auto_settle(*, bill_id: object, actor: AbstractBaseUser | None = None, reason: object = "") -> Bill:
+def bill_auto_settle(*, bill_id: object, actor: User | None = None, reason: object = "") -> Bill:
     """At maturity the platform settles from the debtor's cash (409 ``insufficient_funds`` when it falls short)."""
     with transaction.atomic():
         g = guard("auto_settle", bill_id=bill_id, actor=actor)
@@ -70,7 +70,7 @@ def bill_auto_settle(*, bill_id: object, actor: AbstractBaseUser | None = None, 
     return g.bill
 
 
-def bill_request_early_settlement(*, bill_id: object, actor: AbstractBaseUser,
+def bill_request_early_settlement(*, bill_id: object, actor: User,
                                   reason: object = "") -> EarlySettlementRequest:
     """The debtor asks the present holder to take the face value now, before maturity."""
     with transaction.atomic():
@@ -86,7 +86,7 @@ def bill_request_early_settlement(*, bill_id: object, actor: AbstractBaseUser,
                                                      reason=text, requested_at=clock.now())
 
 
-def bill_accept_early_settlement(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_accept_early_settlement(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The holder consents to the debtor's early settlement: the face is paid now and the bill is settled."""
     with transaction.atomic():
         g = guard("accept_early_settlement", bill_id=bill_id, actor=actor)

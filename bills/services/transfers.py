@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from bills.errors import BillInvalid
@@ -25,6 +24,7 @@ from bills.services.core import (
 )
 from finance_portal.money import parse_amount
 from finance_portal.organizations.models import Organization
+from finance_portal.users import User
 
 
 def _receiver(value: object, *, field: str, bill: Bill, org: Organization) -> Organization:
@@ -34,14 +34,14 @@ def _receiver(value: object, *, field: str, bill: Bill, org: Organization) -> Or
     return receiver
 
 
-def _offer(bill: Bill, *, receiver: Organization, org: Organization, user: AbstractBaseUser | None, reason: str) -> None:
+def _offer(bill: Bill, *, receiver: Organization, org: Organization, user: User | None, reason: str) -> None:
     """Offer a held bill to ``receiver``. Precondition: the caller holds the lock and the guard passed."""
     add_participant(bill, receiver, ParticipantRole.PENDING_RECEIVER)
     move(bill, type=EventType.TRANSFER, to_state=BillState.PENDING_RECEIPT, org=org, user=user, reason=reason,
          details={"receiver": receiver.credit_code}, state_before_transfer=bill.state, pending_holder=receiver)
 
 
-def bill_transfer(*, bill_id: object, actor: AbstractBaseUser, to: object = None, reason: object = "") -> Bill:
+def bill_transfer(*, bill_id: object, actor: User, to: object = None, reason: object = "") -> Bill:
     """The holder offers an accepted or financed bill to an onboarded organization; it takes effect on receipt."""
     with transaction.atomic():
         g = guard("transfer", bill_id=bill_id, actor=actor)
@@ -50,7 +50,7 @@ def bill_transfer(*, bill_id: object, actor: AbstractBaseUser, to: object = None
     return g.bill
 
 
-def bill_receive(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_receive(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The receiver signs for a transferred (or issued) bill: it becomes the holder and the bill is accepted.
 
     A bill financed before the transfer comes out accepted: its new holder may finance it again.
@@ -70,7 +70,7 @@ def bill_receive(*, bill_id: object, actor: AbstractBaseUser, reason: object = "
     return bill
 
 
-def bill_refuse(*, bill_id: object, actor: AbstractBaseUser, reason: object = "") -> Bill:
+def bill_refuse(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The receiver refuses a transfer: the bill returns to its holder in the state it had. A refused issue
     (a bill the debtor issued directly) ends rejected."""
     with transaction.atomic():
@@ -103,7 +103,7 @@ def _parse_parts(raw: object, *, bill: Bill, org: Organization) -> list[tuple[De
     return parsed
 
 
-def bill_split(*, bill_id: object, actor: AbstractBaseUser, parts: object = None, reason: object = "") -> Bill:
+def bill_split(*, bill_id: object, actor: User, parts: object = None, reason: object = "") -> Bill:
     """The holder splits an accepted or financed bill into parts that sum exactly to its face.
 
     ``parts`` is a list of ``{"face": "...", "transfer_to": "<credit code>" (optional)}``, at least two, each

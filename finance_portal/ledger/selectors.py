@@ -7,19 +7,20 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
 from finance_portal.ledger.errors import AccountNotFound
 from finance_portal.ledger.models import Account, AccountKind, JournalEntry, Posting
 from finance_portal.organizations.selectors import membership_of
+from finance_portal.users import Viewer
 
 ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
 
 
-def is_platform_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_platform_staff(user: Viewer) -> bool:
     """A superuser, or a staff user who is a member of the platform operator."""
     if isinstance(user, AnonymousUser) or not user.is_authenticated or not getattr(user, "is_active", False):
         return False
@@ -42,7 +43,7 @@ def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
     return accounts.annotate(balance=Coalesce(Sum("postings__amount"), Value(ZERO), output_field=_MONEY))
 
 
-def accounts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
+def accounts_visible_to(user: Viewer) -> QuerySet[Account]:
     """The accounts of the user's organization; platform members (and superusers) also see the platform's own
     accounts (bank clearing, fee income). Ordered by kind, currency, id."""
     if isinstance(user, AnonymousUser):
@@ -56,7 +57,7 @@ def accounts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Acco
     return Account.objects.filter(reach).order_by("kind", "currency", "pk")
 
 
-def account_get_visible(*, user: AbstractBaseUser | AnonymousUser, account_id: object) -> Account:
+def account_get_visible(*, user: Viewer, account_id: object) -> Account:
     """The account if the user may see it; ``AccountNotFound`` otherwise (foreign and missing look alike)."""
     try:
         return accounts_visible_to(user).get(pk=int(str(account_id)))
@@ -64,7 +65,7 @@ def account_get_visible(*, user: AbstractBaseUser | AnonymousUser, account_id: o
         raise AccountNotFound("No such account among your organization's.") from None
 
 
-def sees_all_accounts(user: AbstractBaseUser | AnonymousUser) -> bool:
+def sees_all_accounts(user: Viewer) -> bool:
     """Regulators, members of the platform operator and superusers read every account, read-only (DESIGN §8:
     "everything, read-only"). Reading is all this grants: moving money stays with platform staff."""
     if isinstance(user, AnonymousUser) or not user.is_authenticated or not getattr(user, "is_active", False):
@@ -75,14 +76,14 @@ def sees_all_accounts(user: AbstractBaseUser | AnonymousUser) -> bool:
     return membership is not None and (membership.organization.is_regulator or membership.organization.is_platform)
 
 
-def accounts_readable_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
+def accounts_readable_by(user: Viewer) -> QuerySet[Account]:
     """What the portal's money pages may show the user: every account for those who see everything
     (``sees_all_accounts``), otherwise the accounts of ``accounts_visible_to``. Owners joined."""
     queryset = Account.objects.all() if sees_all_accounts(user) else accounts_visible_to(user)
     return queryset.select_related("organization")
 
 
-def account_get_readable(*, user: AbstractBaseUser | AnonymousUser, account_id: object) -> Account:
+def account_get_readable(*, user: Viewer, account_id: object) -> Account:
     """The account if the user may read it (``accounts_readable_by``); ``AccountNotFound`` otherwise."""
     try:
         return accounts_readable_by(user).get(pk=int(str(account_id)))

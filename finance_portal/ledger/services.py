@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
 from finance_portal.errors import InvalidInput
@@ -39,9 +38,10 @@ from finance_portal.ledger.models import (
 from finance_portal.ledger.selectors import account_balance, is_platform_staff
 from finance_portal.money import CURRENCIES, MAX_AMOUNT, parse_amount, quantize, validate_currency
 from finance_portal.organizations.models import KycStatus, Organization
+from finance_portal.users import Viewer
 
 Line = tuple[Account, Decimal]
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = Viewer | None
 
 # ---------------------------------------------------------------------------------------------------------
 # Accounts

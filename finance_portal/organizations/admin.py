@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from finance_portal.organizations.models import KycStatus, Membership, Organization, OrganizationAuditLog
 from finance_portal.organizations.services import organization_create, organization_set_kyc
+from finance_portal.users import signed_in_user
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,14 +39,14 @@ class OrganizationAdmin(admin.ModelAdmin):
             return
         # New organizations go through the service: validation, cash account, audit row.
         created = organization_create(
-            legal_name=obj.legal_name, credit_code=obj.credit_code, kinds=obj.kinds, actor=request.user
+            legal_name=obj.legal_name, credit_code=obj.credit_code, kinds=obj.kinds, actor=signed_in_user(request)
         )
         obj.pk = created.pk
         obj._state.adding = False
 
     def _set_kyc(self, request: HttpRequest, queryset: QuerySet[Organization], status: str) -> None:
         for org in queryset:
-            organization_set_kyc(organization_id=org.pk, status=status, actor=request.user, note="admin action")
+            organization_set_kyc(organization_id=org.pk, status=status, actor=signed_in_user(request), note="admin action")
         self.message_user(request, f"{queryset.count()} organization(s) set to {status}.", messages.SUCCESS)
 
     @admin.action(description="Approve KYC of the selected organizations")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from finance_portal.organizations.models import KycStatus, Membership, Organization
+from finance_portal.users import Viewer
 
 
-def membership_of(user: AbstractBaseUser) -> Membership | None:
+def membership_of(user: Viewer) -> Membership | None:
     if not user.is_authenticated:
         return None
     try:

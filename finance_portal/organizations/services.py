@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,13 +22,12 @@ from finance_portal.organizations.models import (
     kind_field,
 )
 from finance_portal.organizations.validators import normalize_credit_code, validate_credit_code
-
-User = get_user_model()
+from finance_portal.users import User
 
 _OVERSIGHT = {OrganizationKind.REGULATOR.value, OrganizationKind.PLATFORM.value}
 
 
-def _audit(org: Organization, action: str, actor: AbstractBaseUser | None, **detail: object) -> None:
+def _audit(org: Organization, action: str, actor: User | None, **detail: object) -> None:
     OrganizationAuditLog.objects.create(organization=org, actor=actor, action=action, detail=detail)
 
 
@@ -38,7 +36,7 @@ def organization_create(
     legal_name: str,
     credit_code: str,
     kinds: Iterable[str],
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     kyc_status: str = KycStatus.PENDING,
 ) -> Organization:
     """Register an organization with its cash account. New organizations wait for KYC unless told otherwise.
@@ -83,7 +81,7 @@ def organization_create(
 
 
 def organization_set_kyc(
-    *, organization_id: int, status: str, actor: AbstractBaseUser | None, note: str = ""
+    *, organization_id: int, status: str, actor: User | None, note: str = ""
 ) -> Organization:
     """Approve, suspend or send back to review an organization's KYC. Only approved organizations act."""
     if status not in KycStatus.values:
@@ -106,7 +104,7 @@ def member_create(
     password: str,
     email: str = "",
     role: str = MemberRole.MEMBER,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     is_staff: bool = False,
     is_superuser: bool = False,
 ) -> Membership:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-
 from finance_portal.organizations.models import Membership
 from finance_portal.organizations.selectors import membership_of
+from finance_portal.users import Viewer
 
 # Order matters: an organization that is both supplier and core enterprise lands as a core enterprise,
 # whose page also links to the supplier's work.
@@ -18,7 +17,7 @@ ROLE_PAGES = (
 )
 
 
-def role_of(user: AbstractBaseUser, membership: Membership | None | object = ...) -> str | None:
+def role_of(user: Viewer, membership: Membership | None | object = ...) -> str | None:
     """The user's role; pass ``membership`` when it was already read, to save the query."""
     if user.is_authenticated and user.is_superuser:
         return "platform"
