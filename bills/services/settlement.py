@@ -29,8 +29,8 @@ def _pay_face(g: Guarded, *, kind: str, reason: str) -> BillSettlement:
     """
     bill = g.bill
     days_late = max(0, (clock.today() - bill.maturity_date).days)
-    if kind == SettlementKind.AT_MATURITY and days_late:
-        kind = SettlementKind.LATE
+    if days_late and kind in (SettlementKind.AT_MATURITY, SettlementKind.AUTOMATIC):
+        kind = SettlementKind.LATE  # paid after the maturity date, by the debtor or by a later sweep
     payer, payee = bill.debtor, bill.holder
     face = bill.face
     entry = entry_post(

@@ -567,3 +567,46 @@ def test_offers_end_to_end(world):
     assert {o["id"] for o in get(world, "financier", f"/api/v1/bills/{bill.pk}/offers/").json()} == {
         first["id"], again["id"]}
     assert bill_chain_verify(bill) == [] and ledger_problems() == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Settlement by the daily sweep
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_sweep_settles_on_the_maturity_date_from_the_debtors_cash(world):
+    buyer, supplier = world.org("buyer"), world.org("supplier")
+    with on("2026-03-02"):
+        bill = accepted(world, "10000.00", days=30)
+    before = (cash(buyer), cash(supplier))
+    with on("2026-04-01", hour=0):
+        assert services.bills_mark_overdue_and_default()["settled"] == 1
+    settlement = refresh(bill).settlement
+    assert (settlement.kind, settlement.days_late, settlement.payer_id, settlement.payee_id) == (
+        "automatic", 0, buyer.pk, supplier.pk)
+    assert (cash(buyer), cash(supplier)) == (before[0] - D("10000.00"), before[1] + D("10000.00"))
+    proven = committed_values(settlement.event)
+    assert (proven["details.entry"], proven["details.kind"], proven["details.days_late"]) == (
+        settlement.entry_id, "automatic", 0)
+    assert proven["amounts.paid"] == "10000.00" and ledger_problems() == []
+
+
+def test_an_automatic_settlement_after_the_maturity_date_is_recorded_late_with_its_days(world):
+    """The debtor's cash fell short at maturity; it is paid from the debtor's cash by a later sweep: the holder
+    was paid late, and the settlement says so, as its event does (DESIGN §3: "late settlement is recorded
+    with its days late")."""
+    buyer = world.org("buyer")
+    with on("2026-03-02"):
+        bill = accepted(world, "10000.00", days=30)
+    drain(buyer)
+    with on("2026-04-01", hour=0):
+        assert services.bills_mark_overdue_and_default()["settled"] == 0
+    fund(buyer, amount="10000.00")
+    with on("2026-04-03", hour=0):
+        services.bills_mark_overdue_and_default()
+    settlement = refresh(bill).settlement
+    proven = committed_values(settlement.event)
+    assert proven["details.days_late"] == 2
+    assert (settlement.kind, settlement.days_late) == ("late", 2)
+    assert proven["details.kind"] == "late"
+    assert cash(buyer) == D("0.00") and ledger_problems() == []
