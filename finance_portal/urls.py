@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("invoices.api_urls")),
     path("", include("bills.api_urls")),
     path("", include("finance_portal.ledger.api_urls")),
+    path("", include("sme_credit.api_urls")),
 ]
 
 urlpatterns = [

@@ -255,6 +255,10 @@ TEMPLATES = [
 # called in organization_create's transaction (the organizations app never imports the ledger).
 ORGANIZATION_CREATED_HOOKS = ["finance_portal.ledger.services.account_open_default_cash"]
 
+# What a bill purchase checks first (DESIGN §2): dotted paths of callables ``policy(*, bill, buyer, price)`` that
+# refuse by raising a domain error, run under the bill's row lock (``bills`` never imports ``sme_credit``).
+BILL_PURCHASE_POLICIES = ["sme_credit.policies.exposure_within_limit"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -319,6 +323,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "anchoring-sweeper": {"task": "chain_adapter.sweep", "schedule": 15.0},
     "bills-overdue-and-default": {"task": "bills.mark_overdue", "schedule": 3600.0},
+    "credit-refresh-profiles": {"task": "sme_credit.refresh_profiles", "schedule": 300.0},
 }
 
 LOGGING = {

@@ -1,0 +1,143 @@
+"""REST API of credit (DESIGN §10): ``GET /api/v1/organizations/{id}/credit/`` (profile, latest score with its
+factors, score history), ``GET/POST /api/v1/credit-limits/`` (a financier's limits; grant one) and
+``POST /api/v1/credit-limits/{id}/revoke/``.
+
+Views hold no rule: the body goes to the services, which answer 400/403/404/409 with the one error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from finance_portal.organizations.services import require_acting_organization
+from sme_credit import selectors, services
+from sme_credit.errors import CreditNotPermitted
+from sme_credit.models import CreditLimit, CreditProfile, CreditScore
+
+ERRORS = {
+    400: OpenApiResponse(description="Bad input; the body names the field."),
+    403: OpenApiResponse(description="Only financiers may do this."),
+    404: OpenApiResponse(description="No such organization or limit, or not one you may see."),
+    409: OpenApiResponse(description="Refused by a rule; the body says which."),
+}
+
+
+class OrgRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    legal_name = serializers.CharField()
+    credit_code = serializers.CharField()
+
+
+class CreditProfileSerializer(serializers.ModelSerializer):
+    largest_debtor = OrgRefSerializer(allow_null=True)
+
+    class Meta:
+        model = CreditProfile
+        fields = ["settled_on_time", "settled_late", "days_late_total", "days_late_max", "overdue", "defaulted",
+                  "bills_count", "bills_drawn", "volume_by_quarter", "largest_debtor", "largest_debtor_share",
+                  "age_days", "computed_at"]
+
+
+class FactorSerializer(serializers.Serializer):
+    factor = serializers.CharField()
+    value = serializers.JSONField()
+    points = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class CreditScoreSerializer(serializers.ModelSerializer):
+    factors = FactorSerializer(many=True)
+
+    class Meta:
+        model = CreditScore
+        fields = ["score", "computed_at", "formula", "factors"]
+
+
+class ScorePointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditScore
+        fields = ["score", "computed_at"]
+
+
+class OrganizationCreditSerializer(serializers.Serializer):
+    organization = OrgRefSerializer()
+    profile = CreditProfileSerializer(allow_null=True)
+    score = CreditScoreSerializer(allow_null=True, help_text="The latest score, with the reasons that made it.")
+    history = ScorePointSerializer(many=True, help_text="Every score, newest first.")
+
+
+class CreditLimitSerializer(serializers.ModelSerializer):
+    debtor = OrgRefSerializer()
+    supplier = OrgRefSerializer(allow_null=True)
+    live = serializers.BooleanField(source="is_live")
+
+    class Meta:
+        model = CreditLimit
+        fields = ["id", "debtor", "supplier", "amount", "currency", "granted_at", "revoked_at", "live"]
+
+
+class CreditLimitInput(serializers.Serializer):
+    debtor = serializers.CharField(help_text="The debtor's unified social credit code.")
+    supplier = serializers.CharField(required=False, help_text="Narrow the limit to bills this supplier drew.")
+    amount = serializers.CharField(help_text="The most face you will hold, as a decimal string.")
+    currency = serializers.CharField(required=False, help_text="Default: the platform's currency.")
+
+
+ORG_ID = OpenApiParameter("organization_id", OpenApiTypes.INT, OpenApiParameter.PATH,
+                          description="The organization's id.")
+LIMIT_ID = OpenApiParameter("limit_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The limit's id.")
+
+
+def _body(request: Request, *names: str) -> dict[str, Any]:
+    body = request.data if isinstance(request.data, Mapping) else {}
+    return {name: body.get(name) for name in names}
+
+
+class OrganizationCreditView(APIView):
+    @extend_schema(summary="An organization's credit profile, score with its reasons, and score history",
+                   description="Readable by the organization itself, financiers, regulators and platform staff.",
+                   parameters=[ORG_ID], responses={200: OrganizationCreditSerializer, 404: ERRORS[404]},
+                   tags=["credit"])
+    def get(self, request: Request, organization_id: str) -> Response:
+        org = selectors.credit_organization_get(user=request.user, organization_id=organization_id)
+        history = list(selectors.credit_scores_of(org))
+        return Response(OrganizationCreditSerializer({
+            "organization": org,
+            "profile": selectors.credit_profile_of(org),
+            "score": history[0] if history else None,
+            "history": history,
+        }).data)
+
+
+class CreditLimitsView(APIView):
+    @extend_schema(summary="Your credit limits, live and revoked (financiers)",
+                   responses={200: CreditLimitSerializer(many=True), 403: ERRORS[403]}, tags=["credit"])
+    def get(self, request: Request) -> Response:
+        org = require_acting_organization(request.user)
+        if not org.is_financier:
+            raise CreditNotPermitted("Only financiers hold credit limits.")
+        return Response(CreditLimitSerializer(selectors.credit_limits_of(org), many=True).data)
+
+    @extend_schema(summary="Grant a credit limit on a debtor, optionally for one supplier (financiers)",
+                   request=CreditLimitInput, responses={201: CreditLimitSerializer, **ERRORS}, tags=["credit"])
+    def post(self, request: Request) -> Response:
+        limit = services.credit_limit_grant(actor=request.user,
+                                            **_body(request, "debtor", "supplier", "amount", "currency"))
+        return Response(CreditLimitSerializer(limit).data, status=status.HTTP_201_CREATED)
+
+
+class CreditLimitRevokeView(APIView):
+    @extend_schema(summary="Revoke one of your credit limits (financiers)", parameters=[LIMIT_ID], request=None,
+                   responses={200: CreditLimitSerializer, 403: ERRORS[403], 404: ERRORS[404], 409: ERRORS[409]},
+                   tags=["credit"])
+    def post(self, request: Request, limit_id: str) -> Response:
+        return Response(CreditLimitSerializer(services.credit_limit_revoke(limit_id=limit_id,
+                                                                           actor=request.user)).data)

@@ -1,0 +1,12 @@
+"""REST API routes of the credit app, mounted under /api/v1/ (DESIGN §10)."""
+
+from django.urls import path
+
+from sme_credit import api
+
+urlpatterns = [
+    path("organizations/<str:organization_id>/credit/", api.OrganizationCreditView.as_view(),
+         name="api-organization-credit"),
+    path("credit-limits/", api.CreditLimitsView.as_view(), name="api-credit-limits"),
+    path("credit-limits/<str:limit_id>/revoke/", api.CreditLimitRevokeView.as_view(), name="api-credit-limit-revoke"),
+]

@@ -1,0 +1,162 @@
+"""Credit profiles derived from bill history, scores with their reasons, and financiers' credit limits.
+
+A newcomer must know one thing: nothing here is typed in by hand. ``CreditProfile`` is recomputed from the
+bills (``sme_credit.services.credit_profile_refresh``), ``CreditScore`` rows are appended, never changed, and
+``CreditLimit`` rows change only through ``credit_limit_grant`` / ``credit_limit_revoke``. A purchase reads the
+limits through the policy ``sme_credit.policies.exposure_within_limit`` (setting ``BILL_PURCHASE_POLICIES``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from sme_credit.scoring import SCORE_MAX, SCORE_MIN
+
+
+class CreditProfile(models.Model):
+    """An organization's record on the platform, as debtor (how it pays) and as creditor (whom it draws on).
+
+    Payment record (bills it owes): settled on time, settled late and the days late, overdue now, defaulted.
+    Volume: bills it drew or owes, by quarter of issue (``{"2026-Q1": {"count": 2, "face": {"CNY": "1.00"}}}``,
+    split parts counted once through their root). Concentration: the share of the face it drew (in the
+    default currency) owed by its largest debtor. An issued bill that lapsed unsigned counts for nobody.
+    """
+
+    organization = models.OneToOneField(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="credit_profile"
+    )
+    settled_on_time = models.PositiveIntegerField(default=0)
+    settled_late = models.PositiveIntegerField(default=0)
+    days_late_total = models.PositiveIntegerField(default=0)
+    days_late_max = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+    defaulted = models.PositiveIntegerField(default=0)
+    bills_count = models.PositiveIntegerField(default=0)
+    bills_drawn = models.PositiveIntegerField(default=0, help_text="Bills it drew in the default currency.")
+    volume_by_quarter = models.JSONField(default=dict, blank=True)
+    largest_debtor = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    largest_debtor_share = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    age_days = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="credit_profile_share_in_range",
+                                   condition=Q(largest_debtor_share__gte=0, largest_debtor_share__lte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"credit profile of {self.organization_id}"
+
+
+class AppendOnlyViolation(Exception):
+    """Raised when code tries to change or remove a credit score: the history is append-only."""
+
+
+class CreditScoreQuerySet(models.QuerySet["CreditScore"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyViolation("Credit scores are append-only: they cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyViolation("Credit scores are append-only: they cannot be deleted.")
+
+
+class CreditScore(models.Model):
+    """One score of an organization with the factors that made it: ``[{factor, value, points, reason}]``."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="credit_scores"
+    )
+    score = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+    factors = models.JSONField(default=list)
+    formula = models.CharField(max_length=16, help_text="The formula's version (sme_credit/README.md).")
+
+    objects = CreditScoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-computed_at"], name="credit_score_org_time")]
+        constraints = [
+            models.CheckConstraint(name="credit_score_in_scale",
+                                   condition=Q(score__gte=SCORE_MIN, score__lte=SCORE_MAX)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.score} at {self.computed_at}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyViolation("Credit scores are append-only: an existing score cannot be saved again.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyViolation("Credit scores are append-only: they cannot be deleted.")
+
+
+class CreditLimit(models.Model):
+    """The most a financier will hold of what one debtor owes (optionally: owes one supplier), in one currency.
+
+    Live while ``revoked_at`` is null; one live limit per (financier, debtor, supplier). A new grant for the
+    same key revokes the old one in the same transaction.
+    """
+
+    financier = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    debtor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    supplier = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="credit_limit_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(name="credit_limit_currency_iso", condition=Q(currency__regex=r"^[A-Z]{3}$")),
+            models.CheckConstraint(name="credit_limit_not_on_self", condition=~Q(financier=F("debtor"))),
+            models.CheckConstraint(name="credit_limit_supplier_is_not_debtor",
+                                   condition=Q(supplier__isnull=True) | ~Q(supplier=F("debtor"))),
+            models.CheckConstraint(name="credit_limit_revoked_after_granted",
+                                   condition=Q(revoked_at__isnull=True) | Q(revoked_at__gte=F("granted_at"))),
+            models.UniqueConstraint(fields=["financier", "debtor"],
+                                    condition=Q(revoked_at__isnull=True, supplier__isnull=True),
+                                    name="credit_limit_one_live_per_debtor"),
+            models.UniqueConstraint(fields=["financier", "debtor", "supplier"],
+                                    condition=Q(revoked_at__isnull=True, supplier__isnull=False),
+                                    name="credit_limit_one_live_per_supplier"),
+        ]
+
+    def __str__(self) -> str:
+        scope = f" via {self.supplier_id}" if self.supplier_id else ""
+        return f"limit {self.amount} {self.currency} of {self.financier_id} on {self.debtor_id}{scope}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None
+
+
+class RefreshWatermark(models.Model):
+    """The last bill event whose organizations' profiles were refreshed (one row per ``name``)."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: event {self.last_event_id}"

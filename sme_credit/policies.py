@@ -1,0 +1,55 @@
+"""Purchase policies that ``bills`` runs by name (setting ``BILL_PURCHASE_POLICIES``, DESIGN §2).
+
+``bills`` never imports this module: a purchase imports each dotted path in the setting and calls it with
+``bill``, ``buyer`` and ``price`` while it holds the bill's row lock; a policy refuses by raising a domain error.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Q
+
+from bills.events import amount_text
+from bills.models import Bill
+from bills.selectors import held_face_owed_by
+from finance_portal.organizations.models import Organization
+from sme_credit.errors import CreditLimitExceeded
+from sme_credit.models import CreditLimit
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount_text(amount, currency)} {currency}"
+
+
+def exposure_within_limit(*, bill: Bill, buyer: Organization, price: Decimal) -> None:
+    """Refuse (409 ``credit_limit_exceeded``) a purchase that would take ``buyer``'s exposure to the bill's
+    debtor over a live limit of ``buyer``: its debtor-wide limit, and its limit for (debtor, the bill's
+    creditor) where one exists. Exposure is the face of the live bills the buyer holds that the debtor owes
+    (in the limit's currency; for a supplier's limit, only those that supplier drew) plus this bill's face.
+    Settled, split, cancelled and rejected bills are not exposure, so exposure falls as bills settle.
+
+    No live limit, or a limit in another currency: no refusal (a financier without limits buys freely).
+    Precondition: the caller holds the bill's row lock. The limit rows are locked here too, so two purchases
+    against one limit are decided one after the other and cannot both slip under it.
+    """
+    limits = list(
+        CreditLimit.objects.select_for_update(of=("self",))
+        .filter(financier=buyer, debtor_id=bill.debtor_id, currency=bill.currency, revoked_at__isnull=True)
+        .filter(Q(supplier__isnull=True) | Q(supplier_id=bill.creditor_id))
+        .select_related("debtor", "supplier")
+        .order_by("id")
+    )
+    for limit in limits:
+        current = held_face_owed_by(holder=buyer, debtor=limit.debtor, currency=limit.currency,
+                                    creditor=limit.supplier)
+        after = current + bill.face
+        if after > limit.amount:
+            scope = f"{limit.debtor.legal_name}" + (
+                f" on bills drawn by {limit.supplier.legal_name}" if limit.supplier else "")
+            raise CreditLimitExceeded(
+                f"Buying bill {bill.number} (face {_money(bill.face, bill.currency)}) would take your exposure "
+                f"to {scope} to {_money(after, bill.currency)}, over your credit limit of "
+                f"{_money(limit.amount, limit.currency)} (limit {limit.pk}); current exposure "
+                f"{_money(current, bill.currency)}."
+            )

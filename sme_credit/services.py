@@ -1,0 +1,205 @@
+"""Writes of the credit app: recompute profiles and scores from bill history, grant and revoke credit limits.
+
+The one thing to know: profiles and scores are derived, never edited. They are recomputed for the
+organizations named in new bill events (``credit_profiles_refresh_from_events``, Celery beat
+``sme_credit.refresh_profiles`` and ``manage.py credit_refresh``), reading bills only through
+``bills.selectors``. A score is appended only when it or its reasons changed, so the history shows changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from bills import clock
+from bills import selectors as bill_selectors
+from bills.models_money import SettlementKind
+from finance_portal.money import parse_amount, validate_currency
+from finance_portal.organizations.models import Organization
+from finance_portal.organizations.selectors import organization_by_credit_code
+from finance_portal.organizations.services import require_acting_organization
+from sme_credit import scoring
+from sme_credit.errors import CreditInvalid, CreditLimitRevoked, CreditNotFound, CreditNotPermitted
+from sme_credit.models import CreditLimit, CreditProfile, CreditScore, RefreshWatermark
+
+WATERMARK = "bill_events"
+# Events are read again this far behind the watermark on each run: an event whose transaction committed after
+# a later id's was read is not missed. Recomputing a profile twice is harmless (scores append only on change).
+RESCAN_EVENTS = 100
+
+
+def _quarter(date: object) -> str:
+    return f"{date.year}-Q{(date.month - 1) // 3 + 1}"  # type: ignore[attr-defined]
+
+
+def credit_profile_refresh(*, organization: Organization) -> CreditProfile:
+    """Recompute ``organization``'s profile from its bill history (``bills.selectors.bill_history_of``)."""
+    rows = bill_selectors.bill_history_of(organization)
+    owed = [r for r in rows if r.debtor_id == organization.pk and r.state != "split"]
+    settled = [r for r in owed if r.settlement_kind]
+    late = [r for r in settled if r.settlement_kind == SettlementKind.LATE]
+    roots = [r for r in rows if not r.is_part]
+    volume: dict[str, dict[str, object]] = {}
+    for r in roots:
+        q = volume.setdefault(_quarter(r.issue_date), {"count": 0, "face": {}})
+        q["count"] = int(q["count"]) + 1  # type: ignore[call-overload]
+        faces: dict[str, str] = q["face"]  # type: ignore[assignment]
+        faces[r.currency] = str(Decimal(faces.get(r.currency, "0")) + r.face)
+    by_debtor: dict[int, Decimal] = defaultdict(Decimal)
+    for r in roots:
+        if r.creditor_id == organization.pk and r.currency == settings.DEFAULT_CURRENCY:
+            by_debtor[r.debtor_id] += r.face
+    drawn_total = sum(by_debtor.values(), Decimal("0"))
+    largest_id, largest = max(by_debtor.items(), key=lambda kv: (kv[1], -kv[0]), default=(None, Decimal("0")))
+    share = (largest / drawn_total).quantize(Decimal("0.0001")) if drawn_total else Decimal("0")
+    values = {
+        "settled_on_time": len(settled) - len(late),
+        "settled_late": len(late),
+        "days_late_total": sum(r.days_late for r in late),
+        "days_late_max": max((r.days_late for r in late), default=0),
+        "overdue": sum(1 for r in owed if r.state == "overdue"),
+        "defaulted": sum(1 for r in owed if r.state == "defaulted"),
+        "bills_count": len(roots),
+        "bills_drawn": sum(1 for r in roots if r.creditor_id == organization.pk
+                           and r.currency == settings.DEFAULT_CURRENCY),
+        "volume_by_quarter": dict(sorted(volume.items())),
+        "largest_debtor_id": largest_id,
+        "largest_debtor_share": share,
+        "age_days": max(0, (clock.now() - organization.created_at).days),
+        "computed_at": clock.now(),
+    }
+    profile, _ = CreditProfile.objects.update_or_create(organization=organization, defaults=values)
+    return profile
+
+
+def credit_score_compute(*, organization: Organization) -> CreditScore:
+    """Score ``organization`` from its stored profile (computed first if it has none) with ``scoring.score_of``.
+
+    Appends a ``CreditScore`` unless the latest one has the same score and reasons (then returns that one).
+    The profile row is locked meanwhile, so two computations of one organization append at most one row.
+    """
+    with transaction.atomic():
+        if not CreditProfile.objects.filter(organization=organization).exists():
+            credit_profile_refresh(organization=organization)
+        profile = CreditProfile.objects.select_for_update(of=("self",)).select_related("organization").get(
+            organization=organization)
+        score, factors = scoring.score_of(scoring.ScoreInputs(
+            settled_on_time=profile.settled_on_time, settled_late=profile.settled_late,
+            days_late_total=profile.days_late_total, days_late_max=profile.days_late_max, overdue=profile.overdue,
+            defaulted=profile.defaulted, bills_count=profile.bills_count, bills_drawn=profile.bills_drawn,
+            largest_debtor_share=profile.largest_debtor_share, age_days=profile.age_days,
+        ))
+        latest = CreditScore.objects.filter(organization=organization).order_by("-computed_at", "-id").first()
+        if latest is not None and latest.score == score and latest.factors == factors \
+                and latest.formula == scoring.FORMULA:
+            return latest
+        return CreditScore.objects.create(organization=organization, score=score, factors=factors,
+                                          computed_at=clock.now(), formula=scoring.FORMULA)
+
+
+def credit_refresh(*, organization: Organization) -> CreditScore:
+    """Recompute the profile, then the score, of one organization."""
+    with transaction.atomic():
+        credit_profile_refresh(organization=organization)
+        return credit_score_compute(organization=organization)
+
+
+def credit_profiles_refresh_from_events() -> dict[str, int]:
+    """Refresh the organizations (creditors and debtors) of the bills whose events came after the watermark.
+
+    One run at a time: the watermark row is locked, and a run that finds it locked does nothing
+    (``{"skipped": 1}``). Idempotent. Returns how many organizations were refreshed and the new watermark.
+    """
+    RefreshWatermark.objects.get_or_create(name=WATERMARK)
+    with transaction.atomic():
+        mark = RefreshWatermark.objects.select_for_update(skip_locked=True).filter(name=WATERMARK).first()
+        if mark is None:
+            return {"skipped": 1, "organizations": 0, "last_event_id": 0}
+        org_ids, last = bill_selectors.organizations_in_events_after(max(0, mark.last_event_id - RESCAN_EVENTS))
+        orgs = list(Organization.objects.filter(pk__in=org_ids).order_by("pk"))
+        for org in orgs:
+            credit_refresh(organization=org)
+        mark.last_event_id = max(last, mark.last_event_id)
+        mark.updated_at = clock.now()
+        mark.save(update_fields=["last_event_id", "updated_at"])
+    return {"skipped": 0, "organizations": len(orgs), "last_event_id": mark.last_event_id}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Credit limits
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _require_financier(actor: AbstractBaseUser) -> Organization:
+    org = require_acting_organization(actor)
+    if not org.is_financier:
+        raise CreditNotPermitted("Only financiers grant and revoke credit limits.")
+    return org
+
+
+def _organization(code: object, *, field: str, required: bool) -> Organization | None:
+    if isinstance(code, Organization):
+        return code
+    if code in (None, ""):
+        if required:
+            raise CreditInvalid(f"Name the {field} by its unified social credit code.", field=field)
+        return None
+    org = organization_by_credit_code(str(code))
+    if org is None or org.is_regulator or org.is_platform:
+        raise CreditInvalid(f"No organization on the platform has the credit code {code!r}.", field=field)
+    return org
+
+
+def credit_limit_grant(*, actor: AbstractBaseUser, debtor: object, amount: object, currency: object = None,
+                       supplier: object = None) -> CreditLimit:
+    """A financier sets the most it will hold of what ``debtor`` owes (only what it owes ``supplier``, when
+    given). A live limit for the same (financier, debtor, supplier) is revoked and replaced in one transaction.
+    403 for anyone but a financier; 400 for a bad organization, amount or currency."""
+    financier = _require_financier(actor)
+    debtor_org = _organization(debtor, field="debtor", required=True)
+    supplier_org = _organization(supplier, field="supplier", required=False)
+    assert debtor_org is not None
+    if debtor_org.pk == financier.pk:
+        raise CreditInvalid("A financier cannot grant itself a limit.", field="debtor")
+    if supplier_org is not None and supplier_org.pk == debtor_org.pk:
+        raise CreditInvalid("The supplier cannot be the debtor itself.", field="supplier")
+    code = validate_currency(currency or settings.DEFAULT_CURRENCY)
+    value = parse_amount(amount, code)
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            live = CreditLimit.objects.select_for_update().filter(
+                financier=financier, debtor=debtor_org, supplier=supplier_org, revoked_at__isnull=True)
+            for old in live:
+                old.revoked_at, old.revoked_by = now, actor
+                old.save(update_fields=["revoked_at", "revoked_by"])
+            return CreditLimit.objects.create(financier=financier, debtor=debtor_org, supplier=supplier_org,
+                                              amount=value, currency=code, granted_by=actor, granted_at=now)
+    except IntegrityError as err:  # a concurrent grant for the same key won
+        raise CreditLimitRevoked(
+            "Another limit for this debtor was granted at the same moment: read the limits and try again.",
+            code="credit_limit_conflict",
+        ) from err
+
+
+def credit_limit_revoke(*, limit_id: object, actor: AbstractBaseUser) -> CreditLimit:
+    """The financier that holds a limit revokes it: from now on its purchases of that debtor are not capped.
+    403 for anyone but a financier, 404 for a limit of another financier, 409 if already revoked."""
+    financier = _require_financier(actor)
+    try:
+        pk = int(str(limit_id))
+    except ValueError:
+        raise CreditNotFound("No such credit limit.") from None
+    with transaction.atomic():
+        limit = CreditLimit.objects.select_for_update().filter(pk=pk, financier=financier).first()
+        if limit is None:
+            raise CreditNotFound("No such credit limit.")
+        if limit.revoked_at is not None:
+            raise CreditLimitRevoked(f"Credit limit {limit.pk} was already revoked on {limit.revoked_at:%Y-%m-%d}.")
+        limit.revoked_at, limit.revoked_by = clock.now(), actor
+        limit.save(update_fields=["revoked_at", "revoked_by"])
+    return limit
