@@ -17,8 +17,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from bills import rules, selectors, services
+from bills.events import bill_chain_verify
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase
 from finance_portal.errors import DomainError
+from finance_portal.users import signed_in_user
 
 
 class ReasonActionForm(ActionForm):
@@ -42,8 +44,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class BillEventInline(ReadOnlyInline):
     model = BillEvent
-    fields = ["seq", "type", "from_state", "to_state", "actor", "actor_user", "occurred_at", "amounts", "details",
-              "hash", "anchoring"]
+    fields = ("seq", "type", "from_state", "to_state", "actor", "actor_user", "occurred_at", "amounts", "details",
+              "hash", "anchoring")
     readonly_fields = fields
     ordering = ["seq"]
 
@@ -60,13 +62,13 @@ class BillEventInline(ReadOnlyInline):
 
 class BillAllocationInline(ReadOnlyInline):
     model = BillAllocation
-    fields = ["invoice", "amount"]
+    fields = ("invoice", "amount")
     readonly_fields = fields
 
 
 class BillPurchaseInline(ReadOnlyInline):
     model = BillPurchase
-    fields = ["buyer", "seller", "rate", "days", "basis", "interest", "price", "purchased_at"]
+    fields = ("buyer", "seller", "rate", "days", "basis", "interest", "price", "purchased_at")
     readonly_fields = fields
 
 
@@ -75,7 +77,7 @@ def _run(request: HttpRequest, queryset: QuerySet[Bill], verb: str, call) -> Non
     done, refused = 0, []
     for bill in queryset.order_by("number"):
         try:
-            call(bill_id=bill.pk, actor=request.user, reason=reason)
+            call(bill_id=bill.pk, actor=signed_in_user(request), reason=reason)
             done += 1
         except DomainError as err:
             refused.append(f"{bill.number}: {err.message}")
@@ -109,10 +111,10 @@ class BillAdmin(admin.ModelAdmin):
     inlines = [BillAllocationInline, BillEventInline, BillPurchaseInline]
     actions = ADMIN_ACTIONS
     action_form = ReasonActionForm
-    readonly_fields = ["id", "number", "state", "creditor", "debtor", "holder", "pending_holder", "holder_seq",
+    readonly_fields = ("id", "number", "state", "creditor", "debtor", "holder", "pending_holder", "holder_seq",
                        "face", "currency", "issue_date", "maturity_date", "asking_rate", "state_before_transfer",
                        "state_before_freeze", "parent", "root", "reference", "bill_key_display", "chain_check",
-                       "created_at", "updated_at"]
+                       "created_at", "updated_at")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -130,8 +132,6 @@ class BillAdmin(admin.ModelAdmin):
 
     @admin.display(description="hash chain check")
     def chain_check(self, bill: Bill) -> str:
-        from bills.events import bill_chain_verify
-
         problems = bill_chain_verify(bill)
         if not problems:
             return "sound: every event recomputes and links"
@@ -147,8 +147,8 @@ class BillEventAdmin(admin.ModelAdmin):
     search_fields = ["hash", "prev_hash", "bill__number"]
     list_select_related = ["bill", "actor"]
     ordering = ["-occurred_at"]
-    readonly_fields = ["bill", "seq", "type", "from_state", "to_state", "actor", "actor_user", "occurred_at",
-                       "amounts", "details", "prev_hash", "hash", "canonical", "anchor"]
+    readonly_fields = ("bill", "seq", "type", "from_state", "to_state", "actor", "actor_user", "occurred_at",
+                       "amounts", "details", "prev_hash", "hash", "canonical", "anchor")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -46,6 +46,7 @@ from bills.serializers import (
     SplitInput,
     TransferInput,
 )
+from finance_portal.users import signed_in_user
 
 # ---------------------------------------------------------------------------------------------------------
 # Views
@@ -121,7 +122,7 @@ class BillViewSet(viewsets.GenericViewSet):
         return Response(BillDetailSerializer(bill, context={"request": request}).data)
 
     def create(self, request: Request) -> Response:
-        bill = services.bill_create(actor=request.user, **self._raw_inputs(rules.rule("create"), request))
+        bill = services.bill_create(actor=signed_in_user(request), **self._raw_inputs(rules.rule("create"), request))
         return self._detail(bill, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -132,7 +133,7 @@ class BillViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="issue", filter_backends=[], pagination_class=None)
     def issue(self, request: Request) -> Response:
-        bill = services.bill_issue(actor=request.user, **self._raw_inputs(rules.rule("issue"), request))
+        bill = services.bill_issue(actor=signed_in_user(request), **self._raw_inputs(rules.rule("issue"), request))
         return self._detail(bill, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -149,7 +150,8 @@ class BillViewSet(viewsets.GenericViewSet):
     def _act(self, rule: rules.Transition, request: Request, pk: str) -> Response:
         """Run one rule-book action. The body is not validated here: the service runs the guard first (404,
         403, 409 whatever the body says) and parses its own inputs after it (400 naming the field)."""
-        result = services.SERVICES[rule.action](bill_id=pk, actor=request.user, **self._raw_inputs(rule, request))
+        result = services.SERVICES[rule.action](bill_id=pk, actor=signed_in_user(request),
+                                                **self._raw_inputs(rule, request))
         if isinstance(result, BillPurchase):
             bill = selectors.bill_get_visible(user=request.user, bill_id=result.bill_id)
             return Response(BuyResultSerializer(bill, context={"request": request, "purchase": result}).data)

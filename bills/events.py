@@ -32,16 +32,14 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import rfc8785
 from django.conf import settings
 
+from bills.models import Bill, BillEvent
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from finance_portal.money import quantize
-
-if TYPE_CHECKING:
-    from bills.models import Bill, BillEvent
 
 FORMAT_V1 = 1
 FORMAT_V2 = 2
@@ -299,10 +297,8 @@ def bill_chain_verify(bill: Bill, *, events: list[BillEvent] | None = None) -> l
     Reads the bill afresh with its events unless ``events`` is given: then the caller passes the bill with its
     parties joined and the events in ``seq`` order with ``actor`` and ``anchor`` joined (batch reconciling).
     """
-    from bills.models import Bill as BillModel
-
     if events is None:
-        bill = BillModel.objects.select_related("creditor", "debtor", "holder", "pending_holder").get(pk=bill.pk)
+        bill = Bill.objects.select_related("creditor", "debtor", "holder", "pending_holder").get(pk=bill.pk)
         events = list(bill.events.select_related("actor", "anchor").order_by("seq"))
     problems: list[str] = []
     if not events:

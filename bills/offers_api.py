@@ -22,6 +22,7 @@ from bills import selectors, services
 from bills.api import ERRORS
 from bills.models_money import BillOffer
 from bills.serializers import BuyResultSerializer, DecimalStringField, QuoteSerializer, ReasonInput
+from finance_portal.users import signed_in_user
 
 
 class OfferSerializer(serializers.ModelSerializer):
@@ -70,8 +71,8 @@ class BillOffersView(APIView):
     @extend_schema(summary="Offer your own rate on a listed bill (financiers)", parameters=[BILL_ID],
                    request=OfferInput, responses={201: OfferSerializer, **ERRORS}, tags=["offers"])
     def post(self, request: Request, bill_id: str) -> Response:
-        offer = services.offer_make(bill_id=bill_id, actor=request.user, **_body(request, "rate", "expires_at",
-                                                                                   "reason"))
+        offer = services.offer_make(bill_id=bill_id, actor=signed_in_user(request),
+                                    **_body(request, "rate", "expires_at", "reason"))
         return Response(OfferSerializer(offer).data, status=status.HTTP_201_CREATED)
 
 
@@ -80,7 +81,7 @@ class OfferAcceptView(APIView):
                    parameters=[OFFER_ID], request=ReasonInput, responses={200: BuyResultSerializer, **ERRORS},
                    tags=["offers"])
     def post(self, request: Request, offer_id: str) -> Response:
-        purchase = services.offer_accept(offer_id=offer_id, actor=request.user, **_body(request, "reason"))
+        purchase = services.offer_accept(offer_id=offer_id, actor=signed_in_user(request), **_body(request, "reason"))
         bill = selectors.bill_get_visible(user=request.user, bill_id=purchase.bill_id)
         return Response(BuyResultSerializer(bill, context={"request": request, "purchase": purchase}).data)
 
@@ -89,4 +90,4 @@ class OfferWithdrawView(APIView):
     @extend_schema(summary="Withdraw your open offer (financiers)", parameters=[OFFER_ID], request=None,
                    responses={200: OfferSerializer, 404: ERRORS[404], 409: ERRORS[409]}, tags=["offers"])
     def post(self, request: Request, offer_id: str) -> Response:
-        return Response(OfferSerializer(services.offer_withdraw(offer_id=offer_id, actor=request.user)).data)
+        return Response(OfferSerializer(services.offer_withdraw(offer_id=offer_id, actor=signed_in_user(request))).data)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -32,10 +31,11 @@ from chain_adapter.models import AnchorStatus
 from finance_portal.money import discount_price
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
+from finance_portal.users import Viewer
 from invoices.models import Invoice
 
 
-def viewer_organization(user: AbstractBaseUser | AnonymousUser) -> Organization | None:
+def viewer_organization(user: Viewer) -> Organization | None:
     membership = membership_of(user)
     return membership.organization if membership else None
 
@@ -44,7 +44,7 @@ def org_sees_everything(org: Organization | None) -> bool:
     return org is not None and (org.is_regulator or org.is_platform)
 
 
-def user_sees_everything(user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_sees_everything(user: Viewer) -> bool:
     if not user.is_authenticated:
         return False
     return bool(user.is_superuser) or org_sees_everything(viewer_organization(user))
@@ -62,7 +62,7 @@ def bills_visible_to_org(org: Organization) -> QuerySet[Bill]:
     )
 
 
-def bills_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bill]:
+def bills_visible_to(user: Viewer) -> QuerySet[Bill]:
     """Every bill the user may read, with its parties joined; empty for users outside any organization."""
     if not user.is_authenticated:
         return Bill.objects.none()
@@ -85,7 +85,7 @@ def parse_bill_id(bill_id: object) -> uuid.UUID:
         raise BillNotFound("No such bill.") from None
 
 
-def bill_get_visible(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) -> Bill:
+def bill_get_visible(*, user: Viewer, bill_id: object) -> Bill:
     """The bill if the user may read it; ``BillNotFound`` otherwise (absent and out of reach look alike)."""
     pk = parse_bill_id(bill_id)
     bill = bills_visible_to(user).filter(pk=pk).first()
@@ -94,7 +94,7 @@ def bill_get_visible(*, user: AbstractBaseUser | AnonymousUser, bill_id: object)
     return bill
 
 
-def marketplace_allowed(user: AbstractBaseUser | AnonymousUser) -> bool:
+def marketplace_allowed(user: Viewer) -> bool:
     if not user.is_authenticated:
         return False
     if user.is_superuser:
@@ -113,7 +113,7 @@ def _allocation_aggregate(aggregate: Aggregate) -> Subquery:
     )
 
 
-def marketplace_listings(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bill]:
+def marketplace_listings(user: Viewer) -> QuerySet[Bill]:
     """Listed bills with what a financier needs to price them; refused to suppliers and core enterprises."""
     if not marketplace_allowed(user):
         raise BillActionNotPermitted("The marketplace is open to financiers, regulators and platform staff only.")
@@ -138,7 +138,7 @@ def marketplace_listings(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bil
     )
 
 
-def marketplace_get(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) -> Bill:
+def marketplace_get(*, user: Viewer, bill_id: object) -> Bill:
     pk = parse_bill_id(bill_id)
     bill = marketplace_listings(user).filter(pk=pk).first()
     if bill is None:
@@ -240,7 +240,7 @@ def bill_anchoring_summary(bill: Bill) -> dict[str, int]:
     return counts
 
 
-def bill_available_actions(*, bill: Bill, user: AbstractBaseUser | AnonymousUser) -> list[str]:
+def bill_available_actions(*, bill: Bill, user: Viewer) -> list[str]:
     """The actions the user's organization may try on the bill now, as the rule book's guard would decide
     (a hint for pages and the API; the services decide)."""
     org = viewer_organization(user)
@@ -257,7 +257,7 @@ def bill_facts(bill: Bill) -> frozenset[str]:
     return frozenset({rules.EARLY_SETTLEMENT_ASKED}) if asked.exists() else frozenset()
 
 
-def offers_visible_to(user: AbstractBaseUser | AnonymousUser, *, bill: Bill | None = None) -> QuerySet[BillOffer]:
+def offers_visible_to(user: Viewer, *, bill: Bill | None = None) -> QuerySet[BillOffer]:
     """Offers are seen by the bill's holder (all offers on what it holds now) and by the offering financier
     (its own); regulators and platform staff see every offer, read-only. Nobody else sees any."""
     org = viewer_organization(user)
@@ -276,7 +276,7 @@ def offer_quote(offer: BillOffer) -> PurchaseQuote | None:
     return purchase_quote(bill=offer.bill, rate=offer.rate)
 
 
-def bill_for_offers(*, user: AbstractBaseUser | AnonymousUser, bill_id: object) -> Bill:
+def bill_for_offers(*, user: Viewer, bill_id: object) -> Bill:
     """The bill whose offers ``user`` asks for: one it may see, or for a financier a listed bill or one it made
     an offer on. Anything else is 404, like a bill that does not exist."""
     pk = parse_bill_id(bill_id)

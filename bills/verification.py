@@ -23,6 +23,7 @@ from django.db.models import Prefetch
 from bills.disclosure import Disclosure, Profile
 from bills.events import FORMAT_V2, bill_chain_verify, event_format, fields_of_event
 from bills.models import Bill, BillEvent
+from chain_adapter.client import ChainClient
 from chain_adapter.errors import ChainError
 from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.models import AnchorStatus, ContractDeployment
@@ -205,8 +206,6 @@ def reconcile(*, bill_ids: Iterable[Any] | None = None, chunk_size: int = 200) -
     Events of both formats are rebuilt (format 2 from the columns and the stored salts).
     Raises ``ChainError`` when the node cannot be read: no verdict is better than a wrong one.
     """
-    from chain_adapter.client import ChainClient
-
     deployment = deployment_current(chain_id=settings.CHAIN_ID)
     if deployment is None:
         raise ChainError(f"No anchoring contract is recorded for chain id {settings.CHAIN_ID}: run deploy_contract.")

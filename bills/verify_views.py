@@ -40,11 +40,13 @@ from bills.verify_tokens import (
     verification_token_revoke,
     verification_tokens_live,
 )
+from chain_adapter.client import ChainClient
 from chain_adapter.errors import ChainError
 from chain_adapter.hashing import is_hash
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from chain_adapter.selectors import deployment_current
 from finance_portal.errors import DomainError
+from finance_portal.users import signed_in_user
 
 BASIC_FIELDS = ("type", "from", "to", "at", "amounts.face")
 
@@ -227,8 +229,6 @@ def verify_bundle_download(request: HttpRequest, bill_id: str) -> HttpResponse:
 def _receipt_view(tx_hash: str, contract: str) -> dict[str, Any] | None:
     """The receipt's status and ``Anchored`` logs as plain data, cached (a mined receipt does not change;
     "not mined yet" is remembered for a few seconds). Raises ``ChainError``."""
-    from chain_adapter.client import ChainClient
-
     key = f"bills:tx-receipt:{settings.CHAIN_ID}:{contract.lower()}:{tx_hash}"
     cached = cache.get(key)
     if cached is not None:
@@ -310,7 +310,7 @@ def verification_links_context(request: HttpRequest, bill: Bill) -> dict[str, An
 @require_POST
 def verify_link_create(request: HttpRequest, bill_id: str) -> HttpResponse:
     try:
-        token = verification_token_create(bill_id=bill_id, actor=request.user)
+        token = verification_token_create(bill_id=bill_id, actor=signed_in_user(request))
     except BillNotFound:
         return _not_found(request)
     except DomainError as err:
@@ -325,7 +325,7 @@ def verify_link_create(request: HttpRequest, bill_id: str) -> HttpResponse:
 @require_POST
 def verify_link_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
-        token = verification_token_revoke(token_id=token_id, actor=request.user)
+        token = verification_token_revoke(token_id=token_id, actor=signed_in_user(request))
     except BillNotFound:
         return _not_found(request)
     except DomainError as err:

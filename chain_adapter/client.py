@@ -35,6 +35,7 @@ from web3.exceptions import (
 )
 from web3.providers.rpc import HTTPProvider
 
+from chain_adapter.conf import chain_settings, devnet_chain_ids
 from chain_adapter.contract import (
     ANCHORED_TOPIC,
     AnchoredLog,
@@ -136,8 +137,6 @@ class ChainClient:
 
     @classmethod
     def from_settings(cls) -> ChainClient:
-        from chain_adapter.conf import chain_settings, devnet_chain_ids
-
         conf = chain_settings()
         return cls(rpc_url=conf.rpc_url, chain_id=conf.chain_id, private_key=conf.private_key,
                    devnet_chain_ids=devnet_chain_ids(DEVNET_CHAIN_IDS))

@@ -39,6 +39,7 @@ def ring_doorbell_on_commit() -> None:
 
 
 def _ring_doorbell() -> None:
+    # Imported here: tasks -> txmanager -> txtracker -> replacement import this module.
     from chain_adapter.tasks import anchor_pending
 
     anchor_pending.delay()

@@ -22,6 +22,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import psycopg2
+import redis
+from psycopg2 import sql
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / ".run"
 LOCAL_ENV = RUN / "local.env"
@@ -61,8 +65,6 @@ def free_port() -> int:
 
 
 def pg_answers(url: str) -> bool:
-    import psycopg2
-
     parsed = urlparse(url)
     try:
         conn = psycopg2.connect(
@@ -122,9 +124,6 @@ def start_private_postgres() -> str:
 
 
 def ensure_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
     parsed = urlparse(url)
     name = parsed.path.lstrip("/") or "finance_portal"
     conn = psycopg2.connect(
@@ -148,8 +147,6 @@ def ensure_database(url: str) -> None:
 
 
 def redis_answers(url: str) -> bool:
-    import redis
-
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
     except redis.RedisError:

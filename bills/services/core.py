@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -196,7 +196,8 @@ def transition(
 ) -> BillEvent:
     """Move the guarded bill to the rule's state (or ``to_state`` where the rule says PREVIOUS), save the
     row with ``changes`` and append the rule's event. Precondition: ``g`` came from ``guard`` (lock held)."""
-    return move(g.bill, type=g.rule.event, to_state=to_state or g.rule.to_state, org=g.org, user=g.user,
+    # Only rules that append an event come here (``event`` is None for the records of their own).
+    return move(g.bill, type=cast(str, g.rule.event), to_state=to_state or g.rule.to_state, org=g.org, user=g.user,
                 reason=reason, details=details, amounts=amounts, **changes)
 
 
@@ -230,7 +231,8 @@ def move(
 
 def lapse_open_offers(bill: Bill, *, at: dt.datetime, keep: int | None = None) -> None:
     """The bill left the market (sold, unlisted, settled, overdue): its open offers lapse, but ``keep``."""
-    BillOffer.objects.filter(bill=bill, status=OfferStatus.OPEN).exclude(pk=keep).update(
+    # pk=None excludes nothing (Django compares with IS NULL); the stubs only know int and str here.
+    BillOffer.objects.filter(bill=bill, status=OfferStatus.OPEN).exclude(pk=keep).update(  # type: ignore[misc]
         status=OfferStatus.LAPSED, closed_at=at
     )
 

@@ -90,6 +90,7 @@ def parse_moment(value: object, *, field: str) -> dt.datetime | None:
     """An aware ISO-8601 date and time (``2026-12-01T17:00:00+08:00``), or None when not given."""
     if value in (None, ""):
         return None
+    moment: dt.datetime | None
     if isinstance(value, dt.datetime):
         moment = value
     else:

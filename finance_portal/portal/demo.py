@@ -6,14 +6,26 @@ Idempotent: running it again changes nothing that exists. Development only: ever
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 
+from bills import clock
+from bills import services as bills
+from bills.events import writing_format
+from bills.models import Bill
+from finance_portal.ledger import services as ledger
 from finance_portal.organizations.models import KycStatus, MemberRole, Organization
 from finance_portal.organizations.services import member_create, organization_create
 from finance_portal.organizations.validators import make_credit_code
+from invoices import services as invoices
 
 DEMO_PASSWORD = "demo12345"
 
@@ -102,19 +114,6 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
     Supplier and supplier2 each hold bills the other cannot see. Idempotent: nothing happens if the demo
     bills exist. All in one transaction; the files of invoices registered before a failure are removed.
     """
-    import datetime as dt
-    from decimal import Decimal
-
-    from django.conf import settings
-    from django.core.files.base import ContentFile
-
-    from bills import clock
-    from bills import services as bills
-    from bills.events import writing_format
-    from bills.models import Bill
-    from finance_portal.ledger import services as ledger
-    from invoices import services as invoices
-
     if Bill.objects.filter(reference__startswith="DEMO-").exists():
         return
     user_model = get_user_model()
@@ -148,7 +147,7 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
             total_amount=str(total),
             currency="CNY",
         )
-        created_files.append(inv.file.name)
+        created_files.append(cast(str, inv.file.name))  # the service has stored the file: it has a name
         if verdict == "verified":
             invoices.invoice_verify(invoice_id=inv.pk, actor=user["buyer"], verdict="verified")
         elif verdict == "disputed":
@@ -279,8 +278,6 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
             invoice("supplier2", "27500.00", verdict="disputed")
             invoice("supplier", "41800.00", verdict=None)
     except BaseException:
-        from django.core.files.storage import default_storage
-
         for name in created_files:
             default_storage.delete(name)
         raise

@@ -7,7 +7,9 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from finance_portal.portal.models import WorkerProbe
 from finance_portal.portal.roles import role_of
+from finance_portal.portal.services import worker_probe_request
 
 ROLE_TITLES = {
     "supplier": "Supplier workspace",
@@ -46,9 +48,6 @@ def health(request: HttpRequest) -> JsonResponse:
 @login_required
 def worker_status(request: HttpRequest) -> HttpResponse:
     """Platform staff: queue a probe (POST) and see whether the worker stamped the recent ones."""
-    from finance_portal.portal.models import WorkerProbe
-    from finance_portal.portal.services import worker_probe_request
-
     if not request.user.is_staff:
         raise Http404("No such page.")
     if request.method == "POST":

@@ -11,12 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chain_adapter.devnet import Anvil, DevnetError, chain_id_at
 from finance_portal.portal.demo import DEMO_LOGINS, DEMO_PASSWORD
@@ -27,12 +30,12 @@ ROOT = Path(settings.BASE_DIR)
 class Command(BaseCommand):
     help = "Run the whole platform in the foreground (devnet, worker, beat, web). Ctrl-C stops everything."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--no-demo", action="store_true", help="Do not load the demo data.")
 
-    def handle(self, *args: object, **options: object) -> None:
-        port = int(options["port"])  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        port = int(options["port"])
         run_dir = ROOT / ".run"
         logs = run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -113,8 +116,6 @@ class Command(BaseCommand):
 
     def deploy_contract(self) -> None:
         """Deploy the anchoring contract, or find the existing deployment (once chain_adapter provides it)."""
-        from django.core.management import get_commands
-
         if "deploy_contract" in get_commands():
             call_command("deploy_contract", stdout=self.stdout)
 
@@ -124,9 +125,6 @@ class Command(BaseCommand):
                                 cwd=str(ROOT))
 
     def wait_for_web(self, port: int, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-        import urllib.error
-        import urllib.request
-
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
