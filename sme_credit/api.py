@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from finance_portal.organizations.services import require_acting_organization
+from finance_portal.users import signed_in_user
 from sme_credit import selectors, services
 from sme_credit.errors import CreditNotPermitted
 from sme_credit.models import CreditLimit, CreditProfile, CreditScore
@@ -121,7 +122,7 @@ class CreditLimitsView(APIView):
     @extend_schema(summary="Your credit limits, live and revoked (financiers)",
                    responses={200: CreditLimitSerializer(many=True), 403: ERRORS[403]}, tags=["credit"])
     def get(self, request: Request) -> Response:
-        org = require_acting_organization(request.user)
+        org = require_acting_organization(signed_in_user(request))
         if not org.is_financier:
             raise CreditNotPermitted("Only financiers hold credit limits.")
         return Response(CreditLimitSerializer(selectors.credit_limits_of(org), many=True).data)
@@ -129,7 +130,7 @@ class CreditLimitsView(APIView):
     @extend_schema(summary="Grant a credit limit on a debtor, optionally for one supplier (financiers)",
                    request=CreditLimitInput, responses={201: CreditLimitSerializer, **ERRORS}, tags=["credit"])
     def post(self, request: Request) -> Response:
-        limit = services.credit_limit_grant(actor=request.user,
+        limit = services.credit_limit_grant(actor=signed_in_user(request),
                                             **_body(request, "debtor", "supplier", "amount", "currency"))
         return Response(CreditLimitSerializer(limit).data, status=status.HTTP_201_CREATED)
 
@@ -140,4 +141,4 @@ class CreditLimitRevokeView(APIView):
                    tags=["credit"])
     def post(self, request: Request, limit_id: str) -> Response:
         return Response(CreditLimitSerializer(services.credit_limit_revoke(limit_id=limit_id,
-                                                                           actor=request.user)).data)
+                                                                           actor=signed_in_user(request))).data)

@@ -7,16 +7,16 @@ else gets 404, as for an organization that does not exist.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
+from finance_portal.users import Viewer
 from sme_credit.errors import CreditNotFound
 from sme_credit.models import CreditLimit, CreditProfile, CreditScore
 
 
-def credit_readable_by(*, user: AbstractBaseUser | AnonymousUser, organization: Organization) -> bool:
+def credit_readable_by(*, user: Viewer, organization: Organization) -> bool:
     if not user.is_authenticated:
         return False
     if user.is_superuser:
@@ -29,7 +29,7 @@ def credit_readable_by(*, user: AbstractBaseUser | AnonymousUser, organization: 
             or (viewer.is_financier and viewer.can_act))
 
 
-def credit_organization_get(*, user: AbstractBaseUser | AnonymousUser, organization_id: object) -> Organization:
+def credit_organization_get(*, user: Viewer, organization_id: object) -> Organization:
     """The organization whose credit ``user`` asks for, or ``CreditNotFound`` (absent and out of reach alike)."""
     try:
         pk = int(str(organization_id))

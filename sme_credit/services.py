@@ -12,7 +12,6 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from bills import clock
@@ -22,6 +21,7 @@ from finance_portal.money import parse_amount, validate_currency
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import organization_by_credit_code
 from finance_portal.organizations.services import require_acting_organization
+from finance_portal.users import User
 from sme_credit import scoring
 from sme_credit.errors import CreditInvalid, CreditLimitRevoked, CreditNotFound, CreditNotPermitted
 from sme_credit.models import CreditLimit, CreditProfile, CreditScore, RefreshWatermark
@@ -134,7 +134,7 @@ def credit_profiles_refresh_from_events() -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _require_financier(actor: AbstractBaseUser) -> Organization:
+def _require_financier(actor: User) -> Organization:
     org = require_acting_organization(actor)
     if not org.is_financier:
         raise CreditNotPermitted("Only financiers grant and revoke credit limits.")
@@ -154,7 +154,7 @@ def _organization(code: object, *, field: str, required: bool) -> Organization |
     return org
 
 
-def credit_limit_grant(*, actor: AbstractBaseUser, debtor: object, amount: object, currency: object = None,
+def credit_limit_grant(*, actor: User, debtor: object, amount: object, currency: object = None,
                        supplier: object = None) -> CreditLimit:
     """A financier sets the most it will hold of what ``debtor`` owes (only what it owes ``supplier``, when
     given). A live limit for the same (financier, debtor, supplier) is revoked and replaced in one transaction.
@@ -186,7 +186,7 @@ def credit_limit_grant(*, actor: AbstractBaseUser, debtor: object, amount: objec
         ) from err
 
 
-def credit_limit_revoke(*, limit_id: object, actor: AbstractBaseUser) -> CreditLimit:
+def credit_limit_revoke(*, limit_id: object, actor: User) -> CreditLimit:
     """The financier that holds a limit revokes it: from now on its purchases of that debtor are not capped.
     403 for anyone but a financier, 404 for a limit of another financier, 409 if already revoked."""
     financier = _require_financier(actor)
