@@ -147,3 +147,13 @@ def test_the_api_refuses_a_supplier_403_and_bad_input_400(world):
     assert client_for(world, "supplier").post("/api/v1/credit-limits/", body, format="json").status_code == 403
     bad = client_for(world, "financier").post("/api/v1/credit-limits/", {**body, "amount": "-1"}, format="json")
     assert bad.status_code == 400 and bad.json()["field"] == "amount"
+
+
+def test_accepting_an_offer_over_the_limit_is_refused_too(world):
+    financed(world, "10000.00")
+    grant(world, "15000.00")
+    bill = listed(world, "10000.00")
+    offer = services.offer_make(bill_id=bill.pk, actor=world.user("financier"), rate="0.03")
+    with pytest.raises(CreditLimitExceeded):
+        services.offer_accept(offer_id=offer.pk, actor=world.user("supplier"))
+    assert refresh(bill).state == BillState.LISTED
