@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from django.conf import settings
 from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
@@ -113,8 +114,19 @@ def _allocation_aggregate(aggregate: Aggregate) -> Subquery:
     )
 
 
+class ListingFigures(Protocol):
+    """What ``marketplace_listings`` annotates on each bill (None where there is nothing to count)."""
+
+    invoice_count: int | None
+    invoice_total: Decimal | None
+    invoices_verified: int | None
+    events_total: int | None
+    events_unanchored: int | None
+
+
 def marketplace_listings(user: Viewer) -> QuerySet[Bill]:
-    """Listed bills with what a financier needs to price them; refused to suppliers and core enterprises."""
+    """Listed bills with what a financier needs to price them (``ListingFigures`` annotated); refused to
+    suppliers and core enterprises."""
     if not marketplace_allowed(user):
         raise BillActionNotPermitted("The marketplace is open to financiers, regulators and platform staff only.")
     return (
@@ -186,7 +198,7 @@ def bill_allocations(bill: Bill) -> QuerySet[BillAllocation]:
     return BillAllocation.objects.filter(bill_id=bill.allocation_root_id).select_related("invoice").order_by("id")
 
 
-def invoice_allocated(invoice_id: object) -> Decimal:
+def invoice_allocated(invoice_id: uuid.UUID | str) -> Decimal:
     """How much of an invoice live bills use (rejected and cancelled bills release theirs)."""
     total = (
         BillAllocation.objects.filter(invoice_id=invoice_id)

@@ -140,7 +140,8 @@ class BillDetailSerializer(BillSerializer):
 
     @extend_schema_field(AllocationSerializer(many=True))
     def get_allocations(self, bill: Bill) -> list[dict[str, Any]]:
-        return AllocationSerializer(selectors.bill_allocations(bill), many=True).data
+        # many=True makes a ListSerializer (a list); the stubs type every Serializer's data as a dict.
+        return AllocationSerializer(selectors.bill_allocations(bill), many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(AnchoringSummarySerializer)
     def get_anchoring(self, bill: Bill) -> dict[str, int]:
@@ -196,13 +197,13 @@ class ListingSerializer(serializers.ModelSerializer):
                   "quote", "invoices", "anchoring"]
 
     @extend_schema_field(InvoiceSummarySerializer)
-    def get_invoices(self, bill: Bill) -> dict[str, Any]:
+    def get_invoices(self, bill: selectors.ListingFigures) -> dict[str, Any]:
         return InvoiceSummarySerializer(
             {"count": bill.invoice_count or 0, "total": bill.invoice_total, "verified": bill.invoices_verified or 0}
         ).data
 
     @extend_schema_field(ListingAnchoringSerializer)
-    def get_anchoring(self, bill: Bill) -> dict[str, Any]:
+    def get_anchoring(self, bill: selectors.ListingFigures) -> dict[str, Any]:
         unanchored = bill.events_unanchored or 0
         return {"events": bill.events_total or 0, "unanchored": unanchored,
                 "status": "anchored" if unanchored == 0 else "pending"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -119,7 +119,8 @@ def bill_chain_view(*, bill: Bill, events: Sequence[BillEvent], deployment: Cont
                                     max_block_range=_setting("VERIFY_LOG_BLOCK_RANGE", 10_000), timeout=10)
         else:  # nothing anchored yet by the database's account: the head alone says whether that is so
             view = fetch_chain_view(settings.ETH_RPC_URL, contract=deployment.address, bill_key=bill.bill_key,
-                                    from_block=deployment.block_number, to_block=deployment.block_number,
+                                    # a confirmed deployment has its block (constraint deployment_confirmed_has_block)
+                                    from_block=cast(int, deployment.block_number), to_block=deployment.block_number,
                                     timeout=10)
     except VerifierError as err:
         cache.set(key, {"error": str(err)}, _setting("VERIFY_CHAIN_ERROR_CACHE_SECONDS", 10))

@@ -22,6 +22,7 @@ from bills import market_views, rules, selectors, services, verify_views
 from bills.errors import BillNotFound
 from bills.models import BillState
 from finance_portal.errors import DomainError, NotPermitted
+from finance_portal.users import signed_in_user
 
 PAGE_SIZE = 25
 
@@ -107,7 +108,7 @@ def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespons
         value = request.POST.get(field, "")
         kwargs[field] = _parts_from_text(value) if field == "parts" else value
     try:
-        services.SERVICES[rule.action](bill_id=pk, actor=request.user, **kwargs)
+        services.SERVICES[rule.action](bill_id=pk, actor=signed_in_user(request), **kwargs)
     except BillNotFound:
         raise Http404("No such bill.") from None
     except DomainError as err:
@@ -133,13 +134,13 @@ def bill_create(request: HttpRequest) -> HttpResponse:
         form["maturity_date"] = request.POST.get("maturity_date", "")
         form["reference"] = request.POST.get("reference", "")
         allocations = []
-        for key, value in request.POST.items():
-            if key.startswith("amount-") and value.strip():
-                form["amounts"][key.removeprefix("amount-")] = value
-                allocations.append({"invoice": key.removeprefix("amount-"), "amount": value.strip()})
+        for key, amount in request.POST.items():
+            if key.startswith("amount-") and isinstance(amount, str) and amount.strip():
+                form["amounts"][key.removeprefix("amount-")] = amount
+                allocations.append({"invoice": key.removeprefix("amount-"), "amount": amount.strip()})
         try:
             bill = services.bill_create(
-                actor=request.user,
+                actor=signed_in_user(request),
                 invoice_allocations=allocations,
                 maturity_date=form["maturity_date"],
                 reference=form["reference"],
@@ -165,11 +166,11 @@ def bill_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def bill_issue(request: HttpRequest) -> HttpResponse:
     """A core enterprise issues a bill it owes directly to a supplier."""
-    form = {"to": "", "face": "", "maturity_date": "", "reference": ""}
+    form: dict[str, Any] = {"to": "", "face": "", "maturity_date": "", "reference": ""}
     if request.method == "POST":
         form = {k: request.POST.get(k, "") for k in form}
         try:
-            bill = services.bill_issue(actor=request.user, **form)
+            bill = services.bill_issue(actor=signed_in_user(request), **form)
         except DomainError as err:
             _error(request, err)
         else:

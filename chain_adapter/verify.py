@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from eth_hash.auto import keccak
 
@@ -126,7 +126,7 @@ class VerificationReport:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _is_hash(value: object) -> bool:
+def _is_hash(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _HASH.fullmatch(value) is not None
 
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -15,7 +15,7 @@ if settings.ADMIN_REQUIRE_2FA:
 admin.site.site_header = "Supply-chain finance portal: administration"
 admin.site.site_title = "Finance portal admin"
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", portal_api.ObtainTokenView.as_view(), name="api-token"),
     path("me/", portal_api.MeView.as_view(), name="api-me"),
     path("bills/<uuid:bill_id>/bundle/", BillBundleView.as_view(), name="api-bill-bundle"),
