@@ -177,6 +177,15 @@ def _confirm_context(request: HttpRequest, bill: Bill | None) -> dict[str, Any]:
     }
 
 
+def _buy_error(err: DomainError, bill: Bill | None) -> str:
+    if isinstance(err, BillNotFound):
+        return "This bill is not on the marketplace (any more)."
+    if err.code == "rate_changed" and bill is not None:
+        return (f"The asking rate changed to {percent_text(bill.asking_rate)} since the page was shown: "
+                "nothing was bought. The figures below are today's; confirm again to buy at this rate.")
+    return _message(err)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def buy_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
@@ -191,8 +200,7 @@ def buy_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             except DomainError:
                 bill = None  # sold, unlisted, or never in reach: the error says which
             context = _confirm_context(request, bill)
-            context["error"] = _message(err) if not isinstance(err, BillNotFound) else \
-                "This bill is not on the marketplace (any more)."
+            context["error"] = _buy_error(err, bill)
             return render(request, "bills/buy_confirm.html", context, status=err.http_status)
         messages.success(request, rule.done)
         return redirect("bills:detail", pk=purchase.bill_id)
@@ -207,6 +215,15 @@ def buy_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _offer_error(err: DomainError) -> str:
+    """The form takes the rate in percent: a malformed rate is explained in percent, not as the fraction the
+    service speaks of."""
+    if err.field == "rate":
+        return ("Rate: give your annual rate in percent, above 0 and below 100, with at most four decimals "
+                "(such as 3.72).")
+    return _message(err)
+
+
 @login_required
 @require_POST
 def offer_make(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
@@ -219,7 +236,7 @@ def offer_make(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         found = _listing_or_error(request, pk)
         if isinstance(found, HttpResponse):
             return found
-        context = _listing_context(request, found, offer_form=form, offer_error=_message(err))
+        context = _listing_context(request, found, offer_form=form, offer_error=_offer_error(err))
         return render(request, "bills/listing.html", context, status=err.http_status)
     messages.success(request, rules.rule("offer").done)
     return redirect("bills:listing", pk=pk)
