@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
 
 from bills import clock, rules
 from bills.disclosure import bill_for_viewer
@@ -38,10 +37,9 @@ from finance_portal.errors import DomainError
 from finance_portal.ledger.models import Account, AccountKind
 from finance_portal.ledger.selectors import ZERO, account_balance
 from finance_portal.organizations.models import Organization
+from finance_portal.users import Viewer
 from invoices.models import Invoice
 from invoices.selectors import invoices_visible_to
-
-Viewer = User | AnonymousUser  # ``request.user``: pages pass it as it is, the selectors check who it is
 
 
 def listing_get(*, user: Viewer, bill_id: object) -> Bill:

@@ -13,12 +13,11 @@ import datetime as dt
 import re
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +28,7 @@ from bills import clock, market_selectors, rules, services
 from bills.errors import BillNotFound
 from bills.models import Bill
 from finance_portal.errors import DomainError, NotPermitted
+from finance_portal.users import signed_in_user
 
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,10})?")
 _HOURS = re.compile(r"[0-9]{1,5}")
@@ -52,11 +52,6 @@ def rate_from_percent(text: str) -> str:
     if not _PERCENT.fullmatch(text):
         return text
     return format(Decimal(text).scaleb(-2), "f")
-
-
-def _actor(request: HttpRequest) -> User:
-    """``request.user`` behind ``login_required`` (the services refuse a user who may not act)."""
-    return cast(User, request.user)
 
 
 class _FormError(DomainError):
@@ -192,7 +187,7 @@ def buy_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     rule = rules.rule("buy")
     if request.method == "POST":
         try:
-            purchase = services.bill_buy(bill_id=pk, actor=_actor(request), rate=request.POST.get("rate", ""),
+            purchase = services.bill_buy(bill_id=pk, actor=signed_in_user(request), rate=request.POST.get("rate", ""),
                                          idempotency_key=request.POST.get("idempotency_key", ""))
         except DomainError as err:
             try:
@@ -230,7 +225,7 @@ def offer_make(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """A financier offers its rate (typed in percent) on the listing, expiring in so many hours."""
     form = {"rate": request.POST.get("rate", ""), "expires_in_hours": request.POST.get("expires_in_hours", "")}
     try:
-        services.offer_make(bill_id=pk, actor=_actor(request), rate=rate_from_percent(form["rate"]),
+        services.offer_make(bill_id=pk, actor=signed_in_user(request), rate=rate_from_percent(form["rate"]),
                             expires_at=_expiry_from_hours(form["expires_in_hours"]))
     except DomainError as err:
         found = _listing_or_error(request, pk)
@@ -248,7 +243,7 @@ def offer_withdraw(request: HttpRequest, offer_id: int) -> HttpResponse:
     """The offering financier takes its open offer back."""
     fallback = reverse("bills:marketplace")
     try:
-        offer = services.offer_withdraw(offer_id=offer_id, actor=_actor(request))
+        offer = services.offer_withdraw(offer_id=offer_id, actor=signed_in_user(request))
     except DomainError as err:
         messages.error(request, _message(err))
         return redirect(_safe_next(request, fallback))
@@ -262,7 +257,7 @@ def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
     """The holder accepts an open offer: a purchase at the offered rate (``services.offer_accept``)."""
     fallback = reverse("bills:list")
     try:
-        purchase = services.offer_accept(offer_id=offer_id, actor=_actor(request), reason=request.POST.get("reason", ""))
+        purchase = services.offer_accept(offer_id=offer_id, actor=signed_in_user(request), reason=request.POST.get("reason", ""))
     except DomainError as err:
         messages.error(request, _message(err))
         return redirect(_safe_next(request, fallback))
