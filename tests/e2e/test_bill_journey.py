@@ -1,4 +1,5 @@
-"""The product's main road in a real browser: invoice → bill → accepted → listed → bought → verified on chain.
+"""The product's main road in a real browser: invoice → bill → accepted → listed → bought → verified on chain
+through the holder's verification link.
 
 Every part is real: the pages, PostgreSQL, a Celery worker process anchoring through Redis on the session's
 Anvil, and the public verification page.
@@ -12,6 +13,7 @@ import pytest
 from bills import clock
 from bills.models import Bill
 from chain_adapter.models import AnchorRecord, AnchorStatus
+from finance_portal.ledger.services import deposit_record
 from tests.e2e.conftest import browser_login, screenshot
 
 pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -74,29 +76,42 @@ def test_from_invoice_to_a_verified_financed_bill(page, demo_orgs, anchor_contra
     click_action(page, "List", rate="0.036")
     assert "Listed" in page.inner_text("h1")
 
-    # The financier checks the bill against the chain, then buys it from the marketplace.
+    # The financier, with cash on the platform, studies the listing, checks it against the chain, confirms the
+    # price and buys it.
+    deposit_record(organization=demo_orgs["financier"], amount="50000.00", currency="CNY", actor=None,
+                   reference="E2E-DEPOSIT-1", reason="end-to-end test funding")
     relogin(page, "financier")
     page.goto("/marketplace/")
     row = page.locator("tr", has=page.locator(f"text={bill.number}"))
-    assert "9910.00" in row.inner_text()  # 10,000 × 3.6 % × 90 / 360 = 90.00 interest
+    assert "9,910.00" in row.inner_text()  # 10,000 × 3.6 % × 90 / 360 = 90.00 interest
     screenshot(page, "journey-3-marketplace")
     wait_anchored()
     row.locator("text=verify").click()
     page.wait_for_load_state()
     assert page.get_attribute("[data-verdict]", "data-verdict") == "verified"
-    page.goto("/marketplace/")
-    page.locator("tr", has=page.locator(f"text={bill.number}")).locator("button:text-is('Buy')").click()
+    page.goto(f"/marketplace/{bill.pk}/")
+    assert buyer.legal_name in page.content()  # the debtor, for due diligence
+    page.goto(f"/marketplace/{bill.pk}/buy/")
+    assert "9,910.00" in page.content() and "40,090.00" in page.content()  # the price, the cash after it
+    page.locator("button:has-text('Buy for')").click()
     page.wait_for_load_state()
     bill.refresh_from_db()
     assert bill.state == "financed" and bill.holder == demo_orgs["financier"]
     assert bill.purchases.get().price == 9910
 
-    # Anyone, logged in or not, sees the whole history verified on chain.
+    # The new holder shares a verification link; anyone holding it, logged in or not, sees the history verified
+    # on chain, and the bill's id appears nowhere on that page.
+    page.goto(f"/bills/{bill.pk}/")
+    page.locator("button:has-text('Create a verification link')").click()
+    page.wait_for_load_state()
+    link = page.locator(".verification-link a").first.get_attribute("href")
+    assert link and "/verify/t/" in link
     wait_anchored()
     page.context.clear_cookies()
-    page.goto(f"/verify/{bill.pk}/")
+    page.goto(link)
     assert page.get_attribute("[data-verdict]", "data-verdict") == "verified"
     assert page.locator("tbody tr").count() == 5
+    assert str(bill.pk) not in page.content()
     screenshot(page, "journey-4-verified")
 
 
