@@ -11,6 +11,8 @@ disclosed value does not open its commitment, the event belongs to another bill,
 elsewhere or after another hash) or NOT ANCHORED (no ``Anchored`` log for its hash yet), and it says
 whether the bundle is complete: its last hash is the bill's head on chain, so no event is missing at the end.
 
+Credit report bundles (``"kind": "credit_report"``) are checked by ``chain_adapter.verify_report``.
+
 Importable: ``verify_bundle(bundle, rpc_url) -> VerificationReport``; without a node,
 ``check_bundle_offline(bundle)``; and in two steps, ``fetch_chain_view`` (the node's answer, which a caller
 may cache) and ``check_against_chain(report, view)`` (pure). Exit codes: 0 verified and complete, 1 a
@@ -543,10 +545,18 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"cannot read the bundle: {err}", file=sys.stderr)
         return 2
+    # A credit report bundle goes to chain_adapter/verify_report.py (run as __main__, this module is loaded
+    # there a second time, with its own VerifierError class: both are caught).
+    from chain_adapter import verify_report
+
     try:
-        report = verify_bundle(bundle, args.rpc, from_block=args.from_block, to_block=args.to_block,
-                               max_block_range=args.max_block_range)
-    except VerifierError as err:
+        if isinstance(bundle, dict) and bundle.get("kind") == verify_report.KIND:
+            report: VerificationReport | verify_report.ReportVerification = verify_report.verify_report_bundle(
+                bundle, args.rpc, from_block=args.from_block)
+        else:
+            report = verify_bundle(bundle, args.rpc, from_block=args.from_block, to_block=args.to_block,
+                                   max_block_range=args.max_block_range)
+    except (VerifierError, verify_report.VerifierError) as err:
         print(f"cannot verify against {args.rpc}: {err}", file=sys.stderr)
         return 2
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.text())

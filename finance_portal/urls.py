@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from bills import verify_views
 from bills.verify_api import BillBundleView
 from finance_portal.portal import api as portal_api
+from sme_credit import views as credit_views
 
 if settings.ADMIN_REQUIRE_2FA:
     admin.site.__class__ = OTPAdminSite
@@ -36,6 +37,7 @@ urlpatterns = [
     path("verify/tx/<str:tx_hash>/", verify_views.verify_transaction, name="verify-tx"),
     path("verify/links/<uuid:bill_id>/", verify_views.verify_link_create, name="verify-link-create"),
     path("verify/links/<int:token_id>/revoke/", verify_views.verify_link_revoke, name="verify-link-revoke"),
+    path("verify/credit/<int:pk>/", credit_views.verify_credit_report, name="verify-credit"),
     path("verify/<str:bill_id>/", verify_views.verify_page, name="verify"),
     path("verify/<str:bill_id>/bundle.json", verify_views.verify_bundle_download, name="verify-bundle"),
     path("", include("finance_portal.portal.urls")),

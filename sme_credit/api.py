@@ -1,6 +1,7 @@
 """REST API of credit (DESIGN §10): ``GET /api/v1/organizations/{id}/credit/`` (profile, latest score with its
 factors, score history), ``GET/POST /api/v1/credit-limits/`` (a financier's limits; grant one) and
-``POST /api/v1/credit-limits/{id}/revoke/``.
+``POST /api/v1/credit-limits/{id}/revoke/``; credit reports: ``POST /api/v1/credit-reports/`` (issue one to a
+recipient) and ``GET /api/v1/credit-reports/{id}/bundle/`` (the report bundle, sme_credit/README.md).
 
 Views hold no rule: the body goes to the services, which answer 400/403/404/409 with the one error shape.
 """
@@ -19,9 +20,9 @@ from rest_framework.views import APIView
 
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import signed_in_user
-from sme_credit import selectors, services
+from sme_credit import reports, selectors, services
 from sme_credit.errors import CreditNotPermitted
-from sme_credit.models import CreditLimit, CreditProfile, CreditScore
+from sme_credit.models import CreditLimit, CreditProfile, CreditReport, CreditScore
 
 ERRORS = {
     400: OpenApiResponse(description="Bad input; the body names the field."),
@@ -142,3 +143,63 @@ class CreditLimitRevokeView(APIView):
     def post(self, request: Request, limit_id: str) -> Response:
         return Response(CreditLimitSerializer(services.credit_limit_revoke(limit_id=limit_id,
                                                                            actor=signed_in_user(request))).data)
+
+
+class CreditReportInput(serializers.Serializer):
+    recipient = serializers.CharField(help_text="The recipient organization's unified social credit code.")
+
+
+class CreditReportSerializer(serializers.ModelSerializer):
+    organization = OrgRefSerializer()
+    recipient = OrgRefSerializer()
+    bundle_url = serializers.SerializerMethodField()
+    verify_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CreditReport
+        fields = ["id", "organization", "recipient", "created_at", "format", "report_key", "hash", "canonical",
+                  "bundle_url", "verify_url"]
+
+    def get_bundle_url(self, obj: CreditReport) -> str:
+        return f"/api/v1/credit-reports/{obj.pk}/bundle/"
+
+    def get_verify_url(self, obj: CreditReport) -> str:
+        return f"/verify/credit/{obj.pk}/"
+
+
+class CreditReportBundleSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text='Always "credit_report".')
+    version = serializers.IntegerField()
+    report_id = serializers.IntegerField()
+    report_key = serializers.CharField(help_text='keccak256 of the UTF-8 bytes of "report:" + report_id.')
+    chain_id = serializers.IntegerField()
+    contract = serializers.CharField(allow_null=True)
+    canonical = serializers.CharField(help_text="The report's RFC 8785 text, as anchored.")
+    hash = serializers.CharField(help_text="keccak256 of the UTF-8 bytes of canonical.")
+    tx_hash = serializers.CharField(allow_null=True)
+    block = serializers.IntegerField(allow_null=True)
+    report = serializers.JSONField(help_text="The canonical text's members, parsed, for reading.")
+
+
+REPORT_ID = OpenApiParameter("report_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The report's id.")
+
+
+class CreditReportsView(APIView):
+    @extend_schema(summary="Issue a credit report of your organization to a recipient organization",
+                   description="The report's canonical text is hashed and anchored on chain under its own key.",
+                   request=CreditReportInput, responses={201: CreditReportSerializer, **ERRORS}, tags=["credit"])
+    def post(self, request: Request) -> Response:
+        report = services.credit_report_issue(actor=signed_in_user(request), **_body(request, "recipient"))
+        return Response(CreditReportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class CreditReportBundleView(APIView):
+    @extend_schema(summary="A credit report's bundle, for the standalone verifier",
+                   description="Readable by the issuing organization, the recipient, regulators and platform staff.",
+                   parameters=[REPORT_ID], responses={200: CreditReportBundleSerializer, 404: ERRORS[404]},
+                   tags=["credit"])
+    def get(self, request: Request, report_id: str) -> Response:
+        report = selectors.credit_report_get(user=request.user, report_id=report_id)
+        response = Response(reports.report_bundle(report))
+        response["Content-Disposition"] = f'inline; filename="credit-report-{report.pk}.json"'
+        return response

@@ -9,4 +9,7 @@ urlpatterns = [
          name="api-organization-credit"),
     path("credit-limits/", api.CreditLimitsView.as_view(), name="api-credit-limits"),
     path("credit-limits/<str:limit_id>/revoke/", api.CreditLimitRevokeView.as_view(), name="api-credit-limit-revoke"),
+    path("credit-reports/", api.CreditReportsView.as_view(), name="api-credit-reports"),
+    path("credit-reports/<str:report_id>/bundle/", api.CreditReportBundleView.as_view(),
+         name="api-credit-report-bundle"),
 ]

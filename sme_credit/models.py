@@ -160,3 +160,38 @@ class RefreshWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: event {self.last_event_id}"
+
+
+REPORT_FORMAT = 1
+
+
+class CreditReport(models.Model):
+    """A report of an organization's credit, issued by one of its members to a named recipient organization.
+
+    ``canonical`` is the report's RFC 8785 text (format in ``sme_credit/README.md``), ``hash`` its keccak256,
+    anchored under ``report_key = keccak256("report:" + id)`` as the single record of that key (prev = zero
+    hash). Written once by ``services.credit_report_issue``; nothing edits it afterwards.
+    """
+
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    format = models.PositiveSmallIntegerField(default=REPORT_FORMAT)
+    canonical = models.TextField()
+    hash = models.CharField(max_length=66, unique=True)
+    report_key = models.CharField(max_length=66, unique=True)
+    anchor = models.OneToOneField(
+        "chain_adapter.AnchorRecord", on_delete=models.PROTECT, related_name="credit_report"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="credit_report_not_to_self", condition=~Q(organization=F("recipient"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"credit report {self.pk} of {self.organization_id} to {self.recipient_id}"

@@ -7,13 +7,16 @@ else gets 404, as for an organization that does not exist.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
 from finance_portal.users import Viewer
 from sme_credit.errors import CreditNotFound
-from sme_credit.models import CreditLimit, CreditProfile, CreditScore
+from sme_credit.models import CreditLimit, CreditProfile, CreditReport, CreditScore
 
 
 def credit_readable_by(*, user: Viewer, organization: Organization) -> bool:
@@ -54,3 +57,45 @@ def credit_limits_of(financier: Organization) -> QuerySet[CreditLimit]:
     """A financier's limits, live and revoked, newest first."""
     return CreditLimit.objects.filter(financier=financier).select_related("debtor", "supplier").order_by(
         "-granted_at", "-id")
+
+
+def credit_report_get(*, user: Viewer, report_id: object) -> CreditReport:
+    """A credit report for the issuing organization, the recipient, regulators and platform staff; anyone
+    else gets ``CreditNotFound``, as for a report that does not exist."""
+    try:
+        pk = int(str(report_id))
+    except ValueError:
+        raise CreditNotFound("No such credit report.") from None
+    report = CreditReport.objects.select_related("organization", "recipient", "anchor").filter(pk=pk).first()
+    if report is None or not user.is_authenticated:
+        raise CreditNotFound("No such credit report.")
+    if user.is_superuser:
+        return report
+    membership = membership_of(user)
+    viewer = membership.organization if membership else None
+    if viewer is None or not (viewer.pk in (report.organization_id, report.recipient_id)
+                              or viewer.is_regulator or viewer.is_platform):
+        raise CreditNotFound("No such credit report.")
+    return report
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    organization: Organization
+    score: int
+    computed_at: datetime
+    reasons: list[str]  # the factors that moved it most, largest first
+
+
+TOP_REASONS = 3
+
+
+def credit_score_summary(organization: Organization) -> ScoreSummary | None:
+    """The latest score of ``organization`` with its top reasons (the base and clamping left out), or None."""
+    latest = credit_scores_of(organization).first()
+    if latest is None:
+        return None
+    moved = [f for f in latest.factors if f.get("factor") not in ("base", "bounds") and f.get("points")]
+    moved.sort(key=lambda f: -abs(int(f["points"])))
+    return ScoreSummary(organization, latest.score, latest.computed_at,
+                        [str(f["reason"]) for f in moved[:TOP_REASONS]])

@@ -12,19 +12,21 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from bills import clock
 from bills import selectors as bill_selectors
 from bills.models_money import SettlementKind
+from chain_adapter.hashing import ZERO_HASH, keccak256_hex
+from chain_adapter.outbox import anchor_enqueue
 from finance_portal.money import parse_amount, validate_currency
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import organization_by_credit_code
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import User
-from sme_credit import scoring
+from sme_credit import reports, scoring
 from sme_credit.errors import CreditInvalid, CreditLimitRevoked, CreditNotFound, CreditNotPermitted
-from sme_credit.models import CreditLimit, CreditProfile, CreditScore, RefreshWatermark
+from sme_credit.models import CreditLimit, CreditProfile, CreditReport, CreditScore, RefreshWatermark
 
 WATERMARK = "bill_events"
 # Events are read again this far behind the watermark on each run: an event whose transaction committed after
@@ -203,3 +205,48 @@ def credit_limit_revoke(*, limit_id: object, actor: User) -> CreditLimit:
         limit.revoked_at, limit.revoked_by = clock.now(), actor
         limit.save(update_fields=["revoked_at", "revoked_by"])
     return limit
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Credit reports
+# ---------------------------------------------------------------------------------------------------------
+
+
+def credit_report_issue(*, actor: User, recipient: object) -> CreditReport:
+    """A member of an organization issues a report of its credit to ``recipient`` (a credit code).
+
+    In one transaction: the profile and score are recomputed, the report's id drawn from its sequence, its
+    canonical text (``sme_credit.reports.report_object``) hashed, and the hash registered in the anchoring
+    outbox under ``keccak256("report:" + id)`` with prev = zero hash (a report key holds one record, so no
+    lock is needed). 403 for an organization that may not act or is not a trading one (regulator, platform);
+    400 for an unknown recipient or the organization itself.
+    """
+    org = require_acting_organization(actor)
+    if org.is_regulator or org.is_platform:
+        raise CreditNotPermitted("Only trading organizations issue credit reports of themselves.")
+    if isinstance(recipient, Organization):
+        target: Organization | None = recipient
+    elif recipient in (None, ""):
+        raise CreditInvalid("Name the recipient by its unified social credit code.", field="recipient")
+    else:
+        target = organization_by_credit_code(str(recipient))
+    if target is None:
+        raise CreditInvalid(f"No organization on the platform has the credit code {recipient!r}.", field="recipient")
+    if target.pk == org.pk:
+        raise CreditInvalid("A report goes to another organization, not to yours.", field="recipient")
+    with transaction.atomic():
+        score = credit_refresh(organization=org)
+        profile = CreditProfile.objects.select_related("largest_debtor").get(organization=org)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [CreditReport._meta.db_table])
+            report_id = int(cursor.fetchone()[0])
+        issued_at = clock.now()
+        text = reports.report_canonical(reports.report_object(
+            report_id=report_id, organization=org, recipient=target, issued_at=issued_at, profile=profile,
+            score=score))
+        key = reports.report_key_of(report_id)
+        digest = keccak256_hex(text)
+        anchor = anchor_enqueue(key=key, prev_hash=ZERO_HASH, event_hash=digest)
+        return CreditReport.objects.create(id=report_id, organization=org, recipient=target, created_by=actor,
+                                           created_at=issued_at, canonical=text, hash=digest, report_key=key,
+                                           anchor=anchor)
