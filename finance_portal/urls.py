@@ -21,6 +21,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("me/", portal_api.MeView.as_view(), name="api-me"),
     path("bills/<uuid:bill_id>/bundle/", BillBundleView.as_view(), name="api-bill-bundle"),
     path("", include("invoices.api_urls")),
+    path("", include("finance_portal.oversight.api_urls")),  # before bills': bills/{id}/freeze-request/
     path("", include("bills.api_urls")),
     path("", include("finance_portal.ledger.api_urls")),
     path("", include("sme_credit.api_urls")),
@@ -45,4 +46,5 @@ urlpatterns = [
     path("", include("bills.urls")),
     path("", include("finance_portal.ledger.urls")),
     path("", include("bills.portfolio_urls")),
+    path("", include("finance_portal.oversight.urls")),
 ]

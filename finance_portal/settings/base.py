@@ -74,6 +74,11 @@ INVOICE_ZIP_MAX_MEMBERS: int
 STATIC_ROOT: str
 ADMIN_REQUIRE_2FA: bool
 AXES_FAILURE_LIMIT: int
+OVERSIGHT_QUICK_FINANCING_MINUTES: int
+OVERSIGHT_QUICK_FINANCING_COUNT: int
+OVERSIGHT_OUTLIER_FACTOR: Decimal
+OVERSIGHT_OUTLIER_MIN_HISTORY: int
+OVERSIGHT_OUTLIER_HISTORY: int
 
 
 def build(dev: bool) -> dict[str, object]:
@@ -170,6 +175,14 @@ def build(dev: bool) -> dict[str, object]:
     s["STATIC_ROOT"] = env_str("STATIC_ROOT", default=str(BASE_DIR / ".run" / "staticfiles"))
     s["ADMIN_REQUIRE_2FA"] = env_bool("ADMIN_REQUIRE_2FA", default=not dev)
     s["AXES_FAILURE_LIMIT"] = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+    # Oversight rules (finance_portal/oversight/rules.py): a debtor is flagged on a day when this many of its bills
+    # were bought within this many minutes of acceptance; a face above FACTOR x the median of the creditor's
+    # last HISTORY bills (given MIN_HISTORY of them) is flagged.
+    s["OVERSIGHT_QUICK_FINANCING_MINUTES"] = env_int("OVERSIGHT_QUICK_FINANCING_MINUTES", default=30, minimum=1)
+    s["OVERSIGHT_QUICK_FINANCING_COUNT"] = env_int("OVERSIGHT_QUICK_FINANCING_COUNT", default=5, minimum=1)
+    s["OVERSIGHT_OUTLIER_FACTOR"] = env_decimal("OVERSIGHT_OUTLIER_FACTOR", default="10")
+    s["OVERSIGHT_OUTLIER_MIN_HISTORY"] = env_int("OVERSIGHT_OUTLIER_MIN_HISTORY", default=5, minimum=1)
+    s["OVERSIGHT_OUTLIER_HISTORY"] = env_int("OVERSIGHT_OUTLIER_HISTORY", default=20, minimum=1)
     return s
 
 
@@ -208,6 +221,7 @@ INSTALLED_APPS = [
     "finance_portal.organizations",
     "finance_portal.ledger",
     "finance_portal.portal",
+    "finance_portal.oversight",
     "chain_adapter",
     "invoices",
     "bills",
@@ -324,6 +338,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "anchoring-sweeper": {"task": "chain_adapter.sweep", "schedule": 15.0},
     "bills-overdue-and-default": {"task": "bills.mark_overdue", "schedule": 3600.0},
     "credit-refresh-profiles": {"task": "sme_credit.refresh_profiles", "schedule": 300.0},
+    "oversight-sweep": {"task": "oversight.sweep", "schedule": 600.0},
 }
 
 LOGGING = {

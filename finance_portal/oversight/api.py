@@ -1,0 +1,146 @@
+"""REST API of oversight (DESIGN §10): flags, acknowledgement, reconciliation, and a regulator's freeze request.
+
+Regulators and platform staff only: a signed-in user of any other role gets 403, anyone signed out 401/403.
+A freeze request is for regulators; it freezes nothing (platform staff decide it in the admin).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from finance_portal.errors import ERROR_SCHEMA
+from finance_portal.oversight import selectors, services
+from finance_portal.oversight.errors import NotOversight
+from finance_portal.oversight.models import FreezeRequest, OversightFlag, Rule
+from finance_portal.users import signed_in_user
+
+ERROR = OpenApiResponse(ERROR_SCHEMA, description="The body names the rule or the field.")
+
+
+class IsOversight(BasePermission):
+    """Regulators and platform staff pass; anyone else signed in gets the project's 403 body."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not request.user.is_authenticated:
+            return False
+        if not selectors.is_oversight_user(request.user):
+            raise NotOversight("Oversight is for regulators and platform staff.")
+        return True
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    bill_number = serializers.CharField(source="bill.number", default=None, read_only=True)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
+    acknowledged = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = OversightFlag
+        fields = ["id", "rule", "subject", "severity", "explanation", "evidence", "bill", "bill_number",
+                  "organization", "first_seen", "last_seen", "acknowledged", "acknowledged_by", "acknowledged_at",
+                  "acknowledgement_note"]
+        read_only_fields = fields
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class FreezeRequestSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = FreezeRequest
+        fields = ["id", "bill", "requested_by", "reason", "requested_at", "status", "decided_by", "decided_at",
+                  "decision_note"]
+        read_only_fields = fields
+
+
+class ReconciliationRowSerializer(serializers.Serializer):
+    bill = serializers.UUIDField(source="bill_id")
+    number = serializers.CharField()
+    state = serializers.CharField()
+    status = serializers.ChoiceField(choices=["ok", "mismatch"])
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+def _acknowledged_param(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    return value.lower() in ("1", "true", "yes")
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("rule", OpenApiTypes.STR, enum=Rule.values, description="Only this rule's flags."),
+    OpenApiParameter("acknowledged", OpenApiTypes.BOOL, description="true: acknowledged only; false: open only."),
+], responses={200: FlagSerializer(many=True), 403: ERROR})
+class FlagListView(generics.ListAPIView):
+    """Every oversight flag, newest first within each rule."""
+
+    permission_classes = [IsOversight]
+    serializer_class = FlagSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        params = self.request.query_params
+        return selectors.flags(rule=params.get("rule") or None,
+                               acknowledged=_acknowledged_param(params.get("acknowledged")))
+
+
+class FlagAcknowledgeView(APIView):
+    """Acknowledge a flag with a note (required). It changes no bill; who and when are recorded."""
+
+    permission_classes = [IsOversight]
+
+    @extend_schema(request=NoteInput, responses={200: FlagSerializer, 400: ERROR, 403: ERROR, 404: ERROR,
+                                                 409: ERROR})
+    def post(self, request: Request, flag_id: str) -> Response:
+        data = NoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        flag = services.flag_acknowledge(flag_id=flag_id, note=data.validated_data.get("note", ""),
+                                         actor=signed_in_user(request))
+        return Response(FlagSerializer(flag).data)
+
+
+class ReconciliationView(generics.GenericAPIView):
+    """Per bill, paginated: ``ok``, or ``mismatch`` with what ``bill_chain_verify`` finds."""
+
+    permission_classes = [IsOversight]
+    serializer_class = ReconciliationRowSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.reconciliation_bills()
+
+    @extend_schema(responses={200: ReconciliationRowSerializer(many=True), 403: ERROR})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = selectors.reconciliation_rows(list(page or []))
+        return self.get_paginated_response(ReconciliationRowSerializer(rows, many=True).data)
+
+
+class FreezeRequestView(APIView):
+    """A regulator asks platform staff to freeze a bill, with a reason. The bill is not frozen by this."""
+
+    permission_classes = [IsOversight]
+
+    @extend_schema(request=ReasonInput, responses={201: FreezeRequestSerializer, 400: ERROR, 403: ERROR,
+                                                   404: ERROR})
+    def post(self, request: Request, bill_id: str) -> Response:
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        req = services.freeze_request_create(bill_id=bill_id, reason=data.validated_data.get("reason", ""),
+                                             actor=signed_in_user(request))
+        return Response(FreezeRequestSerializer(req).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,112 @@
+"""Oversight records: flags raised by the rules (``finance_portal.oversight.rules``) and regulators' freeze requests.
+
+A newcomer must know one thing: these rows are the regulators' audit trail. A flag is never deleted; a
+re-run of the sweep updates its evidence and ``last_seen`` (one row per ``(rule, subject)``), and its
+acknowledgement (who, when, note) is set once. A freeze request is never deleted and its decision (granted or
+declined, by whom, when, note) is set once. A trigger (migration 0001) holds both rules in SQL too.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Rule(models.TextChoices):
+    INVOICE_REUSED = "invoice_reused", "Invoice behind two live bills or financed twice"
+    FACE_ABOVE_INVOICES = "face_above_invoices", "Face above its invoices"
+    CIRCULAR_TRANSFER = "circular_transfer", "Circular transfers"
+    QUICK_FINANCING = "quick_financing", "Financing right after acceptance, at volume"
+    AMOUNT_OUTLIER = "amount_outlier", "Amount far outside the organization's history"
+    TENOR_BEYOND_LIMIT = "tenor_beyond_limit", "Tenor beyond the limit"
+    CHAIN_MISMATCH = "chain_mismatch", "Database history differs from the chain"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class OversightFlag(models.Model):
+    """One finding of one rule about one subject (a bill, an invoice, an organization on a day)."""
+
+    rule = models.CharField(max_length=32, choices=Rule.choices)
+    # What the finding is about, as text: "bill:<uuid>", "invoice:<uuid>", "org:<id>:<YYYY-MM-DD>"...
+    subject = models.CharField(max_length=120)
+    bill = models.ForeignKey("bills.Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    explanation = models.TextField()
+    evidence = models.JSONField(default=dict)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen", "id"]
+        indexes = [models.Index(fields=["rule", "acknowledged_at"], name="oversight_flag_rule_ack")]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "subject"], name="oversight_flag_once_per_subject"),
+            models.CheckConstraint(name="oversight_flag_rule_valid", condition=Q(rule__in=Rule.values)),
+            models.CheckConstraint(name="oversight_flag_severity_valid", condition=Q(severity__in=Severity.values)),
+            models.CheckConstraint(
+                name="oversight_flag_ack_complete",
+                condition=Q(acknowledged_at__isnull=True, acknowledgement_note="")
+                | (Q(acknowledged_at__isnull=False) & ~Q(acknowledgement_note="")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.subject}"
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class FreezeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    GRANTED = "granted", "Granted (the bill was frozen)"
+    DECLINED = "declined", "Declined"
+
+
+class FreezeRequest(models.Model):
+    """A regulator's request that platform staff freeze a bill. It freezes nothing by itself."""
+
+    bill = models.ForeignKey("bills.Bill", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=1000)
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=FreezeStatus.choices, default=FreezeStatus.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(name="freeze_request_status_valid", condition=Q(status__in=FreezeStatus.values)),
+            models.CheckConstraint(name="freeze_request_reason_given", condition=~Q(reason="")),
+            models.CheckConstraint(
+                name="freeze_request_decision_complete",
+                condition=Q(status="open", decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(status="open") & Q(decided_at__isnull=False, decided_by__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="freeze_request_decline_has_note", condition=~Q(status="declined") | ~Q(decision_note=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"freeze request {self.pk} on {self.bill_id} ({self.status})"
