@@ -197,7 +197,7 @@ def oversight_settings() -> dict[str, Any]:
     return {
         "window_minutes": settings.OVERSIGHT_QUICK_FINANCING_MINUTES,
         "threshold": settings.OVERSIGHT_QUICK_FINANCING_COUNT,
-        "factor": settings.OVERSIGHT_OUTLIER_FACTOR,
+        "factor": Decimal(str(settings.OVERSIGHT_OUTLIER_FACTOR)),
         "min_history": settings.OVERSIGHT_OUTLIER_MIN_HISTORY,
         "history": settings.OVERSIGHT_OUTLIER_HISTORY,
         "tenor_days": settings.BILL_MAX_TENOR_DAYS,
