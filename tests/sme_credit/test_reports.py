@@ -160,7 +160,8 @@ def test_an_unknown_report_is_404(world):
 
 @pytest.mark.django_db
 def test_the_marketplace_and_the_listing_show_financiers_both_parties_scores(world):
-    bill = listed(world)
+    bill = listed(world)  # the supplier lists what it drew: it is the seller
+    assert bill.holder_id == bill.creditor_id
     debtor = credit_refresh(organization=bill.debtor)
     supplier = credit_refresh(organization=bill.creditor)
     page = Client()
@@ -170,3 +171,12 @@ def test_the_marketplace_and_the_listing_show_financiers_both_parties_scores(wor
         assert f'data-org="{bill.debtor_id}"><span class="badge"' in html, url
         assert f"score {debtor.score}" in html and f"score {supplier.score}" in html, url
         assert "1 bill drawn or owed on the platform: +2" in html, url
+
+
+@pytest.mark.django_db
+def test_suppliers_see_no_marketplace_and_so_no_scores(world):
+    listed(world)
+    page = Client()
+    page.force_login(world.user("supplier2"))
+    response = page.get("/marketplace/")
+    assert response.status_code == 403 and "credit-score" not in response.content.decode()
