@@ -49,11 +49,11 @@ class FlagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NoteInput(serializers.Serializer):
+class AcknowledgeInput(serializers.Serializer):
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
-class ReasonInput(serializers.Serializer):
+class FreezeReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
@@ -104,10 +104,10 @@ class FlagAcknowledgeView(APIView):
 
     permission_classes = [IsOversight]
 
-    @extend_schema(request=NoteInput, responses={200: FlagSerializer, 400: ERROR, 403: ERROR, 404: ERROR,
+    @extend_schema(request=AcknowledgeInput, responses={200: FlagSerializer, 400: ERROR, 403: ERROR, 404: ERROR,
                                                  409: ERROR})
     def post(self, request: Request, flag_id: str) -> Response:
-        data = NoteInput(data=request.data)
+        data = AcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
         flag = services.flag_acknowledge(flag_id=flag_id, note=data.validated_data.get("note", ""),
                                          actor=signed_in_user(request))
@@ -136,10 +136,10 @@ class FreezeRequestView(APIView):
 
     permission_classes = [IsOversight]
 
-    @extend_schema(request=ReasonInput, responses={201: FreezeRequestSerializer, 400: ERROR, 403: ERROR,
+    @extend_schema(request=FreezeReasonInput, responses={201: FreezeRequestSerializer, 400: ERROR, 403: ERROR,
                                                    404: ERROR})
     def post(self, request: Request, bill_id: str) -> Response:
-        data = ReasonInput(data=request.data)
+        data = FreezeReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         req = services.freeze_request_create(bill_id=bill_id, reason=data.validated_data.get("reason", ""),
                                              actor=signed_in_user(request))
