@@ -37,7 +37,6 @@ from bills.serializers import (
     BillSerializer,
     BuyInput,
     BuyResultSerializer,
-    ErrorSerializer,
     ListingFilter,
     ListingSerializer,
     ListInput,
@@ -46,6 +45,7 @@ from bills.serializers import (
     SplitInput,
     TransferInput,
 )
+from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.users import signed_in_user
 
 # ---------------------------------------------------------------------------------------------------------
@@ -53,10 +53,10 @@ from finance_portal.users import signed_in_user
 # ---------------------------------------------------------------------------------------------------------
 
 ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Bad input; the body names the field."),
-    403: OpenApiResponse(ErrorSerializer, description="Your organization may not do this (or is not KYC approved)."),
-    404: OpenApiResponse(ErrorSerializer, description="No such bill, or not one you may see."),
-    409: OpenApiResponse(ErrorSerializer, description="The bill's state or a rule refuses it; the body says which."),
+    400: OpenApiResponse(ERROR_SCHEMA, description="Bad input; the body names the field."),
+    403: OpenApiResponse(ERROR_SCHEMA, description="Your organization may not do this (or is not KYC approved)."),
+    404: OpenApiResponse(ERROR_SCHEMA, description="No such bill, or not one you may see."),
+    409: OpenApiResponse(ERROR_SCHEMA, description="The bill's state or a rule refuses it; the body says which."),
 }
 ID_PARAM = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The bill's id.")
 

@@ -42,12 +42,6 @@ class DecimalStringField(serializers.Field):
         return str(value)
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in words a user can act on.")
-    code = serializers.CharField(help_text="A stable code: invalid, not_found, wrong_state, matured, …")
-    field = serializers.CharField(required=False, help_text="The input field at fault, for a 400.")
-
-
 class BillPartySerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     legal_name = serializers.CharField(read_only=True)

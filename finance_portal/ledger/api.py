@@ -31,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.ledger import selectors, services
 from finance_portal.ledger.errors import LedgerInvalid, NotPlatformStaff
 from finance_portal.ledger.models import JournalEntry, Posting
@@ -38,12 +39,6 @@ from finance_portal.ledger.models import JournalEntry, Posting
 # ---------------------------------------------------------------------------------------------------------
 # Serializers
 # ---------------------------------------------------------------------------------------------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in words a user can act on.")
-    code = serializers.CharField(help_text="A stable code: invalid, insufficient_funds, duplicate_reference, …")
-    field = serializers.CharField(required=False, help_text="The input field at fault, for a 400.")
 
 
 @extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "10000.00"})
@@ -197,10 +192,10 @@ def _csv_rows(statement: selectors.Statement) -> Iterator[str]:
 
 
 ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Bad input; the body names the field."),
-    403: OpenApiResponse(ErrorSerializer, description="Not signed in, or not platform staff."),
-    404: OpenApiResponse(ErrorSerializer, description="No such account among your organization's."),
-    409: OpenApiResponse(ErrorSerializer, description="Insufficient funds, or the bank reference was used."),
+    400: OpenApiResponse(ERROR_SCHEMA, description="Bad input; the body names the field."),
+    403: OpenApiResponse(ERROR_SCHEMA, description="Not signed in, or not platform staff."),
+    404: OpenApiResponse(ERROR_SCHEMA, description="No such account among your organization's."),
+    409: OpenApiResponse(ERROR_SCHEMA, description="Insufficient funds, or the bank reference was used."),
 }
 
 
