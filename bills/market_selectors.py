@@ -11,6 +11,7 @@ action would be refused is the rule book's answer (``bills.rules.refusal``); the
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,8 +19,8 @@ from django.conf import settings
 
 from bills import clock, rules
 from bills.disclosure import bill_for_viewer
-from bills.errors import BillActionNotPermitted
-from bills.models import Bill, BillEvent, EventType
+from bills.errors import BillActionNotPermitted, BillNotFound
+from bills.models import Bill, BillAllocation, BillEvent, EventType
 from bills.models_money import BillOffer, OfferStatus
 from bills.portfolio import annualized_yield
 from bills.selectors import (
@@ -39,7 +40,6 @@ from finance_portal.ledger.selectors import ZERO, account_balance
 from finance_portal.organizations.models import Organization
 from finance_portal.users import Viewer
 from invoices.models import Invoice
-from invoices.selectors import invoices_visible_to
 
 
 def listing_get(*, user: Viewer, bill_id: object) -> Bill:
@@ -82,17 +82,28 @@ def listing_transitions(bill: Bill) -> list[ListingTransition]:
 class ListingInvoice:
     invoice: Invoice
     allocated: Decimal
-    downloadable: bool  # the invoices app's own rule lets the viewer download the file
+    downloadable: bool  # whoever may read the listing may download the invoices behind it (due diligence)
 
 
 def listing_invoices(*, bill: Bill, user: Viewer) -> list[ListingInvoice]:
-    """The invoices behind the bill (its root's for a split part), and which the viewer may download through
-    the invoices app's permission-checked view (``invoices.selectors.invoices_visible_to`` decides)."""
+    """The invoices behind the bill (its root's for a split part). A financier pricing a listed bill may read
+    them all (DESIGN §8: "invoices"), through ``listing_invoice_file``, never through the invoices app."""
     allocations = list(bill_allocations(bill))
-    ids = [a.invoice_id for a in allocations]
-    readable = set(invoices_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
-    return [ListingInvoice(invoice=a.invoice, allocated=a.amount, downloadable=a.invoice_id in readable)
-            for a in allocations]
+    return [ListingInvoice(invoice=a.invoice, allocated=a.amount, downloadable=True) for a in allocations]
+
+
+def listing_invoice(*, bill: Bill, invoice_id: object) -> Invoice:
+    """An invoice behind the listed ``bill`` (its root's allocations), for the financier's due diligence; 404
+    for any other invoice. Precondition: the caller got ``bill`` from ``listing_get`` for this viewer."""
+    try:
+        pk = uuid.UUID(str(invoice_id))
+    except ValueError:
+        raise BillNotFound("No such invoice behind this listing.") from None
+    allocation = (BillAllocation.objects.select_related("invoice")
+                  .filter(bill_id=bill.allocation_root_id, invoice_id=pk).first())
+    if allocation is None:
+        raise BillNotFound("No such invoice behind this listing.")
+    return allocation.invoice
 
 
 def listing_anchoring(bill: Bill) -> dict[str, int]:

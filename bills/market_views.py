@@ -29,6 +29,8 @@ from bills.errors import BillNotFound
 from bills.models import Bill
 from finance_portal.errors import DomainError, NotPermitted
 from finance_portal.users import signed_in_user
+from invoices.errors import InvoiceNotFound
+from invoices.files import file_response
 
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,10})?")
 _HOURS = re.compile(r"[0-9]{1,5}")
@@ -137,6 +139,20 @@ def _why_not_buy(preview: market_selectors.BuyPreview | None, refusal: DomainErr
     if preview is None:
         return "This bill has no price today: it is at or past maturity."
     return refusal.message if refusal is not None else ""
+
+
+@login_required
+@require_http_methods(["GET"])
+def listing_invoice_file(request: HttpRequest, pk: uuid.UUID, invoice_id: uuid.UUID) -> HttpResponse:
+    """The file of an invoice behind a listed bill, as an attachment, for those who may read the listing."""
+    found = _listing_or_error(request, pk)
+    if isinstance(found, HttpResponse):
+        return found
+    try:
+        invoice = market_selectors.listing_invoice(bill=found, invoice_id=invoice_id)
+        return file_response(invoice)
+    except (BillNotFound, InvoiceNotFound):
+        raise Http404("No such invoice behind this listing.") from None
 
 
 @login_required

@@ -14,6 +14,8 @@ urlpatterns = [
     path("marketplace/", views.marketplace, name="marketplace"),
     path("marketplace/<uuid:pk>/", market_views.listing, name="listing"),
     path("marketplace/<uuid:pk>/buy/", market_views.buy_confirm, name="buy-confirm"),
+    path("marketplace/<uuid:pk>/invoices/<uuid:invoice_id>/file/", market_views.listing_invoice_file,
+         name="listing-invoice-file"),
     path("marketplace/<uuid:pk>/offers/", market_views.offer_make, name="offer-make"),
     path("marketplace/offers/<int:offer_id>/withdraw/", market_views.offer_withdraw, name="offer-withdraw"),
     path("bills/offers/<int:offer_id>/accept/", market_views.offer_accept, name="offer-accept"),

@@ -61,7 +61,9 @@ def test_financiers_see_debtor_seller_terms_invoices_transitions_and_anchoring(w
     assert re.search(r"\d+ of 4 events anchored", text)
     assert f'href="/marketplace/{bill.pk}/buy/"' in text
     assert f'href="/verify/{bill.pk}/"' in text  # the login-only page shows listings to financiers
-    assert f"/invoices/{invoice.pk}/file/" not in text  # invoice files stay with the invoice's parties
+    # the invoice files, for due diligence, through the listing (never the invoices app's own pages)
+    assert f'href="/marketplace/{bill.pk}/invoices/{invoice.pk}/file/"' in text
+    assert f'href="/invoices/{invoice.pk}/' not in text
     assert 'name="rate"' in text and 'name="expires_in_hours"' in text
 
 
@@ -303,3 +305,33 @@ def test_the_holder_without_offers_is_told_so_and_others_see_no_section(world, c
     bill = listed(world)
     assert "No open offers" in html(as_user(client, world, "supplier").get(f"/bills/{bill.pk}/"))
     assert "No open offers" not in html(as_user(client, world, "buyer").get(f"/bills/{bill.pk}/"))
+
+
+@pytest.mark.parametrize("name", ["financier", "financier2", "regulator", "admin"])
+def test_those_who_read_a_listing_download_the_invoices_behind_it(world, client, name):
+    bill = listed(world)
+    invoice = bill.allocations.get().invoice
+    response = as_user(client, world, name).get(f"/marketplace/{bill.pk}/invoices/{invoice.pk}/file/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_a_financier_downloads_no_invoice_that_is_not_behind_the_listing(world, client):
+    bill = listed(world)
+    other = accepted(world)  # its invoice is not behind the listing
+    foreign = other.allocations.get().invoice
+    financier = as_user(client, world, "financier")
+    assert financier.get(f"/marketplace/{bill.pk}/invoices/{foreign.pk}/file/").status_code == 404
+    # and nothing of a bill once it is no longer listed
+    own = bill.allocations.get().invoice
+    services.bill_unlist(bill_id=bill.pk, actor=world.user("supplier"))
+    assert financier.get(f"/marketplace/{bill.pk}/invoices/{own.pk}/file/").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["supplier2", "buyer2"])
+def test_traders_download_no_invoice_through_a_listing(world, client, name):
+    bill = listed(world)
+    invoice = bill.allocations.get().invoice
+    response = as_user(client, world, name).get(f"/marketplace/{bill.pk}/invoices/{invoice.pk}/file/")
+    assert response.status_code in (403, 404)
