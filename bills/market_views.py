@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -143,7 +143,7 @@ def _why_not_buy(preview: market_selectors.BuyPreview | None, refusal: DomainErr
 
 @login_required
 @require_http_methods(["GET"])
-def listing_invoice_file(request: HttpRequest, pk: uuid.UUID, invoice_id: uuid.UUID) -> HttpResponse:
+def listing_invoice_file(request: HttpRequest, pk: uuid.UUID, invoice_id: uuid.UUID) -> HttpResponseBase:
     """The file of an invoice behind a listed bill, as an attachment, for those who may read the listing."""
     found = _listing_or_error(request, pk)
     if isinstance(found, HttpResponse):
