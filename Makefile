@@ -56,8 +56,11 @@ soak: bootstrap
 	  $(PY) -m pytest -q -p no:cacheprovider $(SOAK_TESTS) $(PYTEST_ARGS) || exit 1; \
 	done
 
+# ruff; the layering of DESIGN §2 ([tool.importlinter] in pyproject.toml); mypy with django-stubs on every app.
 lint: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 check: migrate
 	$(PY) manage.py check
