@@ -13,6 +13,7 @@ where it and the text disagree is named too. Exit codes: 0 verified, 1 not verif
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -96,8 +97,6 @@ def _first_difference(given: Any, anchored: Any, path: str = "") -> str | None:
 
 
 def _value_at(obj: Any, path: str) -> Any:
-    import re
-
     for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
         if part.startswith("["):
             index = int(part[1:-1])
