@@ -7,6 +7,7 @@ else gets 404, as for an organization that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,8 +94,20 @@ TOP_REASONS = 3
 def credit_score_summary(organization: Organization) -> ScoreSummary | None:
     """The latest score of ``organization`` with its top reasons (the base and clamping left out), or None."""
     latest = credit_scores_of(organization).first()
-    if latest is None:
-        return None
+    return None if latest is None else _summary(organization, latest)
+
+
+def credit_score_summaries(organizations: Iterable[Organization]) -> dict[int, ScoreSummary | None]:
+    """``credit_score_summary`` for many organizations in one query (a page of listings costs the same
+    whatever its length)."""
+    by_pk = {o.pk: o for o in organizations}
+    latest = (CreditScore.objects.filter(organization_id__in=by_pk)
+              .order_by("organization_id", "-computed_at", "-id").distinct("organization_id"))
+    found = {score.organization_id: _summary(by_pk[score.organization_id], score) for score in latest}
+    return {pk: found.get(pk) for pk in by_pk}
+
+
+def _summary(organization: Organization, latest: CreditScore) -> ScoreSummary:
     moved = [f for f in latest.factors if f.get("factor") not in ("base", "bounds") and f.get("points")]
     moved.sort(key=lambda f: -abs(int(f["points"])))
     return ScoreSummary(organization, latest.score, latest.computed_at,

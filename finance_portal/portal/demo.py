@@ -139,7 +139,7 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
             actor=user[seller],
             file=ContentFile(content, name=f"invoice-{n}.pdf"),
             invoice_code="",
-            invoice_number=f"2644{orgs[seller].pk:04d}{n:012d}",
+            invoice_number=f"2644{orgs[seller].pk % 10000:04d}{n:012d}",  # a 20-digit 数电票 number
             buyer_credit_code=orgs["buyer"].credit_code,
             issue_date=clock.today() - dt.timedelta(days=5),
             amount_excl_tax=str(excl),
