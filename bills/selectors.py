@@ -25,6 +25,7 @@ from bills.models import (
     BillAllocation,
     BillEvent,
     BillParticipant,
+    BillPurchase,
     BillState,
 )
 from bills.models_money import BillOffer, EarlySettlementRequest
@@ -187,6 +188,24 @@ def purchase_quote(*, bill: Bill, rate: Decimal | None = None) -> PurchaseQuote 
         face=bill.face, annual_rate=rate, days=days, currency=bill.currency, basis=DAY_COUNT_BASIS
     )
     return PurchaseQuote(rate=rate, days=days, basis=DAY_COUNT_BASIS, interest=interest, price=price)
+
+
+def bill_purchases_visible(*, bill: Bill, user: Viewer) -> QuerySet[BillPurchase]:
+    """The purchases of ``bill`` the viewer may see: its own (as buyer or seller); all of them for oversight
+    and for the debtor, whose disclosure profile covers every event of its bills (``bills.disclosure``).
+
+    Who sold a claim to whom at what price is commercially secret (DESIGN §8): a past or later holder of
+    the bill does not learn what another financier paid.
+    """
+    qs = BillPurchase.objects.filter(bill=bill).select_related("buyer", "seller").order_by("purchased_at", "id")
+    if user_sees_everything(user):
+        return qs
+    org = viewer_organization(user)
+    if org is None:
+        return qs.none()
+    if bill.debtor_id == org.pk:
+        return qs
+    return qs.filter(Q(buyer=org) | Q(seller=org))
 
 
 def bill_events(bill: Bill) -> QuerySet[BillEvent]:

@@ -125,7 +125,8 @@ class AnchoringSummarySerializer(serializers.Serializer):
 class BillDetailSerializer(BillSerializer):
     allocations = serializers.SerializerMethodField(help_text="The invoices behind the bill (its root's, for a part).")
     children = ChildSerializer(many=True, read_only=True)
-    purchases = PurchaseSerializer(many=True, read_only=True)
+    purchases = serializers.SerializerMethodField(
+        help_text="The purchases your organization took part in (as buyer or seller); all of them for oversight.")
     anchoring = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField(help_text="The actions your organization may try now.")
 
@@ -136,6 +137,14 @@ class BillDetailSerializer(BillSerializer):
     def get_allocations(self, bill: Bill) -> list[dict[str, Any]]:
         # many=True makes a ListSerializer (a list); the stubs type every Serializer's data as a dict.
         return AllocationSerializer(selectors.bill_allocations(bill), many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(PurchaseSerializer(many=True))
+    def get_purchases(self, bill: Bill) -> list[dict[str, Any]]:
+        request = self.context.get("request")
+        if request is None:
+            return []
+        visible = selectors.bill_purchases_visible(bill=bill, user=request.user)
+        return PurchaseSerializer(visible, many=True).data  # type: ignore[return-value]  # a ListSerializer
 
     @extend_schema_field(AnchoringSummarySerializer)
     def get_anchoring(self, bill: Bill) -> dict[str, int]:

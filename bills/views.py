@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from bills import market_views, rules, selectors, services, verify_views
+from bills.disclosure import disclosure_for
 from bills.errors import BillNotFound
 from bills.models import BillState
 from finance_portal.errors import DomainError, NotPermitted
@@ -78,16 +79,27 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     except BillNotFound:
         raise Http404("No such bill.") from None
     events = list(selectors.bill_events(bill))
+    disclosure = disclosure_for(user=request.user, bill=bill, events=events)
+    history = []
+    for index, event in enumerate(events):
+        fields = disclosure.visible_fields(index, event)  # DESIGN §8: what this viewer may learn of the event
+        history.append({
+            "event": event,
+            "anchoring": selectors.anchoring_status(event),
+            "actor": event.actor.legal_name if "actor" in fields else "",
+            "amounts": {k.removeprefix("amounts."): v for k, v in fields.items() if k.startswith("amounts.")},
+            "reason": fields.get("details.reason", ""),
+        })
     return render(
         request,
         "bills/detail.html",
         {
             "title": f"Bill {bill.number}",
             "bill": bill,
-            "events": [(e, selectors.anchoring_status(e)) for e in events],
+            "history": history,
             "allocations": selectors.bill_allocations(bill),
             "children": bill.children.order_by("number"),
-            "purchases": bill.purchases.select_related("buyer", "seller"),
+            "purchases": selectors.bill_purchases_visible(bill=bill, user=request.user),
             "actions": [ACTIONS[a] for a in selectors.bill_available_actions(bill=bill, user=request.user)
                         if a in ACTIONS],
             "anchoring": selectors.bill_anchoring_summary(bill),

@@ -189,3 +189,38 @@ def test_past_holders_keep_reading_but_lose_the_actions(world):
     assert body["actions"] == []
     response = client.post(f"/api/v1/bills/{bill.pk}/transfer/", body_for(world, "transfer"), format="json")
     assert response.status_code == 403
+
+
+def test_purchase_prices_reach_only_the_buyer_and_the_seller_of_each_purchase(world):
+    """DESIGN §8: no holder learns what another financier paid; oversight and the debtor (whose disclosure
+    profile covers every event of its bills) see all."""
+    from rest_framework.test import APIClient
+
+    from bills import services
+    from bills.models import BillPurchase
+    from tests.bills.factories import financed
+
+    bill = financed(world)  # supplier → financier
+    services.bill_transfer(bill_id=bill.pk, actor=world.user("financier"), to=world.org("supplier2").credit_code)
+    services.bill_receive(bill_id=bill.pk, actor=world.user("supplier2"))
+    services.bill_list(bill_id=bill.pk, actor=world.user("supplier2"), rate="0.05")
+    services.bill_buy(bill_id=bill.pk, actor=world.user("financier2"))  # supplier2 → financier2
+    first, second = BillPurchase.objects.filter(bill=bill).order_by("purchased_at", "id")
+    expected = {
+        "supplier": {first.pk}, "financier": {first.pk}, "supplier2": {second.pk}, "financier2": {second.pk},
+        "buyer": {first.pk, second.pk}, "regulator": {first.pk, second.pk}, "admin": {first.pk, second.pk},
+    }
+    prices = {p.pk: f"{p.price:,.2f}" for p in (first, second)}
+    for name, visible in expected.items():
+        client = APIClient()
+        client.force_authenticate(world.user(name))
+        body = client.get(f"/api/v1/bills/{bill.pk}/").json()
+        seen = {(p["buyer"]["credit_code"], p["price"]) for p in body["purchases"]}
+        want = {(BillPurchase.objects.get(pk=pk).buyer.credit_code, str(BillPurchase.objects.get(pk=pk).price))
+                for pk in visible}
+        assert seen == want, name
+        client.force_login(world.user(name))
+        page = client.get(f"/bills/{bill.pk}/").content.decode()
+        for pk, price in prices.items():
+            shown = str(BillPurchase.objects.get(pk=pk).price) in page
+            assert shown == (pk in visible), (name, pk, price)
