@@ -4,7 +4,7 @@
 
 It needs ``eth-hash`` (with ``pycryptodome``) and the standard library, nothing else of this project: no
 Django, no database, no settings, not even web3 (its import alone costs a second). Third parties may copy
-this one file. It reads bundles of version 1 (every event in clear) and version 2 (salted field commitments,
+it with its two siblings, ``verify_base`` and ``verify_chain``. It reads bundles of version 1 (every event in clear) and version 2 (salted field commitments,
 some fields disclosed). For every event it reports OK, MISMATCH (with the reasons, each naming the member
 or field that fails: the text does not hash to the bundle's hash, it does not link to the previous event, a
 disclosed value does not open its commitment, the event belongs to another bill, the chain anchored it
@@ -19,177 +19,46 @@ may cache) and ``check_against_chain(report, view)`` (pure). Exit codes: 0 verif
 mismatch or an incomplete bundle, 2 the bundle or the node could not be read.
 """
 
+
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-import urllib.error
-import urllib.request
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
-from eth_hash.auto import keccak
+from chain_adapter.verify_base import (
+    ANCHORED_TOPIC,
+    EVENT_FORMATS,
+    HEAD_SELECTOR,
+    MAX_SAFE_INTEGER,
+    MISMATCH,
+    NOT_ANCHORED,
+    OK,
+    SALT_BYTES,
+    SUPPORTED_VERSIONS,
+    V2_MEMBERS,
+    ZERO_HASH,
+    EventCheck,
+    VerificationReport,
+    VerifierError,
+    _checksum,
+    _is_hash,
+    commitment,
+    is_address,
+    jcs,
+    keccak_hex,
+)
+from chain_adapter.verify_chain import ChainView, _hex_int, _Rpc, fetch_chain_view
 
-ZERO_HASH = "0x" + "00" * 32
-SUPPORTED_VERSIONS = (1, 2)
-EVENT_FORMATS = (1, 2)
-V2_MEMBERS = {"v", "key", "seq", "fields", "prev"}
-SALT_BYTES = 32
-MAX_SAFE_INTEGER = 2**53 - 1
-ANCHORED_TOPIC = "0x" + keccak(b"Anchored(bytes32,bytes32,bytes32)").hex()
-HEAD_SELECTOR = keccak(b"head(bytes32)")[:4].hex()
-
-OK, MISMATCH, NOT_ANCHORED = "ok", "mismatch", "not_anchored"
-_HASH = re.compile(r"0x[0-9a-f]{64}")
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-
-
-class VerifierError(Exception):
-    """The verification could not be carried out (the node is unreachable or answers nonsense)."""
-
-
-@dataclass
-class EventCheck:
-    seq: int | None
-    hash: str | None
-    status: str = OK
-    reasons: list[str] = field(default_factory=list)
-    tx_hash: str | None = None
-    block: int | None = None
-    log_index: int | None = None
-    format: int | None = None
-    withheld: bool = False  # the text itself is withheld (a format-1 event in a redacted bundle)
-    disclosed: dict[str, Any] = field(default_factory=dict)  # field name -> value, each proven by its commitment
-    committed: list[str] = field(default_factory=list)  # every field name the event commits to (format 2)
-
-    def fail(self, reason: str) -> None:
-        self.status = MISMATCH
-        self.reasons.append(reason)
-
-
-@dataclass
-class VerificationReport:
-    bill_id: str | None
-    bill_key: str | None
-    chain_id: int | None
-    contract: str | None
-    version: int | None = None
-    events: list[EventCheck] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # about the bundle as a whole
-    head: str | None = None
-    complete: bool = False
-    checked_on_chain: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """Every event verified on chain, nothing wrong with the bundle, and it is complete."""
-        return (self.checked_on_chain and self.complete and not self.problems
-                and bool(self.events) and all(e.status == OK for e in self.events))
-
-    @property
-    def failing(self) -> list[EventCheck]:
-        return [e for e in self.events if e.status != OK]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
-
-    def text(self) -> str:
-        who = self.bill_id if self.bill_id else "a bill (id not disclosed)"
-        lines = [f"Bundle v{self.version} of {who} (key {self.bill_key}) on chain {self.chain_id}, "
-                 f"contract {self.contract}"]
-        for problem in self.problems:
-            lines.append(f"  problem: {problem}")
-        for e in self.events:
-            where = f"  block {e.block}, log {e.log_index}, tx {e.tx_hash}" if e.block is not None else ""
-            label = {OK: "OK", MISMATCH: "MISMATCH", NOT_ANCHORED: "NOT ANCHORED"}[e.status]
-            lines.append(f"  event {e.seq}: {label}{where}")
-            if e.format == 2:
-                hidden = len(e.committed) - len(e.disclosed)
-                lines.append(f"      {len(e.disclosed)} field(s) disclosed and proven, {hidden} committed only")
-            elif e.withheld:
-                lines.append("      format-1 event, text withheld: checked by its hash on chain only")
-            lines.extend(f"      {reason}" for reason in e.reasons)
-        if self.checked_on_chain:
-            last = self.events[-1].hash if self.events else None
-            verdict = "complete" if self.complete else "INCOMPLETE"
-            lines.append(f"  head on chain: {self.head} (last event: {last}): the bundle is {verdict}")
-        failing = len(self.failing)
-        lines.append("Result: VERIFIED" if self.ok else
-                     f"Result: NOT VERIFIED ({failing} event(s) fail, {len(self.problems)} problem(s), "
-                     f"{'complete' if self.complete else 'incomplete'})")
-        return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Primitives: keccak, RFC 8785 (JCS), commitments
-# ---------------------------------------------------------------------------------------------------------
-
-
-def _is_hash(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and _HASH.fullmatch(value) is not None
-
-
-def keccak_hex(data: bytes) -> str:
-    return "0x" + keccak(data).hex()
-
-
-def _checksum(address: str) -> str:
-    body = address[2:].lower()
-    digest = keccak(body.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if int(digest[i], 16) >= 8 else c for i, c in enumerate(body))
-
-
-def is_address(value: object) -> bool:
-    """0x + 40 hex digits, all lower case, all upper case, or with a correct EIP-55 checksum."""
-    if not isinstance(value, str) or _ADDRESS.fullmatch(value) is None:
-        return False
-    body = value[2:]
-    return body == body.lower() or body == body.upper() or _checksum(value) == value
-
-
-def jcs(value: object) -> str:
-    """RFC 8785 text of a JSON value made of objects, arrays, strings, integers, booleans and null.
-
-    Bundles hold no floating-point numbers (amounts and rates are decimal strings): one is refused with
-    ``ValueError``, as is an integer beyond ±(2^53 − 1) or a string that is not valid Unicode. Object members are sorted by their names'
-    UTF-16 code units; strings are escaped as RFC 8785 §3.2.2.2 says (as ECMAScript's JSON.stringify).
-    """
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError(f"{value} is outside I-JSON's integer range (RFC 8785 §3.2.2.3)")
-        return str(value)
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-        text.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError, a ValueError
-        return text
-    if isinstance(value, list):
-        return "[" + ",".join(jcs(item) for item in value) + "]"
-    if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise ValueError("object member names must be strings")
-        names = sorted(value, key=lambda k: k.encode("utf-16-be"))
-        return "{" + ",".join(jcs(k) + ":" + jcs(value[k]) for k in names) + "}"
-    raise ValueError(f"{type(value).__name__} values have no place in a bundle (numbers are integers)")
-
-
-def commitment(name: str, salt: str, value: object) -> str:
-    """A format-2 field commitment: ``keccak256(u16be(len(N)) ‖ N ‖ S ‖ V)`` where N is the UTF-8 field name,
-    S the 32 salt bytes and V the UTF-8 bytes of the value's RFC 8785 text."""
-    name_bytes = name.encode("utf-8")
-    salt_bytes = bytes.fromhex(salt[2:])
-    if len(salt_bytes) != SALT_BYTES or len(name_bytes) > 0xFFFF:
-        raise ValueError("a salt is 32 bytes and a name at most 65535")
-    return keccak_hex(len(name_bytes).to_bytes(2, "big") + name_bytes + salt_bytes + jcs(value).encode("utf-8"))
-
+__all__ = [
+    "ANCHORED_TOPIC", "EVENT_FORMATS", "HEAD_SELECTOR", "MAX_SAFE_INTEGER", "MISMATCH", "NOT_ANCHORED", "OK", "SALT_BYTES",
+    "SUPPORTED_VERSIONS", "V2_MEMBERS",
+    "ZERO_HASH", "ChainView", "EventCheck", "VerificationReport", "VerifierError", "_Rpc", "_checksum", "_hex_int",
+    "_is_hash", "check_against_chain", "check_bundle_offline", "commitment", "fetch_chain_view", "is_address",
+    "jcs", "keccak_hex", "main", "verify_bundle",
+]
 
 # ---------------------------------------------------------------------------------------------------------
 # Offline checks
@@ -360,103 +229,6 @@ def _check_v2(report: VerificationReport, check: EventCheck, event: dict[str, An
             check.fail(f"field bill: the event names bill {named!r}, whose key is not the bundle's")
         elif report.bill_id is not None and named != report.bill_id:
             check.fail(f"field bill: the event names bill {named!r}, the bundle {report.bill_id!r}")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The chain
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ChainView:
-    """What the node says about one bill key: the contract's head and its ``Anchored`` logs in a block range.
-
-    Plain data (``as_dict``/``from_dict``), so a page may cache it until the bill's next anchor."""
-
-    chain_id: int
-    contract: str
-    bill_key: str
-    has_code: bool
-    head: str
-    logs: list[dict[str, Any]]  # {"prev", "hash", "tx_hash", "block", "log_index"} in chain order
-    from_block: int
-    to_block: int | str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChainView:
-        return cls(**data)
-
-
-class _Rpc:
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url, self.timeout, self.next_id = url, timeout, 0
-
-    def __call__(self, method: str, params: list[Any]) -> Any:
-        self.next_id += 1
-        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}).encode()
-        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310 (the user's node)
-                response = json.loads(answer.read())
-        except (OSError, ValueError) as err:  # refused, timed out, HTTP error, not JSON
-            raise VerifierError(f"the node does not answer ({err.__class__.__name__}: {err})") from err
-        if not isinstance(response, dict) or ("result" not in response and "error" not in response):
-            raise VerifierError(f"{method}: the node answered {response!r}")
-        if "error" in response:
-            raise VerifierError(f"{method} failed: {response['error']}")
-        return response["result"]
-
-
-def _hex_int(value: object, what: str) -> int:
-    try:
-        return int(str(value), 16)
-    except ValueError as err:
-        raise VerifierError(f"{what}: the node answered {value!r}") from err
-
-
-def fetch_chain_view(rpc_url: str, *, contract: str, bill_key: str, from_block: int = 0,
-                     to_block: int | None = None, max_block_range: int | None = None,
-                     timeout: float = 20.0) -> ChainView:
-    """Ask the node for the chain id, the contract's code, the ``Anchored`` logs of ``bill_key`` in blocks
-    ``from_block``..``to_block`` (latest when None; queried ``max_block_range`` blocks at a time when given)
-    and ``head(bill_key)``. Raises ``VerifierError`` when the node cannot be read."""
-    rpc = _Rpc(rpc_url, timeout)
-    chain_id = _hex_int(rpc("eth_chainId", []), "eth_chainId")
-    code = rpc("eth_getCode", [contract, "latest"])
-    has_code = code not in ("0x", "0x0", None, "")
-    view = ChainView(chain_id, contract, bill_key, has_code, ZERO_HASH, [], from_block,
-                     to_block if to_block is not None else "latest")
-    if not has_code:
-        return view
-    ranges: list[tuple[str, str]]
-    if max_block_range:
-        last = to_block if to_block is not None else _hex_int(rpc("eth_blockNumber", []), "eth_blockNumber")
-        ranges = [(hex(start), hex(min(start + max_block_range - 1, last)))
-                  for start in range(from_block, last + 1, max_block_range)]
-    else:
-        ranges = [(hex(from_block), hex(to_block) if to_block is not None else "latest")]
-    for low, high in ranges:
-        raw = rpc("eth_getLogs", [{"address": contract, "fromBlock": low, "toBlock": high,
-                                   "topics": [ANCHORED_TOPIC, bill_key]}])
-        if not isinstance(raw, list):
-            raise VerifierError(f"eth_getLogs: the node answered {raw!r}")
-        for log in raw:
-            try:
-                data = str(log["data"]).removeprefix("0x")
-                view.logs.append({
-                    "prev": "0x" + data[:64].lower(), "hash": "0x" + data[64:128].lower(),
-                    "tx_hash": str(log["transactionHash"]).lower(),
-                    "block": _hex_int(log["blockNumber"], "blockNumber"),
-                    "log_index": _hex_int(log["logIndex"], "logIndex"),
-                })
-            except (KeyError, TypeError) as err:
-                raise VerifierError(f"eth_getLogs: a log without {err}") from err
-    head_raw = str(rpc("eth_call", [{"to": contract, "data": "0x" + HEAD_SELECTOR + bill_key[2:]}, "latest"]))
-    view.head = "0x" + head_raw.removeprefix("0x").rjust(64, "0")[-64:].lower()
-    return view
 
 
 def check_against_chain(report: VerificationReport, view: ChainView) -> VerificationReport:
