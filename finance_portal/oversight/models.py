@@ -4,6 +4,8 @@ A newcomer must know one thing: these rows are the regulators' audit trail. A fl
 re-run of the sweep updates its evidence and ``last_seen`` (one row per ``(rule, subject)``), and its
 acknowledgement (who, when, note) is set once. A freeze request is never deleted and its decision (granted or
 declined, by whom, when, note) is set once. A trigger (migration 0001) holds both rules in SQL too.
+A reconciliation run (``ReconciliationRun``) records one comparison of bills' database histories with the
+chain: when, why (schedule, an anchoring batch, by hand), how much was checked and what differed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Rule(models.TextChoices):
     QUICK_FINANCING = "quick_financing", "Financing right after acceptance, at volume"
     AMOUNT_OUTLIER = "amount_outlier", "Amount far outside the organization's history"
     TENOR_BEYOND_LIMIT = "tenor_beyond_limit", "Tenor beyond the limit"
+    ISSUED_WITHOUT_INVOICES = "issued_without_invoices", "Large bill issued without invoices"
     CHAIN_MISMATCH = "chain_mismatch", "Database history differs from the chain"
 
 
@@ -110,3 +113,36 @@ class FreezeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"freeze request {self.pk} on {self.bill_id} ({self.status})"
+
+
+class ReconciliationTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    ANCHORING_BATCH = "anchoring_batch", "Anchoring batch"
+    MANUAL = "manual", "Manual"
+
+
+class ReconciliationRun(models.Model):
+    """One reconciliation of bills with the chain (``bills.verification.reconcile``).
+
+    ``details`` lists the bills that differ: ``[{"bill": "<uuid>", "number": "...", "problems": ["..."]}]``;
+    ``error`` says why a run stopped early (the node unreachable...), with ``finished_at`` still set."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    trigger = models.CharField(max_length=16, choices=ReconciliationTrigger.choices)
+    bills_checked = models.PositiveIntegerField(default=0)
+    events_checked = models.PositiveIntegerField(default=0)
+    mismatches = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["-started_at"], name="oversight_recon_started")]
+        constraints = [
+            models.CheckConstraint(name="oversight_recon_trigger_valid",
+                                   condition=Q(trigger__in=ReconciliationTrigger.values)),
+        ]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk} ({self.trigger}, {self.mismatches} mismatches)"
