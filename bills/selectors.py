@@ -344,6 +344,14 @@ def held_face_owed_by(*, holder: Organization, debtor: Organization, currency: s
     return qs.aggregate(total=Sum("face"))["total"] or Decimal("0")
 
 
+def face_owed_by(*, debtor: Organization, currency: str) -> Decimal:
+    """The face of the live bills ``debtor`` owes in ``currency``, whoever holds them: issued and waiting for
+    the receiver's signature, accepted, and every state after until settled (split parts count, their root
+    not). What a core enterprise's issuing limit caps."""
+    qs = Bill.objects.filter(debtor=debtor, currency=currency, state__in=EXPOSURE_STATES)
+    return qs.aggregate(total=Sum("face"))["total"] or Decimal("0")
+
+
 @dataclass(frozen=True)
 class BillHistoryRow:
     """One bill in an organization's record, as its creditor or its debtor."""

@@ -35,3 +35,9 @@ class CreditLimitExceeded(Conflict, CreditError):
     """409: a purchase would take the financier's exposure to a debtor over its live limit."""
 
     code = "credit_limit_exceeded"
+
+
+class IssuingLimitExceeded(Conflict, CreditError):
+    """409: issuing or accepting a bill would take what a core enterprise owes over a live issuing limit."""
+
+    code = "issuing_limit_exceeded"

@@ -195,3 +195,46 @@ class CreditReport(models.Model):
 
     def __str__(self) -> str:
         return f"credit report {self.pk} of {self.organization_id} to {self.recipient_id}"
+
+
+class IssuingLimit(models.Model):
+    """The most a core enterprise may owe on the platform in one currency: the face of its live bills (issued to
+    a supplier and waiting for the receipt, or accepted, and everything after until settled) cannot exceed it.
+
+    Granted by the platform operator or by a financier (``grantor``); one live limit per (grantor, debtor,
+    currency), a new grant revoking the old one. Every live limit on a debtor binds, so the strictest decides.
+    Enforced by ``sme_credit.policies.issuing_within_limit`` (setting ``BILL_OBLIGATION_POLICIES``) when a
+    core enterprise issues a bill and when it accepts one, under the limit rows' locks.
+    """
+
+    debtor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    grantor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="issuing_limit_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(name="issuing_limit_currency_iso", condition=Q(currency__regex=r"^[A-Z]{3}$")),
+            models.CheckConstraint(name="issuing_limit_not_on_self", condition=~Q(grantor=F("debtor"))),
+            models.CheckConstraint(name="issuing_limit_revoked_after_granted",
+                                   condition=Q(revoked_at__isnull=True) | Q(revoked_at__gte=F("granted_at"))),
+            models.UniqueConstraint(fields=["grantor", "debtor", "currency"], condition=Q(revoked_at__isnull=True),
+                                    name="issuing_limit_one_live_per_grantor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"issuing limit {self.amount} {self.currency} of {self.debtor_id} by {self.grantor_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

@@ -1,4 +1,5 @@
-"""Purchase policies that ``bills`` runs by name (setting ``BILL_PURCHASE_POLICIES``, DESIGN §2).
+"""Policies that ``bills`` runs by name (settings ``BILL_PURCHASE_POLICIES`` and ``BILL_OBLIGATION_POLICIES``,
+DESIGN §2).
 
 ``bills`` never imports this module: a purchase imports each dotted path in the setting and calls it with
 ``bill``, ``buyer`` and ``price`` while it holds the bill's row lock; a policy refuses by raising a domain error.
@@ -12,10 +13,10 @@ from django.db.models import Q
 
 from bills.events import amount_text
 from bills.models import Bill
-from bills.selectors import held_face_owed_by
+from bills.selectors import face_owed_by, held_face_owed_by
 from finance_portal.organizations.models import Organization
-from sme_credit.errors import CreditLimitExceeded
-from sme_credit.models import CreditLimit
+from sme_credit.errors import CreditLimitExceeded, IssuingLimitExceeded
+from sme_credit.models import CreditLimit, IssuingLimit
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -52,4 +53,32 @@ def exposure_within_limit(*, bill: Bill, buyer: Organization, price: Decimal) ->
                 f"to {scope} to {_money(after, bill.currency)}, over your credit limit of "
                 f"{_money(limit.amount, limit.currency)} (limit {limit.pk}); current exposure "
                 f"{_money(current, bill.currency)}."
+            )
+
+
+def issuing_within_limit(*, debtor: Organization, face: Decimal, currency: str, number: str) -> None:
+    """Refuse (409 ``issuing_limit_exceeded``) a bill that would take what ``debtor`` owes in ``currency`` over
+    any live issuing limit on it (the platform's or a financier's): owed is the face of its live bills, issued
+    or accepted and not yet settled (``bills.selectors.face_owed_by``), plus this bill's face.
+
+    No live limit in that currency: no refusal. The limit rows are locked (in id order) before the total is
+    read, so two bills issued or accepted at once against one limit are decided one after the other: under
+    READ COMMITTED the second reads the total after the first committed.
+    """
+    limits = list(
+        IssuingLimit.objects.select_for_update(of=("self",))
+        .filter(debtor=debtor, currency=currency, revoked_at__isnull=True)
+        .select_related("grantor")
+        .order_by("id")
+    )
+    if not limits:
+        return
+    owed = face_owed_by(debtor=debtor, currency=currency)
+    after = owed + face
+    for limit in limits:
+        if after > limit.amount:
+            raise IssuingLimitExceeded(
+                f"Bill {number} (face {_money(face, currency)}) would take what {debtor.legal_name} owes to "
+                f"{_money(after, currency)}, over its issuing limit of {_money(limit.amount, limit.currency)} "
+                f"granted by {limit.grantor.legal_name} (limit {limit.pk}); it owes {_money(owed, currency)} now."
             )

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.module_loading import import_string
 
 from bills import clock
 from bills.errors import BillInvalid, InvoiceOverAllocated
@@ -69,6 +70,16 @@ def lock_invoices_with_room(
 
 def _invoice_details(allocations: list[tuple[uuid.UUID, Decimal]], currency: str) -> list[dict[str, str]]:
     return [{"invoice": str(i), "amount": amount_text(a, currency)} for i, a in allocations]
+
+
+def obligation_policies_run(*, debtor: Organization, face: Decimal, currency: str, number: str) -> None:
+    """Run the checks named in ``settings.BILL_OBLIGATION_POLICIES`` (dotted paths) before ``debtor`` comes to
+    owe ``face`` more: when a core enterprise issues a bill and when it accepts one. A policy refuses by raising
+    a domain error (e.g. an issuing limit, 409); ``bills`` does not know which app provides them.
+
+    Precondition: inside the transaction that writes the obligation (policies lock what they read)."""
+    for path in getattr(settings, "BILL_OBLIGATION_POLICIES", ()):
+        import_string(path)(debtor=debtor, face=face, currency=currency, number=number)
 
 
 def bill_create(
@@ -171,6 +182,7 @@ def bill_issue(
     with transaction.atomic():
         if allocations:
             lock_invoices_with_room(allocations, seller=receiver, buyer=org, currency=currency)
+        obligation_policies_run(debtor=org, face=face_amount, currency=currency, number="(new bill)")
         bill = new_bill(creditor=receiver, debtor=org, holder=org, pending_holder=receiver, face=face_amount,
                         currency=currency, issue_date=issue_date, maturity=maturity,
                         state=BillState.PENDING_RECEIPT, at=at, reference=reference)

@@ -8,6 +8,7 @@ from django.db.models import Sum
 from bills.errors import BillTransitionRefused, InvoiceOverAllocated
 from bills.models import RELEASED_STATES, Bill, BillAllocation
 from bills.services.core import guard, transition
+from bills.services.creation import obligation_policies_run
 from finance_portal.users import User
 from invoices.models import Invoice, InvoiceStatus
 
@@ -43,7 +44,10 @@ def bill_accept(*, bill_id: object, actor: User, reason: object = "") -> Bill:
     """The debtor confirms its undertaking to pay the face at maturity."""
     with transaction.atomic():
         g = guard("accept", bill_id=bill_id, actor=actor)
-        transition(g, reason=g.reason(reason))
+        text = g.reason(reason)
+        bill = g.bill
+        obligation_policies_run(debtor=bill.debtor, face=bill.face, currency=bill.currency, number=bill.number)
+        transition(g, reason=text)
     return g.bill
 
 

@@ -272,6 +272,10 @@ ORGANIZATION_CREATED_HOOKS = ["finance_portal.ledger.services.account_open_defau
 # What a bill purchase checks first (DESIGN §2): dotted paths of callables ``policy(*, bill, buyer, price)`` that
 # refuse by raising a domain error, run under the bill's row lock (``bills`` never imports ``sme_credit``).
 BILL_PURCHASE_POLICIES = ["sme_credit.policies.exposure_within_limit"]
+# Checks run before a core enterprise comes to owe a bill (issuing it, accepting it), as dotted paths called
+# with debtor, face, currency and number; each refuses by raising a domain error (DESIGN §2: bills never
+# imports the app that provides them).
+BILL_OBLIGATION_POLICIES = ["sme_credit.policies.issuing_within_limit"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
