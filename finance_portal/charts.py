@@ -1,0 +1,266 @@
+"""Server-rendered SVG charts: horizontal bars, stacked horizontal bars and a line chart, from plain data.
+
+Pure functions, no database and no JavaScript: each returns one ``<svg role="img" aria-label=...>`` string
+(``SafeString``) for a template to drop in. A newcomer must know one thing: every piece of text that reaches
+the SVG (labels, titles, series names) goes through ``escape``; values are ``int`` or ``Decimal`` in and are
+turned into ``float`` only for coordinates, never for the numbers printed. Every value is printed as text
+beside its mark and repeated in a ``<title>`` tooltip, so a chart reads without colour. Colours come from the
+classes in ``finance_portal/static/css/charts.css`` (``series-0``…``series-5``).
+
+The drawing is sized for a phone: a ``viewBox`` 400 units wide scaled to the container, so 13-unit text
+stays about 11 px on a 390 px screen; the stylesheet caps the width on a desktop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+Number = int | Decimal
+Formatter = Callable[[Number], str]
+
+WIDTH = 400
+FONT = 13
+PAD = 8
+SERIES_CLASSES = 6
+
+
+def fmt_number(value: Number) -> str:
+    """``1234`` → ``1,234``; ``Decimal("1234.5")`` → ``1,234.5`` (the Decimal's own digits, grouped)."""
+    if isinstance(value, Decimal):
+        return f"{value:,f}"
+    return f"{value:,}"
+
+
+def _f(value: float) -> str:
+    """A coordinate, short."""
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def _svg(*, title: str, summary: str, height: float, body: list[str], css: str) -> SafeString:
+    label = f"{title}: {summary}" if summary else title
+    classes = escape(" ".join(["chart", *css.split()]))
+    return mark_safe(  # noqa: S308 - every text below went through escape()
+        f'<svg class="{classes}" role="img" aria-label="{escape(label)}" viewBox="0 0 {WIDTH} {_f(height)}" '
+        f'xmlns="http://www.w3.org/2000/svg" font-size="{FONT}"><title>{escape(label)}</title>'
+        + "".join(body) + "</svg>"
+    )
+
+
+def _empty(title: str, message: str) -> SafeString:
+    return _svg(title=title, summary=message, height=40, css="chart-empty", body=[
+        f'<text class="chart-note" x="{PAD}" y="25">{escape(message)}</text>'])
+
+
+def _scale(values: Sequence[Number]) -> tuple[float, float]:
+    """The [low, high] the axis covers: the values and zero, never an empty span."""
+    low = min([0.0, *(float(v) for v in values)])
+    high = max([0.0, *(float(v) for v in values)])
+    if high == low:
+        high = low + 1
+    return low, high
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Horizontal bars: one row per category, its label above the bar and its value printed at the bar's end
+# ---------------------------------------------------------------------------------------------------------
+
+ROW = 38  # label line + bar
+BAR = 14
+VALUE_ROOM = 118  # room kept right of the longest bar for its printed value
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of a stacked bar: the series it belongs to and its value (≥ 0)."""
+
+    series: str
+    value: Number
+
+
+def bar_chart(*, title: str, bars: Sequence[tuple[str, Number]], fmt: Formatter = fmt_number,
+              unit: str = "", empty: str = "No data yet.", css: str = "") -> SafeString:
+    """One horizontal bar per ``(label, value)``; negative values extend left of the zero line."""
+    if not bars:
+        return _empty(title, empty)
+    low, high = _scale([v for _, v in bars])
+    span = WIDTH - 2 * PAD - VALUE_ROOM
+    zero = PAD + span * (-low) / (high - low)
+    body = []
+    for i, (label, value) in enumerate(bars):
+        top = PAD + i * ROW
+        length = span * abs(float(value)) / (high - low)
+        x = zero - length if value < 0 else zero
+        text = f"{fmt(value)}{unit}"
+        tip = escape(f"{label}: {text}")
+        body.append(
+            f'<g class="bar-row"><text class="chart-label" x="{PAD}" y="{_f(top + FONT)}">{escape(label)}</text>'
+            f'<rect class="series-0{" negative" if value < 0 else ""}" x="{_f(x)}" y="{_f(top + 18)}" '
+            f'width="{_f(max(length, 1))}" height="{BAR}"><title>{tip}</title></rect>'
+            f'<text class="chart-value" x="{_f(max(zero, x + length) + 4)}" y="{_f(top + 18 + BAR - 2)}">'
+            f'{escape(text)}</text></g>'
+        )
+    height = PAD * 2 + ROW * len(bars)
+    if low < 0:
+        body.append(f'<line class="chart-axis" x1="{_f(zero)}" x2="{_f(zero)}" y1="{PAD}" y2="{_f(height - PAD)}"/>')
+    summary = "; ".join(f"{label} {fmt(value)}{unit}" for label, value in bars)
+    return _svg(title=title, summary=summary, height=height, body=body, css=f"chart-bars {css}")
+
+
+def stacked_bar_chart(*, title: str, rows: Sequence[tuple[str, Sequence[Segment]]], fmt: Formatter = fmt_number,
+                      series: Sequence[str] = (), empty: str = "No data yet.", css: str = "") -> SafeString:
+    """One horizontal bar per ``(label, segments)``, its segments side by side; the row's total and its
+    non-zero parts are printed after the bar ("5: 3 high, 2 low"). ``series`` fixes the order of the
+    colour classes and the legend (by default the order segments first appear). Negative parts count as 0."""
+    if not rows:
+        return _empty(title, empty)
+    names = list(series) or list(dict.fromkeys(s.series for _, segs in rows for s in segs))
+    totals = [Decimal(sum((max(s.value, 0) for s in segs), Decimal(0))) for _, segs in rows]
+    _, high = _scale(totals)
+    span = WIDTH - 2 * PAD - VALUE_ROOM
+    legend = _legend(names)
+    body = [legend[0]]
+    top0 = legend[1]
+    for i, ((label, segs), total) in enumerate(zip(rows, totals, strict=True)):
+        top = top0 + i * ROW
+        parts = [f'<text class="chart-label" x="{PAD}" y="{_f(top + FONT)}">{escape(label)}</text>']
+        x = float(PAD)
+        for s in segs:
+            if s.value <= 0:
+                continue
+            width = span * float(s.value) / high
+            k = names.index(s.series) % SERIES_CLASSES if s.series in names else 0
+            parts.append(f'<rect class="series-{k}" x="{_f(x)}" y="{_f(top + 18)}" width="{_f(max(width, 1))}" '
+                         f'height="{BAR}"><title>{escape(f"{label}, {s.series}: {fmt(s.value)}")}</title></rect>')
+            x += width
+        detail = ", ".join(f"{fmt(s.value)} {s.series}" for s in segs if s.value > 0)
+        text = fmt(_as_number(total)) + (f": {detail}" if detail and len(segs) > 1 else "")
+        parts.append(f'<text class="chart-value" x="{_f(x + 4)}" y="{_f(top + 18 + BAR - 2)}">{escape(text)}</text>')
+        body.append('<g class="bar-row">' + "".join(parts) + "</g>")
+    height = top0 + ROW * len(rows) + PAD
+    summary = "; ".join(
+        f"{label} {fmt(_as_number(total))}" + "".join(f", {s.series} {fmt(s.value)}" for s in segs if s.value > 0)
+        for (label, segs), total in zip(rows, totals, strict=True))
+    return _svg(title=title, summary=summary, height=height, body=body, css=f"chart-stacked {css}")
+
+
+def _as_number(total: Decimal) -> Number:
+    return int(total) if total == total.to_integral_value() and total.as_tuple().exponent == 0 else total
+
+
+def _legend(names: Sequence[str]) -> tuple[str, float]:
+    """The legend as one SVG group, wrapping onto new lines; and the y where the chart may start."""
+    items, x, y = [], float(PAD), float(PAD)
+    for k, name in enumerate(names):
+        width = 16 + len(name) * FONT * 0.6 + 12
+        if x + width > WIDTH - PAD and x > PAD:
+            x, y = float(PAD), y + 20
+        items.append(f'<rect class="series-{k % SERIES_CLASSES}" x="{_f(x)}" y="{_f(y + 2)}" width="11" height="11"/>'
+                     f'<text class="chart-legend" x="{_f(x + 15)}" y="{_f(y + 12)}">{escape(name)}</text>')
+        x += width
+    return '<g class="chart-legend-box">' + "".join(items) + "</g>", (y + 24 if names else PAD)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Line chart: one value per x label, optionally with a range (low–high) drawn as a whisker at each point
+# ---------------------------------------------------------------------------------------------------------
+
+LINE_HEIGHT = 230
+LEFT = 52  # room for the y tick labels
+BOTTOM = 40  # room for the x labels
+TOP = 22
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str
+    value: Number
+    low: Number | None = None
+    high: Number | None = None
+
+
+def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_number, unit: str = "",
+               y_min: Number | None = None, y_max: Number | None = None,
+               empty: str = "No data yet.", css: str = "") -> SafeString:
+    """A line through ``points`` in order, each a dot with a ``<title>``; a point's ``low``/``high`` draw a
+    range whisker. The y axis spans the data (and ``y_min``/``y_max`` when given) with about five ticks."""
+    if not points:
+        return _empty(title, empty)
+    values = [float(v) for p in points for v in (p.value, p.low, p.high) if v is not None]
+    low = min(values + ([float(y_min)] if y_min is not None else []))
+    high = max(values + ([float(y_max)] if y_max is not None else []))
+    ticks = _ticks(low, high)
+    low, high = min(low, ticks[0]), max(high, ticks[-1])
+    plot_w, plot_h = WIDTH - LEFT - PAD * 2, LINE_HEIGHT - TOP - BOTTOM
+
+    def y(v: float) -> float:
+        return TOP + plot_h - plot_h * (v - low) / (high - low)
+
+    def x(i: int) -> float:
+        return LEFT + (plot_w / 2 if len(points) == 1 else plot_w * i / (len(points) - 1))
+
+    body = []
+    for t in ticks:
+        body.append(f'<line class="chart-grid" x1="{LEFT}" x2="{_f(LEFT + plot_w)}" y1="{_f(y(t))}" y2="{_f(y(t))}"/>'
+                    f'<text class="chart-tick" x="{LEFT - 4}" y="{_f(y(t) + 4)}" text-anchor="end">'
+                    f'{escape(_tick_text(t, fmt))}</text>')
+    body.append(f'<line class="chart-axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{_f(TOP + plot_h)}"/>'
+                f'<line class="chart-axis" x1="{LEFT}" x2="{_f(LEFT + plot_w)}" y1="{_f(TOP + plot_h)}" '
+                f'y2="{_f(TOP + plot_h)}"/>')
+    for i in _labelled(len(points)):
+        body.append(f'<text class="chart-tick" x="{_f(x(i))}" y="{_f(TOP + plot_h + 16)}" text-anchor="middle">'
+                    f'{escape(points[i].label)}</text>')
+    if len(points) > 1:
+        path = " ".join(f"{_f(x(i))},{_f(y(float(p.value)))}" for i, p in enumerate(points))
+        body.append(f'<polyline class="chart-line" points="{path}"/>')
+    for i, p in enumerate(points):
+        tip = f"{p.label}: {fmt(p.value)}{unit}"
+        if p.low is not None and p.high is not None:
+            tip += f" (range {fmt(p.low)}{unit}–{fmt(p.high)}{unit})"
+            body.append(f'<line class="chart-range" x1="{_f(x(i))}" x2="{_f(x(i))}" y1="{_f(y(float(p.low)))}" '
+                        f'y2="{_f(y(float(p.high)))}"><title>{escape(tip)}</title></line>')
+        body.append(f'<circle class="chart-dot" cx="{_f(x(i))}" cy="{_f(y(float(p.value)))}" r="4">'
+                    f'<title>{escape(tip)}</title></circle>')
+    last = points[-1]
+    anchor = "end" if len(points) > 1 else "middle"
+    body.append(f'<text class="chart-value" x="{_f(x(len(points) - 1))}" y="{_f(max(y(float(last.value)) - 9, 12))}" '
+                f'text-anchor="{anchor}">{escape(fmt(last.value) + unit)}</text>')
+    summary = "; ".join(
+        f"{p.label} {fmt(p.value)}{unit}"
+        + (f" (range {fmt(p.low)}–{fmt(p.high)})" if p.low is not None and p.high is not None else "")
+        for p in points)
+    return _svg(title=title, summary=summary, height=LINE_HEIGHT, body=body, css=f"chart-line-box {css}")
+
+
+def _labelled(n: int, most: int = 6) -> list[int]:
+    """Which of ``n`` x positions get a label: all when few, else ``most`` spread evenly, first and last included."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """About five round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering [low, high]."""
+    if high == low:
+        low, high = low - 1, high + 1
+    raw = (high - low) / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(magnitude * f for f in (1, 2, 2.5, 5, 10) if magnitude * f >= raw)
+    t = math.floor(low / step) * step
+    ticks: list[float] = []
+    while t < high + step * 1e-9 or not ticks or ticks[-1] < high:
+        ticks.append(round(t, 10))
+        t += step
+    return ticks
+
+
+def _tick_text(t: float, fmt: Formatter) -> str:
+    """A tick value printed with ``fmt``: as an int when whole, else as the shortest Decimal."""
+    if t == int(t):
+        return fmt(int(t))
+    return fmt(Decimal(repr(t)))

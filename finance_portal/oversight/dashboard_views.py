@@ -1,0 +1,132 @@
+"""The regulator's charts page, ``/oversight/charts/``: bills by state and by month of issue, purchase rates
+by month, open flags by rule, anchoring health and the last reconciliation runs.
+
+Regulators and platform staff only (403 for others, as the other oversight pages). The figures come from
+``oversight.stats`` (one aggregate query each); the drawings are inline SVG from ``finance_portal.charts``,
+so the page needs no script and nothing from outside the platform.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from finance_portal import charts
+from finance_portal.oversight import stats
+from finance_portal.oversight.models import ReconciliationRun
+from finance_portal.oversight.views import oversight_only
+
+HUNDRED = Decimal(100)
+
+
+def percent(value: charts.Number) -> str:
+    """A rate already in percent, two decimals: ``Decimal("3.6")`` → ``3.60``."""
+    return f"{Decimal(value).quantize(Decimal('0.01'))}"
+
+
+def duration(seconds: int | None) -> str:
+    """``None`` → "none waiting"; else the largest two units: "2 h 5 min", "40 s"."""
+    if seconds is None:
+        return "none waiting"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")) if n]
+    return " ".join(parts[:2]) or "0 s"
+
+
+def _month(month: dt.date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def _local(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def state_chart() -> SafeString:
+    rows = stats.bills_by_state()
+    return charts.bar_chart(title="Bills by state now", bars=[(r.label, r.count) for r in rows],
+                            empty="No bills yet.")
+
+
+def volume_chart(currency: str) -> SafeString:
+    rows = stats.volume_by_month(currency=currency)
+    return charts.bar_chart(
+        title=f"Bills issued by month, count and face in {currency}",
+        bars=[(f"{_month(r.month)} · {r.count} bill{'s' if r.count != 1 else ''}", r.face) for r in rows],
+        unit=f" {currency}", empty=f"No bills issued in {currency} yet.")
+
+
+def rates_chart() -> SafeString:
+    rows = stats.financing_rates_by_month()
+    points = [charts.Point(f"{_month(r.month)}", r.median * HUNDRED, r.low * HUNDRED, r.high * HUNDRED)
+              for r in rows]
+    return charts.line_chart(title="Purchase rates by month: median, with the lowest and highest",
+                             points=points, fmt=percent, unit="%", empty="No purchases yet.")
+
+
+def flags_chart(rows: list[stats.RuleFlags]) -> SafeString:
+    return charts.stacked_bar_chart(
+        title="Open flags by rule and severity",
+        rows=[(r.label, [charts.Segment(sev, n) for sev, n in r.by_severity.items()]) for r in rows],
+        series=[s.value for s in stats.SEVERITY_ORDER], css="severity")
+
+
+def anchoring_chart(health: stats.AnchoringHealth) -> SafeString:
+    return charts.bar_chart(title="Anchoring outbox and transactions now", bars=[
+        ("Records pending", health.pending), ("Records sent, not confirmed", health.sent),
+        ("Records failed", health.failed), ("Transactions in flight", health.live_transactions),
+        ("Transactions stuck (operator needed)", health.stuck_transactions),
+    ], css="attention")
+
+
+def reconciliation_chart(runs: list[ReconciliationRun]) -> SafeString:
+    return charts.stacked_bar_chart(
+        title="Reconciliation runs: bills checked and mismatches",
+        rows=[(f"{_local(run.started_at)} · {run.get_trigger_display().lower()}",
+               [charts.Segment("matched", max(run.bills_checked - run.mismatches, 0)),
+                charts.Segment("mismatched", run.mismatches)]) for run in runs],
+        series=["matched", "mismatched"], css="reconciliation", empty="No reconciliation run yet.")
+
+
+def run_status(run: ReconciliationRun | None) -> dict[str, Any] | None:
+    """The latest run in words: its state (running, failed, mismatches, agrees) and its figures."""
+    if run is None:
+        return None
+    if run.finished_at is None:
+        state, text = "running", "running"
+    elif run.error:
+        state, text = "failed", f"stopped early: {run.error}"
+    elif run.mismatches:
+        state, text = "mismatch", f"{run.mismatches} bill{'s' if run.mismatches != 1 else ''} differ from the chain"
+    else:
+        state, text = "ok", "database and chain agree"
+    return {"run": run, "state": state, "text": text, "started": _local(run.started_at),
+            "finished": _local(run.finished_at) if run.finished_at else None}
+
+
+@oversight_only
+def charts_page(request: HttpRequest) -> HttpResponse:
+    currency = settings.DEFAULT_CURRENCY
+    health = stats.anchoring_health()
+    runs = stats.reconciliation_runs()
+    flags = stats.open_flags_by_rule()
+    return render(request, "oversight/charts.html", {
+        "title": "Oversight charts",
+        "currency": currency,
+        "charts": {
+            "states": state_chart(), "volume": volume_chart(currency), "rates": rates_chart(),
+            "flags": flags_chart(flags), "anchoring": anchoring_chart(health), "reconciliation": reconciliation_chart(runs),
+        },
+        "open_flags": sum(r.total for r in flags),
+        "health": health,
+        "lag": duration(health.lag_seconds),
+        "latest_run": run_status(runs[-1] if runs else None),
+    })

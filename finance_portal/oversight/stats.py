@@ -1,0 +1,155 @@
+"""Figures of the oversight charts page (``dashboard_views.charts``): bills by state and by month of issue,
+purchase rates by month, open flags by rule, anchoring health and the last reconciliation runs.
+
+A newcomer must know one thing: each figure is one aggregate query (``annotate``/``aggregate``, months by
+``TruncMonth``), so the page costs the same number of queries whatever the number of bills; amounts and
+rates stay ``Decimal`` here (the chart module turns them into coordinates, never into printed numbers).
+Months are calendar months in ``settings.TIME_ZONE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Aggregate, Count, DecimalField, Max, Min, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from bills.models import Bill, BillPurchase, BillState
+from chain_adapter.models import AnchorRecord, AnchorStatus
+from chain_adapter.selectors import anchoring_backlog
+from finance_portal.oversight.models import OversightFlag, ReconciliationRun, Rule, Severity
+
+# Bills that never became a debtor's undertaking: they count for no month's volume.
+NOT_ISSUED = (BillState.DRAFT, BillState.SUBMITTED, BillState.REJECTED, BillState.CANCELLED)
+
+
+class Median(Aggregate):
+    """The exact median of a numeric column, as ``numeric`` (no float): the mean of the lower and the upper
+    middle value (``PERCENTILE_DISC`` ascending and descending), which are one value for an odd count."""
+
+    function = "PERCENTILE_DISC"
+    name = "Median"
+    template = ("((PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s) "
+                "+ PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s DESC)) / 2)")
+    allow_distinct = False
+
+
+@dataclass(frozen=True)
+class StateCount:
+    state: str
+    label: str
+    count: int
+
+
+def bills_by_state() -> list[StateCount]:
+    """Every bill (split parts included) by its state now, in the state machine's order; states with none left out."""
+    counts = dict(Bill.objects.order_by().values_list("state").annotate(n=Count("id")))
+    return [StateCount(s.value, s.label, counts[s.value]) for s in BillState if counts.get(s.value)]
+
+
+@dataclass(frozen=True)
+class MonthVolume:
+    month: dt.date
+    count: int
+    face: Decimal
+
+
+def volume_by_month(*, currency: str | None = None, months: int = 12) -> list[MonthVolume]:
+    """Bills issued per month (by ``issue_date``) over the last ``months`` months that have any, count and
+    face in ``currency`` (the default currency). A split counts once, through its root; bills that were
+    never accepted or issued (draft, submitted, rejected, cancelled) count for no month."""
+    currency = currency or settings.DEFAULT_CURRENCY
+    rows = (Bill.objects.filter(root__isnull=True, currency=currency).exclude(state__in=NOT_ISSUED)
+            .annotate(month=TruncMonth("issue_date")).order_by().values("month")
+            .annotate(n=Count("id"), face=Sum("face")).order_by("-month")[:months])
+    return [MonthVolume(r["month"], r["n"], r["face"]) for r in reversed(rows)]
+
+
+@dataclass(frozen=True)
+class MonthRates:
+    month: dt.date
+    purchases: int
+    median: Decimal
+    low: Decimal
+    high: Decimal
+
+
+def financing_rates_by_month(*, months: int = 12) -> list[MonthRates]:
+    """The annual discount rates of purchases (``BillPurchase.rate``, a fraction) per month of purchase: median,
+    lowest and highest, over the last ``months`` months that have any."""
+    rows = (BillPurchase.objects.annotate(month=TruncMonth("purchased_at")).order_by().values("month")
+            .annotate(n=Count("id"), median=Median("rate", output_field=DecimalField()),
+                      low=Min("rate"), high=Max("rate"))
+            .order_by("-month")[:months])
+    return [MonthRates(_as_date(r["month"]), r["n"], r["median"], r["low"], r["high"]) for r in reversed(rows)]
+
+
+def _as_date(month: dt.date | dt.datetime) -> dt.date:
+    return month.date() if isinstance(month, dt.datetime) else month
+
+
+@dataclass(frozen=True)
+class RuleFlags:
+    rule: str
+    label: str
+    by_severity: dict[str, int]  # severity value → open flags, high first
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_severity.values())
+
+
+SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+
+
+def open_flags_by_rule() -> list[RuleFlags]:
+    """Open (unacknowledged) flags per rule and severity; every rule listed, in the rule book's order."""
+    counts: dict[str, dict[str, int]] = {}
+    for rule, severity, n in (OversightFlag.objects.filter(acknowledged_at__isnull=True).order_by()
+                              .values_list("rule", "severity").annotate(n=Count("id"))):
+        counts.setdefault(rule, {})[severity] = n
+    return [RuleFlags(r.value, r.label, {s.value: counts.get(r.value, {}).get(s.value, 0) for s in SEVERITY_ORDER})
+            for r in Rule]
+
+
+@dataclass(frozen=True)
+class AnchoringHealth:
+    pending: int
+    sent: int
+    failed: int
+    confirmed: int
+    live_transactions: int
+    stuck_transactions: int
+    oldest_unanchored_at: dt.datetime | None
+
+    @property
+    def lag(self) -> dt.timedelta | None:
+        """The age of the oldest record not anchored yet (pending, sent or failed); None when all are."""
+        return None if self.oldest_unanchored_at is None else timezone.now() - self.oldest_unanchored_at
+
+    @property
+    def lag_seconds(self) -> int | None:
+        lag = self.lag
+        return None if lag is None else max(0, int(lag.total_seconds()))
+
+
+def anchoring_health() -> AnchoringHealth:
+    """The anchoring outbox now: records by status, live and stuck transactions, the oldest unanchored record."""
+    backlog = anchoring_backlog()
+    more = AnchorRecord.objects.aggregate(
+        confirmed=Count("id", filter=Q(status=AnchorStatus.CONFIRMED)),
+        oldest=Min("created_at", filter=~Q(status=AnchorStatus.CONFIRMED)),
+    )
+    return AnchoringHealth(
+        pending=backlog.pending, sent=backlog.sent, failed=backlog.failed, confirmed=more["confirmed"],
+        live_transactions=backlog.live_transactions, stuck_transactions=backlog.stuck_transactions, oldest_unanchored_at=more["oldest"],
+    )
+
+
+def reconciliation_runs(*, last: int = 12) -> list[ReconciliationRun]:
+    """The last ``last`` reconciliation runs, oldest first (for a chart read left to right)."""
+    return list(reversed(ReconciliationRun.objects.order_by("-started_at", "-id")[:last]))

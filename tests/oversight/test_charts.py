@@ -1,0 +1,252 @@
+"""The SVG chart module (pure: empty data, one point, zero and negative values, escaping) and the regulator's
+charts page (``/oversight/charts/``): right figures from bills made through the services; 403 for others."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bills import clock
+from bills.models import Bill
+from chain_adapter.models import AnchorRecord, AnchorStatus
+from finance_portal import charts
+from finance_portal.oversight import stats
+from finance_portal.oversight.models import OversightFlag, ReconciliationRun, Rule, Severity
+from tests.bills.factories import accepted, draft, financed
+from tests.conftest import login
+
+PAGE = "/oversight/charts/"
+
+
+def aria(svg: str) -> str:
+    m = re.search(r'aria-label="([^"]*)"', svg)
+    assert m is not None
+    return m.group(1)
+
+
+def svgs(html: str) -> list[str]:
+    return re.findall(r"<svg .*?</svg>", html, flags=re.S)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The chart module
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: charts.bar_chart(title="T", bars=[], empty="Nothing here."),
+    lambda: charts.stacked_bar_chart(title="T", rows=[], empty="Nothing here."),
+    lambda: charts.line_chart(title="T", points=[], empty="Nothing here."),
+])
+def test_empty_data_draws_an_accessible_note_not_an_error(draw):
+    svg = str(draw())
+    assert svg.startswith('<svg class="chart chart-empty" role="img"')
+    assert aria(svg) == "T: Nothing here."
+    assert ">Nothing here.</text>" in svg
+    assert "<rect" not in svg and "<circle" not in svg
+
+
+def test_a_bar_chart_prints_each_value_as_text_and_in_a_tooltip():
+    svg = str(charts.bar_chart(title="Bills", bars=[("Accepted", 3), ("Listed", 1)]))
+    assert 'role="img"' in svg and aria(svg) == "Bills: Accepted 3; Listed 1"
+    assert svg.count("<rect") == 2
+    assert "<title>Accepted: 3</title>" in svg and '<text class="chart-value"' in svg
+    assert re.findall(r'class="chart-value"[^>]*>([^<]*)<', svg) == ["3", "1"]
+
+
+def test_bar_lengths_are_proportional_and_zero_gets_a_hairline():
+    svg = str(charts.bar_chart(title="T", bars=[("a", 4), ("b", 2), ("c", 0)]))
+    widths = [float(w) for w in re.findall(r'<rect class="series-0" x="[^"]+" y="[^"]+" width="([^"]+)"', svg)]
+    assert widths[0] == pytest.approx(2 * widths[1])
+    assert widths[2] == 1
+
+
+def test_negative_values_extend_left_of_a_zero_line():
+    svg = str(charts.bar_chart(title="T", bars=[("up", 5), ("down", Decimal("-5"))]))
+    assert 'class="series-0 negative"' in svg and '<line class="chart-axis"' in svg
+    xs = [float(x) for x in re.findall(r'<rect class="series-0[^"]*" x="([^"]+)"', svg)]
+    assert xs[1] < xs[0]  # the negative bar starts left of zero
+    assert "<title>down: -5</title>" in svg
+
+
+def test_decimal_money_is_printed_with_its_own_digits_never_through_a_float():
+    svg = str(charts.bar_chart(title="Face", bars=[("2026-01", Decimal("1234567.10"))], unit=" CNY"))
+    assert ">1,234,567.10 CNY</text>" in svg
+    assert charts.fmt_number(Decimal("0.10")) == "0.10" and charts.fmt_number(1234) == "1,234"
+
+
+def test_one_point_line_chart_centres_its_dot_and_prints_its_value():
+    svg = str(charts.line_chart(title="Score", points=[charts.Point("2026-11-25", 602)]))
+    assert svg.count("<circle") == 1 and "<polyline" not in svg
+    assert 'cx="218"' in svg  # the middle of the plot
+    assert "<title>2026-11-25: 602</title>" in svg and ">602</text>" in svg
+
+
+def test_a_line_chart_has_one_dot_per_point_and_draws_ranges():
+    points = [charts.Point(f"m{i}", Decimal(i), Decimal(i) - 1, Decimal(i) + 1) for i in range(-1, 3)]
+    svg = str(charts.line_chart(title="Rates", points=points, unit="%"))
+    assert svg.count("<circle") == 4 and svg.count('class="chart-range"') == 4
+    assert svg.count("<polyline") == 1
+    assert "m-1: -1% (range -2%–0%)" in svg
+    ticks = [t for t in re.findall(r'class="chart-tick"[^>]*>([^<]*)<', svg) if not t.startswith("m")]
+    assert ticks[0] <= "-2" and "0" in ticks  # the axis covers the lowest range and zero
+
+
+def test_all_equal_values_still_make_a_scale():
+    svg = str(charts.line_chart(title="Flat", points=[charts.Point("a", 0), charts.Point("b", 0)]))
+    assert "nan" not in svg.lower() and "inf" not in svg.lower()
+    assert svg.count("<circle") == 2
+
+
+def test_many_points_get_at_most_six_x_labels():
+    svg = str(charts.line_chart(title="Long", points=[charts.Point(f"d{i:02}", i) for i in range(30)]))
+    labels = re.findall(r'text-anchor="middle">(d\d\d)<', svg)
+    assert labels[0] == "d00" and labels[-1] == "d29" and len(labels) == 6
+
+
+def test_every_text_is_escaped_in_labels_titles_and_series():
+    evil = '<script>alert("x")</script> & Co'
+    svgs_ = [
+        str(charts.bar_chart(title=evil, bars=[(evil, 1)])),
+        str(charts.stacked_bar_chart(title=evil, rows=[(evil, [charts.Segment(evil, 1), charts.Segment("b", 2)])])),
+        str(charts.line_chart(title=evil, points=[charts.Point(evil, 1)], unit=evil)),
+    ]
+    for svg in svgs_:
+        assert "<script" not in svg
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in svg
+
+
+def test_a_stacked_bar_prints_its_total_and_parts_and_a_legend():
+    svg = str(charts.stacked_bar_chart(title="Flags", series=["high", "medium", "low"], rows=[
+        ("Rule A", [charts.Segment("high", 2), charts.Segment("medium", 0), charts.Segment("low", 1)]),
+        ("Rule B", [charts.Segment("high", 0), charts.Segment("medium", 0), charts.Segment("low", 0)]),
+    ]))
+    assert ">3: 2 high, 1 low</text>" in svg and ">0</text>" in svg
+    assert [t for t in re.findall(r'class="chart-legend"[^>]*>([^<]*)<', svg)] == ["high", "medium", "low"]
+    assert aria(svg) == "Flags: Rule A 3, high 2, low 1; Rule B 0"
+    assert 'class="series-2"' in svg  # "low" keeps its colour class whatever the order of segments
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The page
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def business(world):  # type: ignore[no-untyped-def]
+    """Two accepted bills, two financed at 3.6 % and 4.8 %, one draft; two open flags (high, low) and an
+    acknowledged one. The flags are written as rows: the rules and their sweep are tested in test_sweep.py."""
+    accepted(world, "10000.00")
+    second = accepted(world, "20000.00")
+    financed(world, "30000.00", rate="0.036")
+    financed(world, "40000.00", rate="0.048", buyer="financier2")
+    draft(world, "5000.00")
+    now = timezone.now()
+    for subject, severity, acknowledged in (("a", Severity.HIGH, False), ("b", Severity.LOW, False),
+                                            ("c", Severity.HIGH, True)):
+        OversightFlag.objects.create(
+            rule=Rule.CHAIN_MISMATCH, subject=f"bill:{subject}", bill=second, severity=severity, explanation="x",
+            first_seen=now, last_seen=now, acknowledged_at=now if acknowledged else None,
+            acknowledged_by=world.user("regulator") if acknowledged else None,
+            acknowledgement_note="seen" if acknowledged else "")
+    return world
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["supplier", "buyer", "financier"])
+def test_traders_are_refused(world, client, username):
+    login(client, username)
+    assert client.get(PAGE).status_code == 403
+
+
+@pytest.mark.django_db
+def test_signed_out_visitors_go_to_the_login_page(world, client):
+    assert client.get(PAGE).status_code == 302
+
+
+@pytest.mark.django_db
+def test_platform_staff_see_the_page(world, client):
+    login(client, "admin")
+    assert client.get(PAGE).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_regulator_sees_the_right_figures(business, client):
+    login(client, "regulator")
+    response = client.get(PAGE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<script" not in html
+    drawn = {aria(svg).split(":")[0]: aria(svg) for svg in svgs(html)}
+    assert len(drawn) == 6
+
+    states = drawn["Bills by state now"]
+    assert "Draft 1" in states and "Accepted by the debtor 2" in states and "Financed 2" in states
+
+    month = clock.today().strftime("%Y-%m")
+    assert f"{month} · 4 bills 100,000.00 CNY" in drawn["Bills issued by month, count and face in CNY"]
+
+    rates = drawn["Purchase rates by month"]
+    assert f"{timezone.localtime().strftime('%Y-%m')} 4.20% (range 3.60–4.80)" in rates
+
+    flags = drawn["Open flags by rule and severity"]
+    assert "Database history differs from the chain 2, high 1, low 1" in flags
+    assert "Tenor beyond the limit 0" in flags
+
+    pending = AnchorRecord.objects.exclude(status=AnchorStatus.CONFIRMED).count()
+    anchoring = drawn["Anchoring outbox and transactions now"]
+    waiting = AnchorRecord.objects.filter(status=AnchorStatus.PENDING).count()
+    assert f"Records pending {waiting};" in anchoring
+    if pending:
+        assert "none waiting" not in html.split("Anchoring lag")[1].split("</dd>")[0]
+
+    assert "No reconciliation run yet." in drawn["Reconciliation runs"]
+
+
+@pytest.mark.django_db
+def test_the_page_shows_the_last_reconciliation_runs_and_the_latest_status(world, client):
+    now = timezone.now()
+    ReconciliationRun.objects.create(started_at=now - timezone.timedelta(hours=2), finished_at=now, trigger="schedule",
+                                     bills_checked=10, events_checked=40, mismatches=0)
+    ReconciliationRun.objects.create(started_at=now - timezone.timedelta(hours=1), finished_at=now, trigger="manual",
+                                     bills_checked=12, events_checked=50, mismatches=2)
+    login(client, "regulator")
+    html = client.get(PAGE).content.decode()
+    drawn = [aria(svg) for svg in svgs(html) if aria(svg).startswith("Reconciliation runs")][0]
+    assert drawn.count("matched") >= 2
+    assert "schedule 10, matched 10" in drawn and "manual 12, matched 10, mismatched 2" in drawn
+    assert "2 bills differ from the chain" in html
+
+
+@pytest.mark.django_db
+def test_the_median_of_an_even_count_is_exact_in_sql(world):
+    for rate in ("0.030", "0.031", "0.040", "0.050"):
+        financed(world, "10000.00", rate=rate)
+    [month] = stats.financing_rates_by_month()
+    assert month.purchases == 4
+    assert month.median == Decimal("0.0355") and isinstance(month.median, Decimal)
+    assert (month.low, month.high) == (Decimal("0.03"), Decimal("0.05"))
+
+
+def queries(client) -> int:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(PAGE).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_charts_page_costs_the_same_queries_whatever_the_bills(world, client):
+    login(client, "regulator")
+    accepted(world)
+    financed(world)
+    before = queries(client)
+    for _ in range(3):
+        accepted(world)
+        financed(world, rate="0.05")
+    assert queries(client) == before
+    assert Bill.objects.count() == 8
