@@ -11,14 +11,15 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils.module_loading import import_string
 
 from bills import clock, rules
-from bills.errors import BillActionNotPermitted, BillNotFound
+from bills.errors import BillActionNotPermitted, BillInvalid, BillNotFound
 from bills.models import (
     RELEASED_STATES,
     Bill,
@@ -131,7 +132,7 @@ def marketplace_listings(user: Viewer) -> QuerySet[Bill]:
     if not marketplace_allowed(user):
         raise BillActionNotPermitted("The marketplace is open to financiers, regulators and platform staff only.")
     return (
-        _with_parties(Bill.objects.filter(state=BillState.LISTED))
+        with_scores(_with_parties(Bill.objects.filter(state=BillState.LISTED)))
         .annotate(
             invoice_count=_allocation_aggregate(Count("id")),
             invoice_total=_allocation_aggregate(Sum("invoice__total_amount")),
@@ -149,6 +150,36 @@ def marketplace_listings(user: Viewer) -> QuerySet[Bill]:
         )
         .order_by("maturity_date", "id")
     )
+
+
+# How the marketplace may be ordered: name → (label, ordering). Scores come from the app named by the setting
+# ORGANIZATION_SCORE_ANNOTATION (bills does not import it); the best score first, bills without one last.
+MARKET_SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "maturity": ("Maturity, soonest first", ("maturity_date", "id")),
+    "rate": ("Asking rate, highest first", (F("asking_rate").desc(), "maturity_date", "id")),
+    "face": ("Face, largest first", (F("face").desc(), "maturity_date", "id")),
+    "debtor_score": ("Debtor's credit score, best first",
+                     (F("debtor_score").desc(nulls_last=True), "maturity_date", "id")),
+    "holder_score": ("Seller's credit score, best first",
+                     (F("holder_score").desc(nulls_last=True), "maturity_date", "id")),
+}
+MARKET_DEFAULT_SORT = "maturity"
+
+
+def marketplace_sorted(queryset: QuerySet[Bill], sort: str | None) -> QuerySet[Bill]:
+    """``queryset`` (from ``marketplace_listings``) in the order ``sort`` names; an unknown name raises
+    ``BillInvalid`` (a 400 naming the field ``sort``)."""
+    key = sort or MARKET_DEFAULT_SORT
+    if key not in MARKET_SORTS:
+        raise BillInvalid(f"Sort by one of {', '.join(MARKET_SORTS)}, not {str(key)[:40]!r}.", field="sort")
+    return queryset.order_by(*MARKET_SORTS[key][1])
+
+
+def with_scores(queryset: QuerySet[Bill]) -> QuerySet[Bill]:
+    """``queryset`` annotated with ``debtor_score`` and ``holder_score`` (each organization's latest credit score,
+    None when it has none) by the callable named in ``settings.ORGANIZATION_SCORE_ANNOTATION``."""
+    annotate = import_string(settings.ORGANIZATION_SCORE_ANNOTATION)
+    return annotate(queryset, debtor_score="debtor_id", holder_score="holder_id")  # type: ignore[no-any-return]
 
 
 def marketplace_get(*, user: Viewer, bill_id: object) -> Bill:

@@ -197,7 +197,12 @@ class ListingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Bill
         fields = ["id", "number", "debtor", "face", "currency", "issue_date", "maturity_date", "asking_rate",
-                  "quote", "invoices", "anchoring"]
+                  "debtor_score", "holder_score", "quote", "invoices", "anchoring"]
+
+    debtor_score = serializers.IntegerField(read_only=True, allow_null=True,
+                                            help_text="The debtor's latest credit score (300–850), if it has one.")
+    holder_score = serializers.IntegerField(read_only=True, allow_null=True,
+                                            help_text="The seller's latest credit score (300–850), if it has one.")
 
     @extend_schema_field(InvoiceSummarySerializer)
     def get_invoices(self, bill: selectors.ListingFigures) -> dict[str, Any]:
@@ -307,7 +312,13 @@ class ListingFilter(django_filters.FilterSet):
     maturity_after = django_filters.DateFilter(field_name="maturity_date", lookup_expr="gte")
     maturity_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte")
     min_rate = django_filters.NumberFilter(field_name="asking_rate", lookup_expr="gte")
+    sort = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, (label, _) in selectors.MARKET_SORTS.items()], method="_sort",
+        help_text="Order of the listings: maturity (default), rate, face, debtor_score, holder_score.")
 
     class Meta:
         model = Bill
-        fields = ["debtor", "maturity_after", "maturity_before", "min_rate"]
+        fields = ["debtor", "maturity_after", "maturity_before", "min_rate", "sort"]
+
+    def _sort(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
+        return selectors.marketplace_sorted(queryset, value)

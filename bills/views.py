@@ -197,6 +197,10 @@ def marketplace(request: HttpRequest) -> HttpResponse:
         queryset = selectors.marketplace_listings(request.user)
     except NotPermitted as err:
         return render(request, "bills/marketplace.html", {"title": "Marketplace", "refused": err.message}, status=403)
+    sort = request.GET.get("sort") or selectors.MARKET_DEFAULT_SORT
+    if sort not in selectors.MARKET_SORTS:
+        sort = selectors.MARKET_DEFAULT_SORT  # a stale or edited link: the default order, not an error page
+    queryset = selectors.marketplace_sorted(queryset, sort)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     org = selectors.viewer_organization(request.user)
     # One idempotency key per rendered buy form: a double click or a resubmitted page buys once.
@@ -208,6 +212,8 @@ def marketplace(request: HttpRequest) -> HttpResponse:
             "title": "Marketplace",
             "page": page,
             "rows": rows,
+            "sort": sort,
+            "sorts": [(key, label) for key, (label, _) in selectors.MARKET_SORTS.items()],
             "can_buy": bool(org and org.is_financier and org.can_act),
         },
     )

@@ -45,7 +45,7 @@ class CreditProfileSerializer(serializers.ModelSerializer):
         model = CreditProfile
         fields = ["settled_on_time", "settled_late", "days_late_total", "days_late_max", "overdue", "defaulted",
                   "bills_count", "bills_drawn", "volume_by_quarter", "largest_debtor", "largest_debtor_share",
-                  "age_days", "computed_at"]
+                  "age_days", "invoices_disputed", "computed_at"]
 
 
 class FactorSerializer(serializers.Serializer):

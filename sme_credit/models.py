@@ -23,7 +23,8 @@ class CreditProfile(models.Model):
     Payment record (bills it owes): settled on time, settled late and the days late, overdue now, defaulted.
     Volume: bills it drew or owes, by quarter of issue (``{"2026-Q1": {"count": 2, "face": {"CNY": "1.00"}}}``,
     split parts counted once through their root). Concentration: the share of the face it drew (in the
-    default currency) owed by its largest debtor. An issued bill that lapsed unsigned counts for nobody.
+    default currency) owed by its largest debtor. Disputes: invoices it sold that their buyer disputes. An issued
+    bill that lapsed unsigned counts for nobody.
     """
 
     organization = models.OneToOneField(
@@ -43,6 +44,7 @@ class CreditProfile(models.Model):
     )
     largest_debtor_share = models.DecimalField(max_digits=5, decimal_places=4, default=0)
     age_days = models.PositiveIntegerField(default=0)
+    invoices_disputed = models.PositiveIntegerField(default=0, help_text="Invoices it sold that the buyer disputes.")
     computed_at = models.DateTimeField()
 
     class Meta:

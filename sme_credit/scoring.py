@@ -1,4 +1,4 @@
-"""The credit score formula (version ``v1``): pure arithmetic on a profile's numbers, no I/O, no black box.
+"""The credit score formula (version ``v2``): pure arithmetic on a profile's numbers, no I/O, no black box.
 
 The one thing to know: the score is ``BASE`` plus the points of each factor, clamped to 300–850, and every
 factor's contribution is returned with a reason a person can read, so the stored factors always add up to the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-FORMULA = "v1"
+FORMULA = "v2"  # v2 added the disputes factor
 BASE = 600
 SCORE_MIN = 300
 SCORE_MAX = 850
@@ -31,6 +31,7 @@ class ScoreInputs:
     bills_drawn: int  # bills it drew as creditor (in the default currency), for concentration
     largest_debtor_share: Decimal
     age_days: int
+    invoices_disputed: int = 0  # invoices it sold that their buyer disputes
 
 
 def _signed(points: int) -> str:
@@ -64,6 +65,7 @@ def score_of(p: ScoreInputs) -> tuple[int, list[dict[str, object]]]:
     | concentration   | −30 if one debtor owes ≥ 80 % of what it drew, −15 if ≥ 50 % |
     |                 | (only with at least 3 bills drawn)                           |
     | age             | +10 per full 90 days on the platform, at most +50            |
+    | disputes        | −20 per invoice it sold that its buyer disputes, at most −100 |
     | bounds          | whatever clamps the total to 300–850                         |
     """
     factors = [{"factor": "base", "value": BASE, "points": BASE, "reason": f"Base score: {BASE}"}]
@@ -94,6 +96,9 @@ def score_of(p: ScoreInputs) -> tuple[int, list[dict[str, object]]]:
                                f"The largest debtor owes {percent} of the face drawn"))
     age = min(10 * (p.age_days // 90), 50)
     factors.append(_factor("age", p.age_days, age, f"{_plural(p.age_days, 'day')} on the platform"))
+    disputes = -min(20 * p.invoices_disputed, 100)
+    factors.append(_factor("disputes", p.invoices_disputed, disputes,
+                           f"{_plural(p.invoices_disputed, 'invoice')} disputed by the buyer"))
     total = sum(int(f["points"]) for f in factors)  # type: ignore[call-overload]
     clamped = max(SCORE_MIN, min(SCORE_MAX, total))
     if clamped != total:

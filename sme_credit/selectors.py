@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
@@ -112,3 +113,14 @@ def _summary(organization: Organization, latest: CreditScore) -> ScoreSummary:
     moved.sort(key=lambda f: -abs(int(f["points"])))
     return ScoreSummary(organization, latest.score, latest.computed_at,
                         [str(f["reason"]) for f in moved[:TOP_REASONS]])
+
+
+def annotate_latest_scores(queryset: QuerySet[Any], **fields: str) -> QuerySet[Any]:
+    """``queryset`` annotated, for each ``name=path`` (``path`` an organization id in the queryset's model, e.g.
+    ``debtor_score="debtor_id"``), with that organization's latest credit score (None without one). One
+    correlated subquery per field, served by the index on (organization, -computed_at)."""
+    return queryset.annotate(**{
+        name: Subquery(CreditScore.objects.filter(organization_id=OuterRef(path))
+                       .order_by("-computed_at", "-id").values("score")[:1])
+        for name, path in fields.items()
+    })

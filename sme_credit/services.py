@@ -24,6 +24,7 @@ from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import organization_by_credit_code
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import User
+from invoices.models import Invoice, InvoiceStatus
 from sme_credit import reports, scoring
 from sme_credit.errors import CreditInvalid, CreditLimitRevoked, CreditNotFound, CreditNotPermitted
 from sme_credit.models import CreditLimit, CreditProfile, CreditReport, CreditScore, RefreshWatermark
@@ -72,6 +73,7 @@ def credit_profile_refresh(*, organization: Organization) -> CreditProfile:
         "largest_debtor_id": largest_id,
         "largest_debtor_share": share,
         "age_days": max(0, (clock.now() - organization.created_at).days),
+        "invoices_disputed": Invoice.objects.filter(seller=organization, status=InvoiceStatus.DISPUTED).count(),
         "computed_at": clock.now(),
     }
     profile, _ = CreditProfile.objects.update_or_create(organization=organization, defaults=values)
@@ -94,6 +96,7 @@ def credit_score_compute(*, organization: Organization) -> CreditScore:
             days_late_total=profile.days_late_total, days_late_max=profile.days_late_max, overdue=profile.overdue,
             defaulted=profile.defaulted, bills_count=profile.bills_count, bills_drawn=profile.bills_drawn,
             largest_debtor_share=profile.largest_debtor_share, age_days=profile.age_days,
+            invoices_disputed=profile.invoices_disputed,
         ))
         latest = CreditScore.objects.filter(organization=organization).order_by("-computed_at", "-id").first()
         if latest is not None and latest.score == score and latest.factors == factors \

@@ -276,6 +276,15 @@ BILL_PURCHASE_POLICIES = ["sme_credit.policies.exposure_within_limit"]
 # with debtor, face, currency and number; each refuses by raising a domain error (DESIGN §2: bills never
 # imports the app that provides them).
 BILL_OBLIGATION_POLICIES = ["sme_credit.policies.issuing_within_limit"]
+# Told of each bill event as it is appended: dotted paths of callables ``hook(*, bill_id, event_type)``, called
+# inside the event's transaction (defer work with ``transaction.on_commit``); bills never imports oversight.
+BILL_EVENT_HOOKS = ["finance_portal.oversight.hooks.bill_event_appended"]
+# Told of anchor records confirmed on chain: dotted paths of callables ``hook(*, keys)`` (the records' keys, e.g.
+# bill keys), called inside the confirming transaction; chain_adapter never imports the apps behind them.
+ANCHOR_CONFIRMED_HOOKS = ["finance_portal.oversight.hooks.anchors_confirmed"]
+# Annotates a queryset with organizations' latest credit scores: ``annotate(qs, name="fk_path", ...)``; the
+# marketplace sorts by it (bills never imports sme_credit).
+ORGANIZATION_SCORE_ANNOTATION = "sme_credit.selectors.annotate_latest_scores"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

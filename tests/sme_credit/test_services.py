@@ -114,3 +114,18 @@ def test_age_on_the_platform_adds_points(world):
     with clock.travel_to(clock.now() + dt.timedelta(days=181)):
         score = credit_refresh(organization=world.org("supplier"))
     assert points(score)["age"] == 20
+
+
+def test_invoices_disputed_by_their_buyer_weigh_on_the_seller_not_the_buyer(world):
+    from invoices.services import invoice_verify
+
+    disputed = make_invoice(world.org("supplier"), world.org("buyer"), total="5000.00", status="registered")
+    make_invoice(world.org("supplier"), world.org("buyer"), total="6000.00")
+    invoice_verify(invoice_id=disputed.pk, actor=world.user("buyer"), verdict="disputed", note="Goods returned")
+    score = credit_refresh(organization=world.org("supplier"))
+    assert CreditProfile.objects.get(organization=world.org("supplier")).invoices_disputed == 1
+    factors = {f["factor"]: f for f in score.factors}
+    assert factors["disputes"]["points"] == -20
+    assert factors["disputes"]["reason"] == "1 invoice disputed by the buyer: \u221220"
+    credit_refresh(organization=world.org("buyer"))
+    assert CreditProfile.objects.get(organization=world.org("buyer")).invoices_disputed == 0
