@@ -41,6 +41,8 @@ urlpatterns = [
     path("verify/credit/<int:pk>/", credit_views.verify_credit_report, name="verify-credit"),
     path("verify/<str:bill_id>/", verify_views.verify_page, name="verify"),
     path("verify/<str:bill_id>/bundle.json", verify_views.verify_bundle_download, name="verify-bundle"),
+    path("", include("finance_portal.oversight.explorer_urls")),
+    path("", include("finance_portal.audit.urls")),
     path("", include("finance_portal.portal.urls")),
     path("", include("invoices.urls")),
     path("", include("bills.urls")),

@@ -73,6 +73,7 @@ INVOICE_ZIP_MAX_RATIO: int
 INVOICE_ZIP_MAX_MEMBERS: int
 STATIC_ROOT: str
 ADMIN_REQUIRE_2FA: bool
+AUDIT_TRUSTED_PROXIES: list[str]
 AXES_FAILURE_LIMIT: int
 OVERSIGHT_QUICK_FINANCING_MINUTES: int
 OVERSIGHT_QUICK_FINANCING_COUNT: int
@@ -175,6 +176,9 @@ def build(dev: bool) -> dict[str, object]:
     s["STATIC_ROOT"] = env_str("STATIC_ROOT", default=str(BASE_DIR / ".run" / "staticfiles"))
     s["ADMIN_REQUIRE_2FA"] = env_bool("ADMIN_REQUIRE_2FA", default=not dev)
     s["AXES_FAILURE_LIMIT"] = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+    # The audit log (finance_portal/audit) takes the client's address from X-Forwarded-For only when the
+    # request came from one of these proxy addresses (comma-separated); REMOTE_ADDR otherwise.
+    s["AUDIT_TRUSTED_PROXIES"] = env_list("AUDIT_TRUSTED_PROXIES", default="")
     # Oversight rules (finance_portal/oversight/rules.py): a debtor is flagged on a day when this many of its bills
     # were bought within this many minutes of acceptance; a face above FACTOR x the median of the creditor's
     # last HISTORY bills (given MIN_HISTORY of them) is flagged.
@@ -222,6 +226,7 @@ INSTALLED_APPS = [
     "finance_portal.ledger",
     "finance_portal.portal",
     "finance_portal.oversight",
+    "finance_portal.audit",
     "chain_adapter",
     "invoices",
     "bills",
@@ -239,6 +244,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "finance_portal.audit.middleware.AuditMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,253 @@
+"""The pieces of the regulator's data explorer (the registry itself is ``explorer.DATASETS``).
+
+Each ``Dataset`` names its queryset (``select_related`` so a page costs the same queries for any size), its
+columns (a header and a getter that returns text: money as a Decimal with its currency, times in ISO 8601
+UTC), its filters (each a form field and the condition it adds), the fields its search box looks in, and the
+date it is filtered by. Pages and CSV exports (``explorer_views``) read only this registry; inputs are checked
+by a Django form, so a bad filter is a form error, never a database error.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db.models import Q, QuerySet
+
+Getter = Callable[[Any], object]
+Condition = Callable[[Any], Any]  # a cleaned form value -> a Q or a boolean expression for ``filter()``
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cells
+# ---------------------------------------------------------------------------------------------------------
+
+
+def utc(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).isoformat() if value is not None else ""
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    return f"{amount} {currency}" if amount is not None else ""
+
+
+def org(value: Any) -> str:
+    """An organization as its credit code (unique, stable) and legal name."""
+    return f"{value.credit_code} {value.legal_name}" if value is not None else ""
+
+
+def user(value: Any) -> str:
+    return value.get_username() if value is not None else ""
+
+
+def text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return utc(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Getter
+    csv_only: bool = False  # long values (hashes, evidence) go to the export, not the page
+
+
+def col(header: str, attr: str, *, csv_only: bool = False) -> Column:
+    """A column reading a dotted attribute path (``"bill.number"``); a missing link gives an empty cell."""
+    def getter(obj: Any) -> object:
+        for part in attr.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return ""
+        return text(obj)
+
+    return Column(header, getter, csv_only)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Filters and the form
+# ---------------------------------------------------------------------------------------------------------
+
+ASCII_ONLY = "Use ASCII characters here (digits 0-9, letters A-Z)."
+
+
+def _ascii(value: object) -> None:
+    if isinstance(value, str) and not value.isascii():
+        raise ValidationError(ASCII_ONLY, code="ascii")
+
+
+class AsciiDateField(forms.DateField):
+    """A date as YYYY-MM-DD in ASCII digits (Python would read "２０２６" as 2026; a filter should not)."""
+
+    input_formats = ["%Y-%m-%d"]
+    widget = forms.DateInput(attrs={"type": "date"})
+
+    def to_python(self, value: Any) -> dt.date | None:
+        _ascii(value)
+        return super().to_python(value)
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    make_field: Callable[[], forms.Field]
+    condition: Condition
+
+
+def choice(name: str, label: str, lookup: str, choices: Iterable[tuple[str, str]]) -> Filter:
+    options = [("", "any"), *[(str(v), str(lbl)) for v, lbl in choices]]
+    return Filter(name, lambda: forms.ChoiceField(label=label, choices=options, required=False),
+                  lambda v: Q(**{lookup: v}))
+
+
+def flag(name: str, label: str, when_yes: Q) -> Filter:
+    options = [("", "any"), ("yes", "yes"), ("no", "no")]
+    return Filter(name, lambda: forms.ChoiceField(label=label, choices=options, required=False),
+                  lambda v: when_yes if v == "yes" else ~when_yes)
+
+
+CREDIT_CODE = RegexValidator(r"^[0-9A-Z]{18}$", "A credit code is 18 ASCII letters and digits.")
+
+
+def organization(*lookups: str, label: str = "Organization (credit code)") -> Filter:
+    """Rows where any of ``lookups`` (paths to an organization) is the organization with that credit code."""
+    def make() -> forms.Field:
+        return forms.CharField(label=label, required=False, max_length=18, validators=[_ascii, CREDIT_CODE])
+
+    def condition(code: str) -> Q:
+        q = Q()
+        for lookup in lookups:
+            q |= Q(**{f"{lookup}__credit_code" if lookup else "credit_code": code})
+        return q
+
+    return Filter("org", make, condition)
+
+
+class UpperCharField(forms.CharField):
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).upper()
+
+
+def currency(lookup: str = "currency") -> Filter:
+    def make() -> forms.Field:
+        return UpperCharField(label="Currency", required=False, max_length=3,
+                              validators=[_ascii, RegexValidator(r"^[A-Z]{3}$", "A currency is 3 letters (CNY).")])
+
+    return Filter("currency", make, lambda v: Q(**{lookup: v}))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    key: str
+    title: str
+    description: str
+    queryset: Callable[[], QuerySet[Any]]
+    columns: tuple[Column, ...]
+    filters: tuple[Filter, ...] = ()
+    search: tuple[str, ...] = ()
+    date_field: str = ""  # filtered by ?from= and ?to= (inclusive days, UTC)
+    date_is_datetime: bool = True
+    date_label: str = "Date"
+
+    def headers(self, *, csv: bool = False) -> list[str]:
+        return [c.header for c in self.columns if csv or not c.csv_only]
+
+    def row(self, obj: Any, *, csv: bool = False) -> list[str]:
+        return [text(c.value(obj)) for c in self.columns if csv or not c.csv_only]
+
+    def form(self, data: Mapping[str, Any] | None) -> forms.Form:
+        fields: dict[str, forms.Field] = {}
+        if self.search:
+            fields["q"] = forms.CharField(label="Search", required=False, max_length=200, strip=True)
+        for f in self.filters:
+            fields[f.name] = f.make_field()
+        if self.date_field:
+            fields["from"] = AsciiDateField(label=f"{self.date_label} from", required=False)
+            fields["to"] = AsciiDateField(label=f"{self.date_label} to", required=False)
+        form_class = type(f"{self.key.title()}FilterForm", (DateRangeForm,), fields)
+        return form_class(data)
+
+    def filtered(self, cleaned: Mapping[str, Any]) -> QuerySet[Any]:
+        """The queryset with the cleaned form's filters, date range and search terms applied (all ANDed)."""
+        qs = self.queryset()
+        for f in self.filters:
+            value = cleaned.get(f.name)
+            if value not in (None, ""):
+                qs = qs.filter(f.condition(value))
+        if self.date_field:
+            start, end = cleaned.get("from"), cleaned.get("to")
+            if self.date_is_datetime:
+                if start:
+                    qs = qs.filter(**{f"{self.date_field}__gte": _utc_midnight(start)})
+                if end:
+                    qs = qs.filter(**{f"{self.date_field}__lt": _utc_midnight(end + dt.timedelta(days=1))})
+            else:
+                if start:
+                    qs = qs.filter(**{f"{self.date_field}__gte": start})
+                if end:
+                    qs = qs.filter(**{f"{self.date_field}__lte": end})
+        for term in (cleaned.get("q") or "").split()[:10]:
+            q = Q()
+            for name in self.search:
+                q |= Q(**{f"{name}__icontains": term})
+            qs = qs.filter(q)
+        return qs
+
+
+class DateRangeForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            raise ValidationError("The start date is after the end date.")
+        return cleaned
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CSV
+# ---------------------------------------------------------------------------------------------------------
+
+_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?( [A-Z]{3})?$")
+
+
+def csv_safe(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (a leading = + - @ becomes text), numbers untouched."""
+    if cell and cell[0] in "=+-@\t\r" and not _PLAIN_NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([csv_safe(c) for c in row])
+
+
+def export_rows(dataset: Dataset, qs: QuerySet[Any]) -> Iterator[list[str]]:
+    for obj in qs.iterator(chunk_size=2000):
+        yield dataset.row(obj, csv=True)
+
