@@ -72,7 +72,21 @@ def _scale(values: Sequence[Number]) -> tuple[float, float]:
 
 ROW = 38  # label line + bar
 BAR = 14
-VALUE_ROOM = 118  # room kept right of the longest bar for its printed value
+CHAR = FONT * 0.62  # the width of a character, about, for keeping room beside the bars
+
+
+def _value_room(texts: Sequence[str]) -> float:
+    """Room kept right of the longest bar for the printed values: the longest text, within [40, 0.6 × WIDTH]."""
+    return min(max([40.0, *(len(t) * CHAR + 8 for t in texts)]), WIDTH * 0.6)
+
+
+def _value_text(x: float, y: float, text: str) -> str:
+    """A bar's printed value just right of its end; one too long for the room left is right-aligned on the
+    chart's edge instead, over the bar, with a halo (``.inside`` in the stylesheet) to stay readable."""
+    if x + len(text) * CHAR > WIDTH - PAD:
+        return (f'<text class="chart-value inside" x="{WIDTH - PAD}" y="{_f(y)}" text-anchor="end">'
+                f"{escape(text)}</text>")
+    return f'<text class="chart-value" x="{_f(x)}" y="{_f(y)}">{escape(text)}</text>'
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,7 @@ def bar_chart(*, title: str, bars: Sequence[tuple[str, Number]], fmt: Formatter 
     if not bars:
         return _empty(title, empty)
     low, high = _scale([v for _, v in bars])
-    span = WIDTH - 2 * PAD - VALUE_ROOM
+    span = WIDTH - 2 * PAD - _value_room([f"{fmt(v)}{unit}" for _, v in bars])
     zero = PAD + span * (-low) / (high - low)
     body = []
     for i, (label, value) in enumerate(bars):
@@ -102,8 +116,7 @@ def bar_chart(*, title: str, bars: Sequence[tuple[str, Number]], fmt: Formatter 
             f'<g class="bar-row"><text class="chart-label" x="{PAD}" y="{_f(top + FONT)}">{escape(label)}</text>'
             f'<rect class="series-0{" negative" if value < 0 else ""}" x="{_f(x)}" y="{_f(top + 18)}" '
             f'width="{_f(max(length, 1))}" height="{BAR}"><title>{tip}</title></rect>'
-            f'<text class="chart-value" x="{_f(max(zero, x + length) + 4)}" y="{_f(top + 18 + BAR - 2)}">'
-            f'{escape(text)}</text></g>'
+            + _value_text(max(zero, x + length) + 4, top + 18 + BAR - 2, text) + "</g>"
         )
     height = PAD * 2 + ROW * len(bars)
     if low < 0:
@@ -122,11 +135,14 @@ def stacked_bar_chart(*, title: str, rows: Sequence[tuple[str, Sequence[Segment]
     names = list(series) or list(dict.fromkeys(s.series for _, segs in rows for s in segs))
     totals = [Decimal(sum((max(s.value, 0) for s in segs), Decimal(0))) for _, segs in rows]
     _, high = _scale(totals)
-    span = WIDTH - 2 * PAD - VALUE_ROOM
+    texts = [fmt(_as_number(total)) + (f": {detail}" if detail and len(segs) > 1 else "")
+             for (_, segs), total in zip(rows, totals, strict=True)
+             for detail in [", ".join(f"{fmt(s.value)} {s.series}" for s in segs if s.value > 0)]]
+    span = WIDTH - 2 * PAD - _value_room(texts)
     legend = _legend(names)
     body = [legend[0]]
     top0 = legend[1]
-    for i, ((label, segs), total) in enumerate(zip(rows, totals, strict=True)):
+    for i, ((label, segs), text) in enumerate(zip(rows, texts, strict=True)):
         top = top0 + i * ROW
         parts = [f'<text class="chart-label" x="{PAD}" y="{_f(top + FONT)}">{escape(label)}</text>']
         x = float(PAD)
@@ -138,9 +154,7 @@ def stacked_bar_chart(*, title: str, rows: Sequence[tuple[str, Sequence[Segment]
             parts.append(f'<rect class="series-{k}" x="{_f(x)}" y="{_f(top + 18)}" width="{_f(max(width, 1))}" '
                          f'height="{BAR}"><title>{escape(f"{label}, {s.series}: {fmt(s.value)}")}</title></rect>')
             x += width
-        detail = ", ".join(f"{fmt(s.value)} {s.series}" for s in segs if s.value > 0)
-        text = fmt(_as_number(total)) + (f": {detail}" if detail and len(segs) > 1 else "")
-        parts.append(f'<text class="chart-value" x="{_f(x + 4)}" y="{_f(top + 18 + BAR - 2)}">{escape(text)}</text>')
+        parts.append(_value_text(x + 4, top + 18 + BAR - 2, text))
         body.append('<g class="bar-row">' + "".join(parts) + "</g>")
     height = top0 + ROW * len(rows) + PAD
     summary = "; ".join(
@@ -174,6 +188,7 @@ LINE_HEIGHT = 230
 LEFT = 52  # room for the y tick labels
 BOTTOM = 40  # room for the x labels
 TOP = 22
+RIGHT = 30  # half an x label, so the last one stays inside
 
 
 @dataclass(frozen=True)
@@ -196,7 +211,7 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
     high = max(values + ([float(y_max)] if y_max is not None else []))
     ticks = _ticks(low, high)
     low, high = min(low, ticks[0]), max(high, ticks[-1])
-    plot_w, plot_h = WIDTH - LEFT - PAD * 2, LINE_HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, LINE_HEIGHT - TOP - BOTTOM
 
     def y(v: float) -> float:
         return TOP + plot_h - plot_h * (v - low) / (high - low)
@@ -208,7 +223,7 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
     for t in ticks:
         body.append(f'<line class="chart-grid" x1="{LEFT}" x2="{_f(LEFT + plot_w)}" y1="{_f(y(t))}" y2="{_f(y(t))}"/>'
                     f'<text class="chart-tick" x="{LEFT - 4}" y="{_f(y(t) + 4)}" text-anchor="end">'
-                    f'{escape(_tick_text(t, fmt))}</text>')
+                    f'{escape(_tick_text(t, fmt) + unit)}</text>')
     body.append(f'<line class="chart-axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{_f(TOP + plot_h)}"/>'
                 f'<line class="chart-axis" x1="{LEFT}" x2="{_f(LEFT + plot_w)}" y1="{_f(TOP + plot_h)}" '
                 f'y2="{_f(TOP + plot_h)}"/>')
@@ -228,7 +243,7 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
                     f'<title>{escape(tip)}</title></circle>')
     last = points[-1]
     anchor = "end" if len(points) > 1 else "middle"
-    body.append(f'<text class="chart-value" x="{_f(x(len(points) - 1))}" y="{_f(max(y(float(last.value)) - 9, 12))}" '
+    body.append(f'<text class="chart-value" x="{_f(x(len(points) - 1) - (8 if len(points) > 1 else 0))}" y="{_f(max(y(float(last.value)) - 9, 12))}" '
                 f'text-anchor="{anchor}">{escape(fmt(last.value) + unit)}</text>')
     summary = "; ".join(
         f"{p.label} {fmt(p.value)}{unit}"

@@ -78,6 +78,9 @@ class MonthRates:
     high: Decimal
 
 
+RATE_STEP = Decimal("0.0000001")  # rates have 6 decimals; a median of two may need one more
+
+
 def financing_rates_by_month(*, months: int = 12) -> list[MonthRates]:
     """The annual discount rates of purchases (``BillPurchase.rate``, a fraction) per month of purchase: median,
     lowest and highest, over the last ``months`` months that have any."""
@@ -85,7 +88,8 @@ def financing_rates_by_month(*, months: int = 12) -> list[MonthRates]:
             .annotate(n=Count("id"), median=Median("rate", output_field=DecimalField()),
                       low=Min("rate"), high=Max("rate"))
             .order_by("-month")[:months])
-    return [MonthRates(_as_date(r["month"]), r["n"], r["median"], r["low"], r["high"]) for r in reversed(rows)]
+    return [MonthRates(_as_date(r["month"]), r["n"], r["median"].quantize(RATE_STEP), r["low"], r["high"])
+            for r in reversed(rows)]
 
 
 def _as_date(month: dt.date | dt.datetime) -> dt.date:

@@ -83,7 +83,7 @@ def test_decimal_money_is_printed_with_its_own_digits_never_through_a_float():
 def test_one_point_line_chart_centres_its_dot_and_prints_its_value():
     svg = str(charts.line_chart(title="Score", points=[charts.Point("2026-11-25", 602)]))
     assert svg.count("<circle") == 1 and "<polyline" not in svg
-    assert 'cx="218"' in svg  # the middle of the plot
+    assert f'cx="{charts.LEFT + (charts.WIDTH - charts.LEFT - charts.RIGHT) // 2}"' in svg  # the middle of the plot
     assert "<title>2026-11-25: 602</title>" in svg and ">602</text>" in svg
 
 
@@ -93,8 +93,8 @@ def test_a_line_chart_has_one_dot_per_point_and_draws_ranges():
     assert svg.count("<circle") == 4 and svg.count('class="chart-range"') == 4
     assert svg.count("<polyline") == 1
     assert "m-1: -1% (range -2%–0%)" in svg
-    ticks = [t for t in re.findall(r'class="chart-tick"[^>]*>([^<]*)<', svg) if not t.startswith("m")]
-    assert ticks[0] <= "-2" and "0" in ticks  # the axis covers the lowest range and zero
+    ticks = [Decimal(t.rstrip("%")) for t in re.findall(r'class="chart-tick"[^>]*>([^<]*)<', svg) if t.endswith("%")]
+    assert ticks[0] <= -2 and ticks[-1] >= 3  # the axis covers the lowest and the highest of the ranges
 
 
 def test_all_equal_values_still_make_a_scale():
@@ -250,3 +250,10 @@ def test_the_charts_page_costs_the_same_queries_whatever_the_bills(world, client
         financed(world, rate="0.05")
     assert queries(client) == before
     assert Bill.objects.count() == 8
+
+
+def test_a_value_too_long_for_the_room_left_is_kept_inside_the_chart():
+    svg = str(charts.bar_chart(title="T", bars=[("a", 10**12), ("b", 1)], unit=" a very long unit name indeed"))
+    values = re.findall(r'<text class="chart-value[^"]*" x="([^"]+)"[^>]*>([^<]*)<', svg)
+    assert values[0] == (str(charts.WIDTH - charts.PAD), "1,000,000,000,000 a very long unit name indeed")
+    assert 'class="chart-value inside"' in svg and 'text-anchor="end"' in svg
