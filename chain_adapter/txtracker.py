@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from chain_adapter.client import ChainClient, Receipt
 from chain_adapter.conf import anchoring_settings
@@ -70,6 +73,17 @@ def place_records(log_indexes: dict[int, int], *, tx: AnchorTransaction, status:
             "FROM unnest(%s::bigint[], %s::integer[]) AS v(id, log_index) WHERE r.id = v.id",
             [status, confirmed_at, tx.tx_hash, block_number, tx.pk, list(log_indexes), list(log_indexes.values())],
         )
+
+
+def announce_confirmed(keys: Iterable[str]) -> None:
+    """Tell the hooks named in ``settings.ANCHOR_CONFIRMED_HOOKS`` (dotted paths of ``hook(*, keys)``) which
+    keys just had records confirmed. Called inside the confirming transaction: a hook defers its work with
+    ``transaction.on_commit``. chain_adapter does not know what the keys name (bills, credit reports)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    for path in getattr(settings, "ANCHOR_CONFIRMED_HOOKS", ()):
+        import_string(path)(keys=wanted)
 
 
 class Tracker:
@@ -303,6 +317,7 @@ class Tracker:
                 self.on_chain.update(log.event_hash for log in reading.placed.values())
                 if deep:
                     self.report.records_confirmed += len(reading.placed)
+                    announce_confirmed(by_id[pk].key for pk in reading.placed)
             if view is not None:
                 what = "reverted" if reading.reverted else "has no Anchored log for it"
                 self.apply_recovery(unexplained, view, reason=f"transaction {tx.tx_hash} {what}")
@@ -325,7 +340,9 @@ class Tracker:
             tx.status = TxStatus.CONFIRMED
             tx.confirmed_at = now
             tx.save(update_fields=["status", "confirmed_at"])
+            keys = list(tx.records.filter(status=AnchorStatus.SENT).values_list("key", flat=True))
             count = tx.records.filter(status=AnchorStatus.SENT).update(status=AnchorStatus.CONFIRMED, confirmed_at=now)
+            announce_confirmed(keys)
         self.report.records_confirmed += count
 
     def deep_enough(self, block_number: int) -> bool:
@@ -350,3 +367,4 @@ class Tracker:
         self.on_chain |= outcome.on_chain
         self.report.records_confirmed += outcome.confirmed
         self.report.records_failed += outcome.failed
+        announce_confirmed(r.key for r in records if r.status == AnchorStatus.CONFIRMED)

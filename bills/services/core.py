@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import import_string
 
 from bills import clock, rules
 from bills.errors import BillNotFound, BillTransitionRefused
@@ -152,7 +153,8 @@ def append_event(
     details: dict[str, Any],
     amounts: dict[str, str] | None = None,
 ) -> BillEvent:
-    """Append the next event of ``bill`` (its state already changed) and register it for anchoring.
+    """Append the next event of ``bill`` (its state already changed), register it for anchoring, and tell the
+    hooks named in ``settings.BILL_EVENT_HOOKS`` (``hook(*, bill_id, event_type)``, inside this transaction).
 
     Precondition: the caller holds the bill's row lock (or created the bill in this transaction), so
     sequence numbers and the chain's order are those of the appends.
@@ -166,7 +168,7 @@ def append_event(
         prev=prev,
     )
     anchor = anchor_enqueue(key=bill.bill_key, prev_hash=prev, event_hash=built.hash)
-    return BillEvent.objects.create(
+    event = BillEvent.objects.create(
         bill=bill,
         seq=seq,
         type=type,
@@ -183,6 +185,9 @@ def append_event(
         salts=built.salts,
         anchor=anchor,
     )
+    for path in getattr(settings, "BILL_EVENT_HOOKS", ()):
+        import_string(path)(bill_id=bill.pk, event_type=type)
+    return event
 
 
 def transition(

@@ -119,43 +119,62 @@ def face_above_invoices(b: BackingFacts) -> Finding | None:
     )
 
 
-# (c) circular transfers among one bill's holders ----------------------------------------------------------
+# (c) circular transfers among one bill's holders, within a window ----------------------------------------
 
 
 @dataclass(frozen=True)
 class HolderStep:
     organization_id: int
     credit_code: str
-    event_seq: int  # the event that made it the holder (0: the creditor at creation)
+    event_seq: int  # the event that made it the holder (the bill's first event for the creditor at creation)
+    at: dt.datetime  # when that event happened
 
 
-def find_cycle(steps: Sequence[HolderStep]) -> list[HolderStep] | None:
-    """The first cycle A → B → … → A in a sequence of holders (repeats in a row are one holder), or None."""
+def find_cycle(steps: Sequence[HolderStep], *, window: dt.timedelta | None = None) -> list[HolderStep] | None:
+    """The first cycle A → B → … → A in a sequence of holders (in event order; repeats in a row are one
+    holder) whose steps all happen within ``window`` of each other, or None. ``window`` None: any span.
+
+    Of the cycles that close at one step, the one from the holder's latest earlier appearance is the
+    shortest in time, so it alone is checked against the window."""
     holders: list[HolderStep] = []
     for step in steps:
         if not holders or holders[-1].organization_id != step.organization_id:
             holders.append(step)
-    seen: dict[int, int] = {}
+    last_seen: dict[int, int] = {}
     for i, step in enumerate(holders):
-        if step.organization_id in seen:
-            return holders[seen[step.organization_id]: i + 1]
-        seen[step.organization_id] = i
+        start = last_seen.get(step.organization_id)
+        if start is not None and (window is None or step.at - holders[start].at <= window):
+            return holders[start: i + 1]
+        last_seen[step.organization_id] = i
     return None
 
 
-def circular_transfer(*, bill_id: Any, bill_number: str, steps: Sequence[HolderStep]) -> Finding | None:
-    cycle = find_cycle(steps)
+def circular_transfer(*, bill_id: Any, bill_number: str, steps: Sequence[HolderStep],
+                      window_days: int | None = None) -> Finding | None:
+    window = dt.timedelta(days=window_days) if window_days is not None else None
+    cycle = find_cycle(steps, window=window)
     if cycle is None:
         return None
     path = " → ".join(s.credit_code for s in cycle)
+    span = cycle[-1].at - cycle[0].at
+    within = f" within {_span_text(span)}" + (f" (window {window_days} days)" if window_days is not None else "")
     return Finding(
         rule=Rule.CIRCULAR_TRANSFER, subject=f"bill:{bill_id}", severity=Severity.MEDIUM,
-        explanation=f"Bill {bill_number} came back to a past holder: {path}.",
+        explanation=f"Bill {bill_number} came back to a past holder{within}: {path}.",
         evidence={"bill": str(bill_id), "number": bill_number,
-                  "cycle": [{"organization": s.organization_id, "credit_code": s.credit_code, "event_seq": s.event_seq}
+                  "window_days": window_days, "span_seconds": int(span.total_seconds()),
+                  "cycle": [{"organization": s.organization_id, "credit_code": s.credit_code, "event_seq": s.event_seq,
+                             "at": s.at.astimezone(dt.UTC).isoformat()}
                             for s in cycle]},
         bill_id=bill_id, organization_id=cycle[0].organization_id,
     )
+
+
+def _span_text(span: dt.timedelta) -> str:
+    if span >= dt.timedelta(days=1):
+        return f"{span.days} day(s)"
+    return f"{int(span.total_seconds() // 3600)} hour(s)" if span >= dt.timedelta(hours=1) else \
+        f"{int(span.total_seconds() // 60)} minute(s)"
 
 
 # (d) financing within minutes of acceptance, at volume, per debtor per day --------------------------------
@@ -203,22 +222,59 @@ def quick_financing(items: Iterable[FinancingFacts], *, window_minutes: int, thr
 # (e) an amount far outside the organization's history -----------------------------------------------------
 
 
+MAD_SCALE = Decimal("0.6745")  # the normal distribution's MAD is 0.6745 σ: z reads like a standard score
+LOG_PLACES = Decimal("1e-12")  # logs rounded here, so equal faces have equal logs and a MAD of exactly 0
+MAD_ZERO = Decimal("1e-9")
+
+
+def _log(amount: Decimal) -> Decimal:
+    return amount.ln().quantize(LOG_PLACES)
+
+
 def amount_outlier(*, bill_id: Any, bill_number: str, organization_id: int, face: Decimal, currency: str,
-                   history: Sequence[Decimal], factor: Decimal, min_history: int) -> Finding | None:
-    """Flag a face above ``factor`` × the median of the organization's earlier bills (``history``, most recent
-    last), given at least ``min_history`` of them."""
-    if len(history) < min_history:
+                   history: Sequence[Decimal], z_threshold: Decimal, factor: Decimal,
+                   min_history: int) -> Finding | None:
+    """Flag a face far outside the organization's earlier bills (``history``, most recent last), given at
+    least ``min_history`` of them, by a robust z-score on log amounts (Iglewicz and Hoaglin's modified z):
+
+        z = 0.6745 · (ln face − median(ln h)) / MAD,   MAD = median(|ln h − median(ln h)|)
+
+    flagged when |z| > ``z_threshold`` (far above or far below). Logs, because amounts spread by ratios: a
+    bill ten times the usual is as odd for a small supplier as for a large one. Median and MAD, because a
+    past outlier must not hide the next one. When MAD is 0 (at least half the history has one face), z is
+    undefined (below ``MAD_ZERO``): the face is flagged when it differs from the median by more than ``factor`` times either way
+    (|ln face − median(ln h)| > ln ``factor``). Computed in ``Decimal`` (``ln`` to 28 digits); no floats."""
+    if len(history) < min_history or face <= 0 or any(h <= 0 for h in history):
         return None
-    median = Decimal(statistics.median(history))
-    if face <= factor * median:
-        return None
+    logs = [_log(h) for h in history]
+    centre = Decimal(statistics.median(logs))
+    mad = Decimal(statistics.median([abs(x - centre) for x in logs]))
+    distance = _log(face) - centre
+    median_face = Decimal(statistics.median(history))
+    ratio = face / median_face
+    evidence: dict[str, Any] = {
+        "bill": str(bill_id), "number": bill_number, "face": f"{face:.2f}", "currency": currency,
+        "median": f"{median_face:.2f}", "median_log": f"{centre:.6f}", "mad_log": f"{mad:.6f}",
+        "ratio_to_median": f"{ratio:.2f}", "z_threshold": str(z_threshold), "history": [f"{h:.2f}" for h in history],
+    }
+    direction = "above" if distance > 0 else "below"
+    if mad <= MAD_ZERO:
+        if abs(distance) <= _log(factor):
+            return None
+        evidence.update(z=None, method="mad_zero_ratio", factor=str(factor))
+        why = (f"is {ratio:.1f} × the face its previous {len(history)} bills mostly share "
+               f"({_money(median_face, currency)}): beyond {factor} × either way, the limit when they have one face")
+    else:
+        z = MAD_SCALE * distance / mad
+        if abs(z) <= z_threshold:
+            return None
+        evidence.update(z=f"{z:.2f}", method="robust_z_log")
+        why = (f"lies {abs(z):.1f} robust standard deviations {direction} its creditor's previous {len(history)} "
+               f"bills (median {_money(median_face, currency)}, {ratio:.2f} × it; limit |z| {z_threshold})")
     return Finding(
         rule=Rule.AMOUNT_OUTLIER, subject=f"bill:{bill_id}", severity=Severity.MEDIUM,
-        explanation=(f"Bill {bill_number}'s face {_money(face, currency)} is {face / median:.1f} × the median "
-                     f"{_money(median, currency)} of the creditor's previous {len(history)} bills (limit {factor} ×)."),
-        evidence={"bill": str(bill_id), "number": bill_number, "face": f"{face:.2f}", "currency": currency,
-                  "median": f"{median:.2f}", "factor": str(factor), "history": [f"{h:.2f}" for h in history]},
-        bill_id=bill_id, organization_id=organization_id,
+        explanation=f"Bill {bill_number}'s face {_money(face, currency)} {why}.",
+        evidence=evidence, bill_id=bill_id, organization_id=organization_id,
     )
 
 
@@ -242,13 +298,40 @@ def tenor_beyond_limit(*, bill_id: Any, bill_number: str, organization_id: int, 
 # (g) a database history that no longer matches its chain -------------------------------------------------
 
 
-def chain_mismatch(*, bill_id: Any, bill_number: str, problems: Sequence[str]) -> Finding | None:
+def chain_mismatch(*, bill_id: Any, bill_number: str, problems: Sequence[str],
+                   run_id: int | None = None) -> Finding | None:
+    """``problems``: from the database alone (the sweep), or against the chain too (a reconciliation run,
+    ``run_id``)."""
     if not problems:
         return None
+    evidence: dict[str, Any] = {"bill": str(bill_id), "number": bill_number, "problems": list(problems)}
+    if run_id is not None:
+        evidence["reconciliation_run"] = run_id
+    against = "the chain" if run_id is not None else "its hash chain"
     return Finding(
         rule=Rule.CHAIN_MISMATCH, subject=f"bill:{bill_id}", severity=Severity.HIGH,
-        explanation=(f"Bill {bill_number}'s history in the database no longer matches its hash chain "
+        explanation=(f"Bill {bill_number}'s history in the database no longer matches {against} "
                      f"({len(problems)} problem(s)): {problems[0]}"),
-        evidence={"bill": str(bill_id), "number": bill_number, "problems": list(problems)},
-        bill_id=bill_id,
+        evidence=evidence, bill_id=bill_id,
+    )
+
+
+# (h) a large root bill issued without invoices ------------------------------------------------------------
+
+
+def issued_without_invoices(*, bill_id: Any, bill_number: str, debtor_id: int, creditor_id: int, face: Decimal,
+                            currency: str, allocations: int, threshold: Decimal,
+                            threshold_currency: str) -> Finding | None:
+    """Flag a root bill with no invoice allocation whose face is above ``threshold``. A core enterprise may
+    issue a bill without invoices (``bill_issue``); a large one deserves a look. Bills in a currency other
+    than the threshold's are not compared (the platform keeps no exchange rates)."""
+    if allocations > 0 or currency != threshold_currency or face <= threshold:
+        return None
+    return Finding(
+        rule=Rule.ISSUED_WITHOUT_INVOICES, subject=f"bill:{bill_id}", severity=Severity.MEDIUM,
+        explanation=(f"Bill {bill_number} has a face of {_money(face, currency)} and no invoice behind it "
+                     f"(the threshold for bills without invoices is {_money(threshold, threshold_currency)})."),
+        evidence={"bill": str(bill_id), "number": bill_number, "face": f"{face:.2f}", "currency": currency,
+                  "threshold": f"{threshold:.2f}", "invoices": [], "debtor": debtor_id, "creditor": creditor_id},
+        bill_id=bill_id, organization_id=debtor_id,
     )

@@ -80,6 +80,10 @@ OVERSIGHT_QUICK_FINANCING_COUNT: int
 OVERSIGHT_OUTLIER_FACTOR: Decimal
 OVERSIGHT_OUTLIER_MIN_HISTORY: int
 OVERSIGHT_OUTLIER_HISTORY: int
+OVERSIGHT_OUTLIER_Z: Decimal
+OVERSIGHT_NO_INVOICE_THRESHOLD: Decimal
+OVERSIGHT_CIRCULAR_WINDOW_DAYS: int
+OVERSIGHT_RECONCILE_SECONDS: int
 
 
 def build(dev: bool) -> dict[str, object]:
@@ -180,13 +184,22 @@ def build(dev: bool) -> dict[str, object]:
     # request came from one of these proxy addresses (comma-separated); REMOTE_ADDR otherwise.
     s["AUDIT_TRUSTED_PROXIES"] = env_list("AUDIT_TRUSTED_PROXIES", default="")
     # Oversight rules (finance_portal/oversight/rules.py): a debtor is flagged on a day when this many of its bills
-    # were bought within this many minutes of acceptance; a face above FACTOR x the median of the creditor's
-    # last HISTORY bills (given MIN_HISTORY of them) is flagged.
+    # were bought within this many minutes of acceptance; a face whose robust z-score on log amounts against the
+    # creditor's last HISTORY bills (given MIN_HISTORY of them) exceeds Z is flagged (when those bills mostly
+    # share one face, a face more than FACTOR times off it); a root bill without invoices above NO_INVOICE_THRESHOLD
+    # (in DEFAULT_CURRENCY); a cycle of holders closed within CIRCULAR_WINDOW_DAYS. Bills are reconciled with
+    # the chain every RECONCILE_SECONDS (and after each anchoring batch).
     s["OVERSIGHT_QUICK_FINANCING_MINUTES"] = env_int("OVERSIGHT_QUICK_FINANCING_MINUTES", default=30, minimum=1)
     s["OVERSIGHT_QUICK_FINANCING_COUNT"] = env_int("OVERSIGHT_QUICK_FINANCING_COUNT", default=5, minimum=1)
     s["OVERSIGHT_OUTLIER_FACTOR"] = env_decimal("OVERSIGHT_OUTLIER_FACTOR", default="10")
     s["OVERSIGHT_OUTLIER_MIN_HISTORY"] = env_int("OVERSIGHT_OUTLIER_MIN_HISTORY", default=5, minimum=1)
     s["OVERSIGHT_OUTLIER_HISTORY"] = env_int("OVERSIGHT_OUTLIER_HISTORY", default=20, minimum=1)
+    s["OVERSIGHT_OUTLIER_Z"] = env_decimal("OVERSIGHT_OUTLIER_Z", default="3.5")
+    s["OVERSIGHT_NO_INVOICE_THRESHOLD"] = env_decimal("OVERSIGHT_NO_INVOICE_THRESHOLD", default="1000000.00")
+    s["OVERSIGHT_CIRCULAR_WINDOW_DAYS"] = env_int("OVERSIGHT_CIRCULAR_WINDOW_DAYS", default=30, minimum=1)
+    s["OVERSIGHT_RECONCILE_SECONDS"] = env_int("OVERSIGHT_RECONCILE_SECONDS", default=3600, minimum=60)
+    s["CELERY_BEAT_SCHEDULE"] = {**CELERY_BEAT_SCHEDULE, "oversight-reconcile": {
+        "task": "oversight.reconcile", "schedule": float(s["OVERSIGHT_RECONCILE_SECONDS"])}}  # type: ignore[arg-type]
     return s
 
 
