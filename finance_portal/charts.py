@@ -197,6 +197,7 @@ class Point:
     value: Number
     low: Number | None = None
     high: Number | None = None
+    note: str = ""  # the tooltip's name of the point when the axis label is shorter (a date for a time)
 
 
 def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_number, unit: str = "",
@@ -234,7 +235,7 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
         path = " ".join(f"{_f(x(i))},{_f(y(float(p.value)))}" for i, p in enumerate(points))
         body.append(f'<polyline class="chart-line" points="{path}"/>')
     for i, p in enumerate(points):
-        tip = f"{p.label}: {fmt(p.value)}{unit}"
+        tip = f"{p.note or p.label}: {fmt(p.value)}{unit}"
         if p.low is not None and p.high is not None:
             tip += f" (range {fmt(p.low)}{unit}–{fmt(p.high)}{unit})"
             body.append(f'<line class="chart-range" x1="{_f(x(i))}" x2="{_f(x(i))}" y1="{_f(y(float(p.low)))}" '
@@ -246,7 +247,7 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
     body.append(f'<text class="chart-value" x="{_f(x(len(points) - 1) - (8 if len(points) > 1 else 0))}" y="{_f(max(y(float(last.value)) - 9, 12))}" '
                 f'text-anchor="{anchor}">{escape(fmt(last.value) + unit)}</text>')
     summary = "; ".join(
-        f"{p.label} {fmt(p.value)}{unit}"
+        f"{p.note or p.label} {fmt(p.value)}{unit}"
         + (f" (range {fmt(p.low)}–{fmt(p.high)})" if p.low is not None and p.high is not None else "")
         for p in points)
     return _svg(title=title, summary=summary, height=LINE_HEIGHT, body=body, css=f"chart-line-box {css}")

@@ -1,21 +1,30 @@
-"""Pages of the credit app: a credit report's verification page, ``/verify/credit/<id>/``.
+"""Pages of the credit app: a credit report's verification page, ``/verify/credit/<id>/``, and an
+organization's credit page, ``/organizations/<id>/credit/``.
 
-Seen by the issuing organization, the recipient, regulators and platform staff; anyone else gets the same
-404 as for a report that does not exist. The chain is read through a cache (``sme_credit.reports``).
+A report is seen by the issuing organization, the recipient, regulators and platform staff; anyone else gets
+the same 404 as for a report that does not exist. The chain is read through a cache (``sme_credit.reports``).
+An organization's credit page (latest score and its reasons, profile, score history as an SVG line chart) is
+seen by whoever may read its credit (``selectors.credit_readable_by``: its members, financiers, regulators,
+platform staff); another trading organization gets the 404 of an organization that does not exist.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
+from finance_portal import charts
 from sme_credit import reports, selectors
 from sme_credit.errors import CreditNotFound
+from sme_credit.models import CreditScore
 
 
 @require_GET
@@ -34,3 +43,53 @@ def verify_credit_report(request: HttpRequest, pk: int) -> HttpResponse:
         "chain_id": settings.CHAIN_ID,
         "bundle_url": f"/api/v1/credit-reports/{report.pk}/bundle/",
     })
+
+
+HISTORY_POINTS = 120  # the most recent scores drawn; older ones stay in the API's history
+
+
+def score_history_chart(scores: list[CreditScore], name: str) -> SafeString:
+    """The scores, oldest first, as a line: one point per score row, its date on the axis."""
+    points = [charts.Point(timezone.localtime(s.computed_at).strftime("%Y-%m-%d"), s.score,
+                           note=timezone.localtime(s.computed_at).strftime("%Y-%m-%d %H:%M")) for s in scores]
+    return charts.line_chart(title=f"Credit score history of {name}", points=points, empty="No score yet.")
+
+
+def factor_chart(score: CreditScore | None) -> SafeString | None:
+    """What each factor added to or took from the base of the latest score, as bars (the base left out)."""
+    if score is None:
+        return None
+    moved = [(str(f.get("factor", "")).replace("_", " "), int(f.get("points", 0)))
+             for f in score.factors if f.get("factor") != "base"]
+    return charts.bar_chart(title=f"Points each factor adds to the base of {_base(score)}",
+                            bars=moved, fmt=lambda v: f"{v:+d}" if v else "0", empty="No factor moved the score.")
+
+
+def _base(score: CreditScore) -> int:
+    return next((int(f.get("points", 0)) for f in score.factors if f.get("factor") == "base"), 0)
+
+
+@require_GET
+@login_required
+def organization_credit(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        org = selectors.credit_organization_get(user=request.user, organization_id=pk)
+    except CreditNotFound:
+        raise Http404("No such organization.") from None
+    history = list(selectors.credit_scores_of(org)[:HISTORY_POINTS])[::-1]
+    latest = history[-1] if history else None
+    profile = selectors.credit_profile_of(org)
+    context: dict[str, Any] = {
+        "title": f"Credit of {org.legal_name}",
+        "org": org,
+        "profile": profile,
+        "latest": latest,
+        "factors": [dict(f, up=int(f.get("points", 0)) > 0, down=int(f.get("points", 0)) < 0)
+                    for f in (latest.factors if latest else [])],
+        "history_chart": score_history_chart(history, org.legal_name),
+        "factor_chart": factor_chart(latest),
+        "history_count": len(history),
+        "volume": sorted((profile.volume_by_quarter if profile else {}).items()),
+        "share_percent": None if profile is None else profile.largest_debtor_share * 100,
+    }
+    return render(request, "sme_credit/organization.html", context)

@@ -3,6 +3,7 @@ from django.urls import path
 
 from finance_portal.portal import views
 from finance_portal.portal.forms import LoginForm
+from sme_credit import views as credit_views
 
 app_name = "portal"
 
@@ -17,4 +18,5 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("organizations/<int:pk>/credit/", credit_views.organization_credit, name="organization-credit"),
 ]
