@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.oversight import selectors, services
 from finance_portal.oversight.errors import NotOversight
-from finance_portal.oversight.models import FreezeRequest, OversightFlag, Rule
+from finance_portal.oversight.models import FreezeRequest, OversightFlag, ReconciliationRun, Rule
 from finance_portal.users import signed_in_user
 
 ERROR = OpenApiResponse(ERROR_SCHEMA, description="The body names the rule or the field.")
@@ -76,6 +76,28 @@ class ReconciliationRowSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
+class ReconciliationRunSerializer(serializers.ModelSerializer):
+    """One stored reconciliation: when, why, how much was checked, and per differing bill what differs."""
+
+    details = serializers.ListField(child=serializers.DictField(), read_only=True,
+                                    help_text='[{"bill": "<uuid>", "number": "...", "problems": ["..."]}]')
+
+    class Meta:
+        model = ReconciliationRun
+        fields = ["id", "started_at", "finished_at", "trigger", "bills_checked", "events_checked", "mismatches",
+                  "details", "error"]
+        read_only_fields = fields
+
+
+class ReconciliationPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ReconciliationRowSerializer(many=True)
+    last_run = ReconciliationRunSerializer(allow_null=True, help_text="The latest stored reconciliation run.")
+    runs = ReconciliationRunSerializer(many=True, help_text="The latest stored runs (up to 10), newest first.")
+
+
 def _acknowledged_param(value: str | None) -> bool | None:
     if value is None or value == "":
         return None
@@ -115,7 +137,8 @@ class FlagAcknowledgeView(APIView):
 
 
 class ReconciliationView(generics.GenericAPIView):
-    """Per bill, paginated: ``ok``, or ``mismatch`` with what ``bill_chain_verify`` finds."""
+    """Per bill, paginated: ``ok``, or ``mismatch`` with what ``bill_chain_verify`` finds (the database alone);
+    and the stored runs against the chain (``last_run``, ``runs``: scheduled, after anchoring batches, manual)."""
 
     permission_classes = [IsOversight]
     serializer_class = ReconciliationRowSerializer
@@ -124,11 +147,15 @@ class ReconciliationView(generics.GenericAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.reconciliation_bills()
 
-    @extend_schema(responses={200: ReconciliationRowSerializer(many=True), 403: ERROR})
+    @extend_schema(responses={200: ReconciliationPageSerializer, 403: ERROR})
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         rows = selectors.reconciliation_rows(list(page or []))
-        return self.get_paginated_response(ReconciliationRowSerializer(rows, many=True).data)
+        response = self.get_paginated_response(ReconciliationRowSerializer(rows, many=True).data)
+        runs = selectors.reconciliation_runs()
+        response.data["last_run"] = ReconciliationRunSerializer(runs[0]).data if runs else None
+        response.data["runs"] = ReconciliationRunSerializer(runs, many=True).data
+        return response
 
 
 class FreezeRequestView(APIView):

@@ -86,5 +86,5 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     rows = selectors.reconciliation_rows(list(page.object_list))
     return render(request, "oversight/reconciliation.html", {
         "title": "Reconciliation", "page": page, "rows": rows,
-        "mismatches": sum(1 for r in rows if r.status != "ok"),
+        "mismatches": sum(1 for r in rows if r.status != "ok"), "runs": selectors.reconciliation_runs(),
     })

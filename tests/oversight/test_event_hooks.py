@@ -1,0 +1,138 @@
+"""Rules evaluated when bill events happen: ``bills`` tells the hooks named in ``BILL_EVENT_HOOKS`` of each
+event; oversight's hook queues ``oversight.evaluate_bill`` once the event commits (once per bill and
+transaction), and the task stores what the bill-scoped rules find, without waiting for the sweep."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from bills import services
+from bills.errors import BillTransitionRefused
+from finance_portal.oversight import tasks
+from finance_portal.oversight.models import OversightFlag, Rule
+from finance_portal.oversight.services import oversight_evaluate_bill
+from tests.bills.factories import accepted, build_world, draft, financed, in_days, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch):  # type: ignore[no-untyped-def]
+    """``evaluate_bill.delay`` runs the task here and now (as a worker would), recording its arguments."""
+    calls: list[tuple[str, str]] = []
+
+    def delay(bill_id: str, event_type: str = "") -> None:
+        calls.append((bill_id, event_type))
+        tasks.evaluate_bill.apply(args=(bill_id, event_type)).get()
+
+    monkeypatch.setattr(tasks.evaluate_bill, "delay", delay)
+    return calls
+
+
+def test_bills_name_the_oversight_hook_by_setting(settings):
+    assert settings.BILL_EVENT_HOOKS == ["finance_portal.oversight.hooks.bill_event_appended"]
+
+
+@override_settings(OVERSIGHT_NO_INVOICE_THRESHOLD="1000000.00")
+def test_a_flag_appears_when_the_event_commits(world, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        bill = services.bill_issue(actor=world.user("buyer"), to=world.org("supplier").credit_code,
+                                   face="2500000.00", maturity_date=in_days(90).isoformat())
+        assert not OversightFlag.objects.exists()  # nothing before the commit
+    [flag] = OversightFlag.objects.all()
+    assert flag.rule == Rule.ISSUED_WITHOUT_INVOICES and flag.bill_id == bill.pk
+    assert queued == [(str(bill.pk), "issue")]
+
+
+@override_settings(OVERSIGHT_OUTLIER_MIN_HISTORY=5)
+def test_an_outlier_is_flagged_by_its_creation_event(world, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        for face in ("10000.00", "12000.00", "9000.00", "11000.00", "10000.00"):
+            draft(world, face)
+        big = draft(world, "300000.00")
+    assert list(OversightFlag.objects.values_list("rule", "bill_id")) == [(Rule.AMOUNT_OUTLIER, big.pk)]
+
+
+def test_an_invoice_reused_is_flagged_by_the_second_bills_event(world, queued, django_capture_on_commit_callbacks):
+    inv = make_invoice(world.org("supplier"), world.org("buyer"), total="10000.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        draft(world, "4000.00", invoice=inv)
+        draft(world, "6000.00", invoice=inv)
+    [flag] = OversightFlag.objects.all()
+    assert flag.rule == Rule.INVOICE_REUSED and flag.subject == f"invoice:{inv.pk}"
+
+
+def test_a_circular_transfer_is_flagged_by_the_receipt_that_closes_it(world, queued,
+                                                                       django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        bill = accepted(world)
+        for giver, taker in (("supplier", "supplier2"), ("supplier2", "supplier")):
+            services.bill_transfer(bill_id=bill.pk, actor=world.user(giver), to=world.org(taker).credit_code)
+            services.bill_receive(bill_id=bill.pk, actor=world.user(taker))
+    [flag] = OversightFlag.objects.all()
+    assert flag.rule == Rule.CIRCULAR_TRANSFER and flag.bill_id == bill.pk
+    assert queued[-1] == (str(bill.pk), "receive")
+
+
+@override_settings(OVERSIGHT_QUICK_FINANCING_COUNT=2, OVERSIGHT_QUICK_FINANCING_MINUTES=30)
+def test_quick_financing_is_flagged_by_the_purchase_that_reaches_the_count(world, queued,
+                                                                           django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        financed(world)
+    assert not OversightFlag.objects.filter(rule=Rule.QUICK_FINANCING).exists()  # one purchase: under the count
+    with django_capture_on_commit_callbacks(execute=True):
+        financed(world)
+    [flag] = OversightFlag.objects.filter(rule=Rule.QUICK_FINANCING)
+    assert flag.organization_id == world.org("buyer").pk and len(flag.evidence["bills"]) == 2
+
+
+def test_one_task_per_bill_and_transaction(world, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            bill = draft(world)
+            services.bill_submit(bill_id=bill.pk, actor=world.user("supplier"))
+            services.bill_accept(bill_id=bill.pk, actor=world.user("buyer"))
+    assert queued == [(str(bill.pk), "accept")]
+
+
+def test_a_refused_event_queues_nothing(world, queued, django_capture_on_commit_callbacks):
+    bill = draft(world)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(BillTransitionRefused):
+            services.bill_accept(bill_id=bill.pk, actor=world.user("buyer"))  # a draft is not accepted
+    assert callbacks == [] and queued == []
+
+
+def test_evaluating_twice_keeps_one_flag(world):
+    bill = services.bill_issue(actor=world.user("buyer"), to=world.org("supplier").credit_code,
+                               face="2500000.00", maturity_date=in_days(90).isoformat())
+    first = oversight_evaluate_bill(bill_id=bill.pk)
+    second = oversight_evaluate_bill(bill_id=str(bill.pk))
+    assert (first.created, second.created, second.updated) == (1, 0, 1)
+    assert OversightFlag.objects.count() == 1
+    assert oversight_evaluate_bill(bill_id="not-a-bill").created == 0
+
+
+def test_evaluating_a_clean_bill_stores_nothing(world, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        financed(world)
+        accepted(world, debtor="buyer2")
+    assert queued and OversightFlag.objects.count() == 0
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_stores_the_flag_after_the_event(celery_worker_process):
+    """The worker reads its own settings: the default threshold (1,000,000.00) applies."""
+    world = build_world()
+    bill = services.bill_issue(actor=world.user("buyer"), to=world.org("supplier").credit_code,
+                               face="2500000.00", maturity_date=in_days(90).isoformat())
+    deadline = time.monotonic() + 30
+    while not OversightFlag.objects.filter(bill=bill).exists():
+        assert time.monotonic() < deadline, f"no flag within 30 s; see {celery_worker_process.log}"
+        time.sleep(0.1)
+    assert OversightFlag.objects.get(bill=bill).rule == Rule.ISSUED_WITHOUT_INVOICES
