@@ -188,7 +188,8 @@ LINE_HEIGHT = 230
 LEFT = 52  # room for the y tick labels
 BOTTOM = 40  # room for the x labels
 TOP = 22
-RIGHT = 30  # half an x label, so the last one stays inside
+RIGHT = 30  # room right of the last point
+TICK_CHAR = 11 * 0.6  # the width of a character of the 11 px tick labels, about
 
 
 @dataclass(frozen=True)
@@ -228,8 +229,10 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
     body.append(f'<line class="chart-axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{_f(TOP + plot_h)}"/>'
                 f'<line class="chart-axis" x1="{LEFT}" x2="{_f(LEFT + plot_w)}" y1="{_f(TOP + plot_h)}" '
                 f'y2="{_f(TOP + plot_h)}"/>')
-    for i in _labelled(len(points)):
-        body.append(f'<text class="chart-tick" x="{_f(x(i))}" y="{_f(TOP + plot_h + 16)}" text-anchor="middle">'
+    label_w = max(len(p.label) for p in points) * TICK_CHAR
+    for i in _labelled(len(points), plot_w, label_w + 10):
+        centre = min(max(x(i), label_w / 2), WIDTH - label_w / 2)  # the first and last stay inside the chart
+        body.append(f'<text class="chart-tick" x="{_f(centre)}" y="{_f(TOP + plot_h + 16)}" text-anchor="middle">'
                     f'{escape(points[i].label)}</text>')
     if len(points) > 1:
         path = " ".join(f"{_f(x(i))},{_f(y(float(p.value)))}" for i, p in enumerate(points))
@@ -253,11 +256,19 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
     return _svg(title=title, summary=summary, height=LINE_HEIGHT, body=body, css=f"chart-line-box {css}")
 
 
-def _labelled(n: int, most: int = 6) -> list[int]:
-    """Which of ``n`` x positions get a label: all when few, else ``most`` spread evenly, first and last included."""
-    if n <= most:
-        return list(range(n))
-    return sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
+def _labelled(n: int, plot_w: float, label_w: float) -> list[int]:
+    """Which of ``n`` evenly spaced x positions get a label ``label_w`` wide without overlapping: every
+    ``step``-th from the first, and the last one (in place of the one before it when they would touch)."""
+    step = max(1, math.ceil(label_w * (n - 1) / plot_w)) if n > 1 else 1
+    chosen = list(range(0, n, step))
+    if chosen[-1] != n - 1:
+        if len(chosen) > 1:
+            chosen[-1] = n - 1
+        elif plot_w >= label_w:
+            chosen.append(n - 1)
+        else:
+            chosen = [n - 1]
+    return chosen
 
 
 def _ticks(low: float, high: float) -> list[float]:

@@ -11,6 +11,7 @@ platform staff); another trading organization gets the 404 of an organization th
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -56,17 +57,25 @@ def score_history_chart(scores: list[CreditScore], name: str) -> SafeString:
 
 
 def factor_chart(score: CreditScore | None) -> SafeString | None:
-    """What each factor added to or took from the base of the latest score, as bars (the base left out)."""
+    """What each factor added to or took from the base of the latest score, as bars (the base, and the
+    factors that moved nothing, left out: the list of reasons beside it names them all)."""
     if score is None:
         return None
     moved = [(str(f.get("factor", "")).replace("_", " "), int(f.get("points", 0)))
-             for f in score.factors if f.get("factor") != "base"]
+             for f in score.factors if f.get("factor") != "base" and int(f.get("points", 0))]
     return charts.bar_chart(title=f"Points each factor adds to the base of {_base(score)}",
                             bars=moved, fmt=lambda v: f"{v:+d}" if v else "0", empty="No factor moved the score.")
 
 
 def _base(score: CreditScore) -> int:
     return next((int(f.get("points", 0)) for f in score.factors if f.get("factor") == "base"), 0)
+
+
+def _volume(by_quarter: dict[str, Any]) -> list[dict[str, Any]]:
+    """The profile's volume by quarter, oldest first, faces as grouped decimal text (``1,205,000.00``)."""
+    return [{"quarter": quarter, "count": v.get("count", 0),
+             "faces": [(currency, charts.fmt_number(Decimal(face))) for currency, face in sorted(v.get("face", {}).items())]}
+            for quarter, v in sorted(by_quarter.items())]
 
 
 @require_GET
@@ -84,12 +93,12 @@ def organization_credit(request: HttpRequest, pk: int) -> HttpResponse:
         "org": org,
         "profile": profile,
         "latest": latest,
-        "factors": [dict(f, up=int(f.get("points", 0)) > 0, down=int(f.get("points", 0)) < 0)
-                    for f in (latest.factors if latest else [])],
+        "factors": [dict(f, up=f.get("factor") != "base" and int(f.get("points", 0)) > 0,
+                         down=int(f.get("points", 0)) < 0) for f in (latest.factors if latest else [])],
         "history_chart": score_history_chart(history, org.legal_name),
         "factor_chart": factor_chart(latest),
         "history_count": len(history),
-        "volume": sorted((profile.volume_by_quarter if profile else {}).items()),
+        "volume": _volume(profile.volume_by_quarter if profile else {}),
         "share_percent": None if profile is None else profile.largest_debtor_share * 100,
     }
     return render(request, "sme_credit/organization.html", context)

@@ -103,10 +103,16 @@ def test_all_equal_values_still_make_a_scale():
     assert svg.count("<circle") == 2
 
 
-def test_many_points_get_at_most_six_x_labels():
-    svg = str(charts.line_chart(title="Long", points=[charts.Point(f"d{i:02}", i) for i in range(30)]))
-    labels = re.findall(r'text-anchor="middle">(d\d\d)<', svg)
-    assert labels[0] == "d00" and labels[-1] == "d29" and len(labels) == 6
+@pytest.mark.parametrize("n", [7, 30, 200])
+def test_x_labels_never_overlap_and_the_first_and_last_are_shown(n):
+    points = [charts.Point(f"2026-01-{i:04}", i) for i in range(n)]
+    svg = str(charts.line_chart(title="Long", points=points))
+    labels = re.findall(r'x="([^"]+)" y="[^"]+" text-anchor="middle">(2026-01-\d+)<', svg)
+    assert labels[0][1] == points[0].label and labels[-1][1] == points[-1].label
+    xs = [float(x) for x, _ in labels]
+    width = len(points[0].label) * charts.TICK_CHAR
+    assert all(b - a >= width for a, b in zip(xs, xs[1:], strict=False))
+    assert xs[0] >= width / 2 and xs[-1] <= charts.WIDTH - width / 2  # inside the drawing
 
 
 def test_every_text_is_escaped_in_labels_titles_and_series():

@@ -91,6 +91,7 @@ def test_the_profile_figures_are_shown(scored, client):
     login(client, "regulator")
     html = client.get(page(scored, "supplier")).content.decode()
     assert re.search(r"<dt>Bills drawn or owed</dt><dd>2</dd>", html)
+    assert re.search(r'<td class="num">2</td><td class="num">20,000.00 CNY</td>', html)  # this quarter's volume
     assert "No profile yet" not in html
 
 
