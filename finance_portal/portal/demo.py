@@ -7,6 +7,7 @@ Idempotent: running it again changes nothing that exists. Development only: ever
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.db import transaction
 
 from bills import clock
@@ -25,7 +27,9 @@ from finance_portal.ledger import services as ledger
 from finance_portal.organizations.models import KycStatus, MemberRole, Organization
 from finance_portal.organizations.services import member_create, organization_create
 from finance_portal.organizations.validators import make_credit_code
+from finance_portal.portal.demo_oversight import load_oversight_scenarios
 from invoices import services as invoices
+from invoices.models import Invoice
 
 DEMO_PASSWORD = "demo12345"
 
@@ -111,10 +115,15 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
 
     The bills' clock (``bills.clock.travel_to``) is moved back so each history reads as it would have
     happened: drafted, accepted, split, transferred, listed, bought, settled, overdue, defaulted, frozen.
-    Supplier and supplier2 each hold bills the other cannot see. Idempotent: nothing happens if the demo
-    bills exist. All in one transaction; the files of invoices registered before a failure are removed.
+    Supplier and supplier2 each hold bills the other cannot see. Then a case of every oversight rule
+    (``demo_oversight``, references ``DEMO-O…``) and the oversight sweep, so the regulator sees flags.
+    Idempotent: each part is loaded once (a database with the main demo only gets the oversight cases). All in
+    one transaction; the files of invoices registered before a failure are removed.
     """
-    if Bill.objects.filter(reference__startswith="DEMO-").exists():
+    main_done = Bill.objects.filter(reference__startswith="DEMO-S").exists()
+    oversight_done = Bill.objects.filter(reference__startswith="DEMO-O").exists()
+    if main_done and oversight_done:
+        oversight_sweep_now()
         return
     user_model = get_user_model()
     user = {u.username: u for u in user_model.objects.filter(username__in=[n for d in DEMO_ORGS for n in d.users])}
@@ -127,7 +136,8 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
     def day(offset: int) -> str:
         return (start.date() + dt.timedelta(days=offset)).isoformat()
 
-    serial = iter(range(1, 1000))
+    # invoice numbers go on after those of an earlier demo (a database seeded before the oversight cases)
+    serial = iter(range(Invoice.objects.count() + 1 if main_done else 1, 1_000_000))
 
     def invoice(seller: str, face: str, *, verdict: str | None = "verified"):  # type: ignore[no-untyped-def]
         """An invoice issued a few days before the (possibly travelled) bills' clock, verified by the buyer."""
@@ -176,108 +186,118 @@ def load_demo_business(orgs: dict[str, Organization]) -> None:
 
     try:
         with transaction.atomic():
-            # cash on the platform: opening deposits through the simulated bank rails, a withdrawal later
-            for key, amount in DEMO_DEPOSITS.items():
-                ledger.deposit_record(organization=orgs[key], amount=amount, currency="CNY", actor=None,
-                                      reference=f"DEMO-DEP-{key.upper()}", reason="Opening deposit (demo)")
-            # supplier's bills
-            with at(0.2):
-                draft("S01", "supplier", "86000.00", 120, verdict=None)
-            with at(3):
-                s02 = draft("S02", "supplier", "152400.00", 150)
-            with at(2):
-                bills.bill_submit(bill_id=s02.pk, actor=user["supplier"])
-            accepted("S03", "supplier", "230000.00", 100, 20)
-            s04 = accepted("S04", "supplier", "500000.00", 90, 30)
-            with at(5):
-                bills.bill_list(bill_id=s04.pk, actor=user["supplier"], rate="0.0385")
-            s05 = accepted("S05", "supplier", "320000.00", 60, 60)
-            with at(40):
-                bills.bill_list(bill_id=s05.pk, actor=user["supplier"], rate="0.042")
-            with at(39):
-                bills.bill_buy(bill_id=s05.pk, actor=user["financier"], idempotency_key="demo-s05")
-            s06 = accepted("S06", "supplier", "400000.00", 75, 45)
-            with at(30):
-                bills.bill_split(
-                    bill_id=s06.pk,
-                    actor=user["supplier"],
-                    parts=[{"face": "150000.00", "transfer_to": orgs["supplier2"].credit_code}, {"face": "250000.00"}],
-                    reason="Paying Dongguan Cable & Wire for cable harnesses.",
-                )
-            moved = Bill.objects.get(parent=s06, face=Decimal("150000.00"))
-            kept = Bill.objects.get(parent=s06, face=Decimal("250000.00"))
-            with at(29):
-                bills.bill_receive(bill_id=moved.pk, actor=user["supplier2"])
-            with at(10):
-                bills.bill_list(bill_id=kept.pk, actor=user["supplier"], rate="0.04")
-            s07 = accepted("S07", "supplier", "75000.00", 110, 8)
-            with at(1):
-                bills.bill_transfer(bill_id=s07.pk, actor=user["supplier"], to=orgs["supplier2"].credit_code)
-            # S08-S10 are old: written in canonical format 1, as before bundle version 2 (S09's overdue, today,
-            # is format 2 on a format-1 chain). Verification pages and the verifier read both.
-            with writing_format(1):
-                s08 = accepted("S08", "supplier", "120000.00", -20, 200)
-                with at(150):
-                    bills.bill_list(bill_id=s08.pk, actor=user["supplier"], rate="0.045")
-                with at(149):
-                    bills.bill_buy(bill_id=s08.pk, actor=user["financier2"], idempotency_key="demo-s08")
-                with at(20):
-                    bills.bill_settle(bill_id=s08.pk, actor=user["buyer"], reason="Paid at maturity.")
+            if not main_done:
+                # cash on the platform: opening deposits through the simulated bank rails, a withdrawal later
+                for key, amount in DEMO_DEPOSITS.items():
+                    ledger.deposit_record(organization=orgs[key], amount=amount, currency="CNY", actor=None,
+                                          reference=f"DEMO-DEP-{key.upper()}", reason="Opening deposit (demo)")
+                # supplier's bills
+                with at(0.2):
+                    draft("S01", "supplier", "86000.00", 120, verdict=None)
+                with at(3):
+                    s02 = draft("S02", "supplier", "152400.00", 150)
+                with at(2):
+                    bills.bill_submit(bill_id=s02.pk, actor=user["supplier"])
+                accepted("S03", "supplier", "230000.00", 100, 20)
+                s04 = accepted("S04", "supplier", "500000.00", 90, 30)
+                with at(5):
+                    bills.bill_list(bill_id=s04.pk, actor=user["supplier"], rate="0.0385")
+                s05 = accepted("S05", "supplier", "320000.00", 60, 60)
+                with at(40):
+                    bills.bill_list(bill_id=s05.pk, actor=user["supplier"], rate="0.042")
+                with at(39):
+                    bills.bill_buy(bill_id=s05.pk, actor=user["financier"], idempotency_key="demo-s05")
+                s06 = accepted("S06", "supplier", "400000.00", 75, 45)
+                with at(30):
+                    bills.bill_split(
+                        bill_id=s06.pk,
+                        actor=user["supplier"],
+                        parts=[{"face": "150000.00", "transfer_to": orgs["supplier2"].credit_code}, {"face": "250000.00"}],
+                        reason="Paying Dongguan Cable & Wire for cable harnesses.",
+                    )
+                moved = Bill.objects.get(parent=s06, face=Decimal("150000.00"))
+                kept = Bill.objects.get(parent=s06, face=Decimal("250000.00"))
+                with at(29):
+                    bills.bill_receive(bill_id=moved.pk, actor=user["supplier2"])
+                with at(10):
+                    bills.bill_list(bill_id=kept.pk, actor=user["supplier"], rate="0.04")
+                s07 = accepted("S07", "supplier", "75000.00", 110, 8)
+                with at(1):
+                    bills.bill_transfer(bill_id=s07.pk, actor=user["supplier"], to=orgs["supplier2"].credit_code)
+                # S08-S10 are old: written in canonical format 1, as before bundle version 2 (S09's overdue, today,
+                # is format 2 on a format-1 chain). Verification pages and the verifier read both.
+                with writing_format(1):
+                    s08 = accepted("S08", "supplier", "120000.00", -20, 200)
+                    with at(150):
+                        bills.bill_list(bill_id=s08.pk, actor=user["supplier"], rate="0.045")
+                    with at(149):
+                        bills.bill_buy(bill_id=s08.pk, actor=user["financier2"], idempotency_key="demo-s08")
+                    with at(20):
+                        bills.bill_settle(bill_id=s08.pk, actor=user["buyer"], reason="Paid at maturity.")
 
-            # supplier2's bills
-            with writing_format(1):
-                s09 = accepted("S09", "supplier2", "98000.00", -10, 100)
-            bills.bill_mark_overdue(bill_id=s09.pk)
-            grace = settings.BILL_GRACE_DAYS
-            with writing_format(1):
-                s10 = accepted("S10", "supplier2", "60000.00", -(grace + 15), grace + 15 + 90)
-                with at(grace + 14):
-                    bills.bill_mark_overdue(bill_id=s10.pk)
-                with at(13):
-                    bills.bill_mark_defaulted(bill_id=s10.pk)
-            with at(6):
-                s11 = draft("S11", "supplier2", "45000.00", 90)
-            with at(5):
-                bills.bill_submit(bill_id=s11.pk, actor=user["supplier2"])
-            with at(4):
-                bills.bill_reject(bill_id=s11.pk, actor=user["buyer"], reason="Quantities do not match the delivery note.")
-            with at(3):
-                s12 = draft("S12", "supplier2", "12000.00", 60)
-            with at(2.5):
-                bills.bill_cancel(bill_id=s12.pk, actor=user["supplier2"], reason="Entered twice.")
-            s13 = accepted("S13", "supplier2", "210000.00", 130, 25)
-            with at(7):
-                bills.bill_freeze(
-                    bill_id=s13.pk, actor=user["admin"], reason="Court order (2026) Yue 0305 Min Chu No. 1234."
-                )
-            with at(15):
-                s14 = bills.bill_issue(
-                    actor=user["buyer"], to=orgs["supplier2"].credit_code, face="88000.00", maturity_date=day(95),
-                    reference="DEMO-S14", reason="Payable for March deliveries.",
-                )
-            with at(14):
-                bills.bill_receive(bill_id=s14.pk, actor=user["supplier2"])
-            s15 = accepted("S15", "supplier2", "180000.00", 140, 35)
-            with at(33):
-                bills.bill_list(bill_id=s15.pk, actor=user["supplier2"], rate="0.039")
-            with at(32):
-                bills.bill_buy(bill_id=s15.pk, actor=user["financier2"], idempotency_key="demo-s15")
-            with at(12):
-                bills.bill_transfer(bill_id=s15.pk, actor=user["financier2"], to=orgs["financier"].credit_code)
-            with at(11):
-                bills.bill_receive(bill_id=s15.pk, actor=user["financier"])
-            with at(9):
-                bills.bill_issue(
-                    actor=user["buyer"], to=orgs["supplier"].credit_code, face="64000.00", maturity_date=day(120),
-                    reference="DEMO-S16",
-                )
-            # a financier's own rate on S04, and a withdrawal of some of the supplier's proceeds
-            bills.offer_make(bill_id=s04.pk, actor=user["financier2"], rate="0.0372")
-            ledger.withdrawal_record(organization=orgs["supplier"], amount="100000.00", currency="CNY", actor=None,
-                                     reference="DEMO-WD-SUPPLIER-1", reason="Transfer to the operating account")
-            invoice("supplier2", "27500.00", verdict="disputed")
-            invoice("supplier", "41800.00", verdict=None)
+                # supplier2's bills
+                with writing_format(1):
+                    s09 = accepted("S09", "supplier2", "98000.00", -10, 100)
+                bills.bill_mark_overdue(bill_id=s09.pk)
+                grace = settings.BILL_GRACE_DAYS
+                with writing_format(1):
+                    s10 = accepted("S10", "supplier2", "60000.00", -(grace + 15), grace + 15 + 90)
+                    with at(grace + 14):
+                        bills.bill_mark_overdue(bill_id=s10.pk)
+                    with at(13):
+                        bills.bill_mark_defaulted(bill_id=s10.pk)
+                with at(6):
+                    s11 = draft("S11", "supplier2", "45000.00", 90)
+                with at(5):
+                    bills.bill_submit(bill_id=s11.pk, actor=user["supplier2"])
+                with at(4):
+                    bills.bill_reject(bill_id=s11.pk, actor=user["buyer"], reason="Quantities do not match the delivery note.")
+                with at(3):
+                    s12 = draft("S12", "supplier2", "12000.00", 60)
+                with at(2.5):
+                    bills.bill_cancel(bill_id=s12.pk, actor=user["supplier2"], reason="Entered twice.")
+                s13 = accepted("S13", "supplier2", "210000.00", 130, 25)
+                with at(7):
+                    bills.bill_freeze(
+                        bill_id=s13.pk, actor=user["admin"], reason="Court order (2026) Yue 0305 Min Chu No. 1234."
+                    )
+                with at(15):
+                    s14 = bills.bill_issue(
+                        actor=user["buyer"], to=orgs["supplier2"].credit_code, face="88000.00", maturity_date=day(95),
+                        reference="DEMO-S14", reason="Payable for March deliveries.",
+                    )
+                with at(14):
+                    bills.bill_receive(bill_id=s14.pk, actor=user["supplier2"])
+                s15 = accepted("S15", "supplier2", "180000.00", 140, 35)
+                with at(33):
+                    bills.bill_list(bill_id=s15.pk, actor=user["supplier2"], rate="0.039")
+                with at(32):
+                    bills.bill_buy(bill_id=s15.pk, actor=user["financier2"], idempotency_key="demo-s15")
+                with at(12):
+                    bills.bill_transfer(bill_id=s15.pk, actor=user["financier2"], to=orgs["financier"].credit_code)
+                with at(11):
+                    bills.bill_receive(bill_id=s15.pk, actor=user["financier"])
+                with at(9):
+                    bills.bill_issue(
+                        actor=user["buyer"], to=orgs["supplier"].credit_code, face="64000.00", maturity_date=day(120),
+                        reference="DEMO-S16",
+                    )
+                # a financier's own rate on S04, and a withdrawal of some of the supplier's proceeds
+                bills.offer_make(bill_id=s04.pk, actor=user["financier2"], rate="0.0372")
+                ledger.withdrawal_record(organization=orgs["supplier"], amount="100000.00", currency="CNY", actor=None,
+                                         reference="DEMO-WD-SUPPLIER-1", reason="Transfer to the operating account")
+                invoice("supplier2", "27500.00", verdict="disputed")
+                invoice("supplier", "41800.00", verdict=None)
+            if not oversight_done:
+                load_oversight_scenarios(orgs=orgs, user=user, start=start, invoice=invoice)
     except BaseException:
         for name in created_files:
             default_storage.delete(name)
         raise
+    oversight_sweep_now()
+
+
+def oversight_sweep_now() -> None:
+    """Run the oversight sweep so the regulator finds the demo's flags at once (by command name: the portal
+    and oversight never import each other, DESIGN §2)."""
+    call_command("oversight_sweep", stdout=io.StringIO())
