@@ -87,6 +87,15 @@ def anchoring_chart(health: stats.AnchoringHealth) -> SafeString:
     ], css="attention")
 
 
+def anchored_per_day_chart() -> SafeString:
+    rows = stats.anchoring_by_day()
+    return charts.bar_chart(
+        title="Records anchored per day, last 14 days, with the median delay",
+        bars=[(f"{r.day:%Y-%m-%d} · median delay {duration(int(r.median_delay.total_seconds()))}", r.anchored)
+              for r in rows],
+        empty="Nothing anchored in the last 14 days.")
+
+
 def reconciliation_chart(runs: list[ReconciliationRun]) -> SafeString:
     return charts.stacked_bar_chart(
         title="Reconciliation runs: bills checked and mismatches",
@@ -123,7 +132,8 @@ def charts_page(request: HttpRequest) -> HttpResponse:
         "currency": currency,
         "charts": {
             "states": state_chart(), "volume": volume_chart(currency), "rates": rates_chart(),
-            "flags": flags_chart(flags), "anchoring": anchoring_chart(health), "reconciliation": reconciliation_chart(runs),
+            "flags": flags_chart(flags), "anchoring": anchoring_chart(health),
+            "anchored_per_day": anchored_per_day_chart(), "reconciliation": reconciliation_chart(runs),
         },
         "open_flags": sum(r.total for r in flags),
         "health": health,

@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Aggregate, Count, DecimalField, Max, Min, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Aggregate, Count, DecimalField, DurationField, F, Max, Min, Q, Sum
+from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from bills.models import Bill, BillPurchase, BillState
@@ -28,14 +31,21 @@ NOT_ISSUED = (BillState.DRAFT, BillState.SUBMITTED, BillState.REJECTED, BillStat
 
 
 class Median(Aggregate):
-    """The exact median of a numeric column, as ``numeric`` (no float): the mean of the lower and the upper
-    middle value (``PERCENTILE_DISC`` ascending and descending), which are one value for an odd count."""
+    """The exact median of a column, in the column's own type (``numeric`` stays exact, ``interval`` works too):
+    the mean of the lower and the upper middle value (``PERCENTILE_DISC`` ascending and descending), one and
+    the same value for an odd count. No ``filter``: filter the queryset instead."""
 
-    function = "PERCENTILE_DISC"
     name = "Median"
-    template = ("((PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s) "
-                "+ PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY %(expressions)s DESC)) / 2)")
-    allow_distinct = False
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, function: str | None = None,
+               template: str | None = None, arg_joiner: str | None = None,
+               **extra_context: Any) -> tuple[str, tuple[str | int, ...]]:
+        if self.filter is not None:
+            raise NotImplementedError("Median takes no filter; filter the queryset.")
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        params = tuple(params)
+        return (f"((PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY {sql}) "
+                f"+ PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY {sql} DESC)) / 2)", (*params, *params))
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,24 @@ def anchoring_health() -> AnchoringHealth:
         pending=backlog.pending, sent=backlog.sent, failed=backlog.failed, confirmed=more["confirmed"],
         live_transactions=backlog.live_transactions, stuck_transactions=backlog.stuck_transactions, oldest_unanchored_at=more["oldest"],
     )
+
+
+@dataclass(frozen=True)
+class DayAnchoring:
+    day: dt.date
+    anchored: int
+    median_delay: dt.timedelta  # from the outbox write to the confirmation on chain
+
+
+def anchoring_by_day(*, days: int = 14) -> list[DayAnchoring]:
+    """Records confirmed on chain per day over the last ``days`` days (days with none left out), with the
+    median delay from outbox write to confirmation: the anchoring lag as it was, day by day."""
+    since = timezone.now() - dt.timedelta(days=days)
+    rows = (AnchorRecord.objects.filter(status=AnchorStatus.CONFIRMED, confirmed_at__gte=since)
+            .annotate(day=TruncDate("confirmed_at")).order_by().values("day")
+            .annotate(n=Count("id"), delay=Median(F("confirmed_at") - F("created_at"), output_field=DurationField()))
+            .order_by("day"))
+    return [DayAnchoring(r["day"], r["n"], r["delay"]) for r in rows]
 
 
 def reconciliation_runs(*, last: int = 12) -> list[ReconciliationRun]:

@@ -3,6 +3,7 @@ charts page (``/oversight/charts/``): right figures from bills made through the 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -189,7 +190,7 @@ def test_the_regulator_sees_the_right_figures(business, client):
     html = response.content.decode()
     assert "<script" not in html
     drawn = {aria(svg).split(":")[0]: aria(svg) for svg in svgs(html)}
-    assert len(drawn) == 6
+    assert len(drawn) == 7
 
     states = drawn["Bills by state now"]
     assert "Draft 1" in states and "Accepted by the debtor 2" in states and "Financed 2" in states
@@ -263,3 +264,19 @@ def test_a_value_too_long_for_the_room_left_is_kept_inside_the_chart():
     values = re.findall(r'<text class="chart-value[^"]*" x="([^"]+)"[^>]*>([^<]*)<', svg)
     assert values[0] == (str(charts.WIDTH - charts.PAD), "1,000,000,000,000 a very long unit name indeed")
     assert 'class="chart-value inside"' in svg and 'text-anchor="end"' in svg
+
+
+@pytest.mark.django_db
+def test_anchored_per_day_counts_confirmed_records_with_their_median_delay(world, client):
+    accepted(world)  # three events: create, submit, accept
+    records = list(AnchorRecord.objects.order_by("id"))
+    assert len(records) >= 3
+    for record, seconds in zip(records, (2, 4, 10), strict=False):
+        AnchorRecord.objects.filter(pk=record.pk).update(
+            status=AnchorStatus.CONFIRMED, block_number=1, confirmed_at=record.created_at + dt.timedelta(seconds=seconds))
+    [day] = stats.anchoring_by_day()
+    assert day.anchored == 3 and day.median_delay == dt.timedelta(seconds=4)
+    login(client, "regulator")
+    html = client.get(PAGE).content.decode()
+    label = f"{day.day:%Y-%m-%d} · median delay 4 s 3"
+    assert label in [aria(svg) for svg in svgs(html) if aria(svg).startswith("Records anchored per day")][0]
