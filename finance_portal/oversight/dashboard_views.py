@@ -32,9 +32,10 @@ def percent(value: charts.Number) -> str:
 
 
 def duration(seconds: int | None) -> str:
-    """``None`` → "none waiting"; else the largest two units: "2 h 5 min", "40 s"."""
+    """``None`` → "none waiting"; else the largest two units: "2 h 5 min", "40 s" (never below "0 s")."""
     if seconds is None:
         return "none waiting"
+    seconds = max(seconds, 0)  # a clock a little behind another's is no negative delay
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

@@ -17,6 +17,7 @@ from bills.models import Bill
 from chain_adapter.models import AnchorRecord, AnchorStatus
 from finance_portal import charts
 from finance_portal.oversight import stats
+from finance_portal.oversight.dashboard_views import duration
 from finance_portal.oversight.models import OversightFlag, ReconciliationRun, Rule, Severity
 from tests.bills.factories import accepted, draft, financed
 from tests.conftest import login
@@ -280,3 +281,8 @@ def test_anchored_per_day_counts_confirmed_records_with_their_median_delay(world
     html = client.get(PAGE).content.decode()
     label = f"{day.day:%Y-%m-%d} · median delay 4 s 3"
     assert label in [aria(svg) for svg in svgs(html) if aria(svg).startswith("Records anchored per day")][0]
+
+
+def test_durations_read_in_two_units_and_never_below_zero():
+    assert [duration(s) for s in (None, -5, 0, 40, 3725, 90061)] == [
+        "none waiting", "0 s", "0 s", "40 s", "1 h 2 min", "1 d 1 h"]
