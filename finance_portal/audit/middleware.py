@@ -20,11 +20,18 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXPORT_TYPES = ("text/csv", "application/zip", "application/octet-stream", "application/pdf")
 
 
+EXPORT_SUFFIXES = (".csv", ".json", ".zip", ".pdf")
+EXPORT_PATH_PARTS = ("/bundle", "/download", "/export")
+
+
 def is_export(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """A download: an attachment, a file type, a ``?format=csv``, or a bundle/download/export path."""
     disposition = response.get("Content-Disposition", "") or ""
     content_type = (response.get("Content-Type", "") or "").split(";")[0].strip().lower()
+    path = request.path.lower()
     return ("attachment" in disposition.lower() or content_type in EXPORT_TYPES
-            or request.GET.get("format", "").lower() == "csv")
+            or request.GET.get("format", "").lower() == "csv"
+            or path.endswith(EXPORT_SUFFIXES) or any(part in path for part in EXPORT_PATH_PARTS))
 
 
 def _object_ref(request: HttpRequest, view_name: str) -> str:

@@ -31,7 +31,7 @@ AUDIT_LOG = Dataset(
     (_contains("user", "User", "username"), choice("role", "Role", "role", AuditRole.choices),
      choice("method", "Method", "method", METHODS), choice("action", "Action", "action", AuditAction.choices),
      _contains("path", "Path contains", "path")),
-    (), "at", date_label="At",
+    (), "at", date_label="Date",
 )
 
 

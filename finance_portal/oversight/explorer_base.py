@@ -22,6 +22,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 Getter = Callable[[Any], object]
 Condition = Callable[[Any], Any]  # a cleaned form value -> a Q or a boolean expression for ``filter()``
@@ -64,18 +65,37 @@ class Column:
     header: str
     value: Getter
     csv_only: bool = False  # long values (hashes, evidence) go to the export, not the page
+    css: str = ""  # "num" for money
+    link: Getter | None = None  # the page links the cell to this URL
 
 
-def col(header: str, attr: str, *, csv_only: bool = False) -> Column:
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    css: str
+    href: str
+
+
+def _follow(obj: Any, attr: str) -> Any:
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def col(header: str, attr: str, *, csv_only: bool = False, css: str = "") -> Column:
     """A column reading a dotted attribute path (``"bill.number"``); a missing link gives an empty cell."""
-    def getter(obj: Any) -> object:
-        for part in attr.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                return ""
-        return text(obj)
+    return Column(header, lambda obj: _follow(obj, attr), csv_only, css)
 
-    return Column(header, getter, csv_only)
+
+def bill_col(header: str, attr: str) -> Column:
+    """A bill's number, linked to its page (``attr`` leads to the bill; empty for the row itself)."""
+    def href(obj: Any) -> str:
+        bill = _follow(obj, attr)
+        return reverse("bills:detail", args=[bill.pk]) if bill is not None else ""
+
+    return Column(header, lambda obj: getattr(_follow(obj, attr), "number", None), link=href)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -168,6 +188,17 @@ class Dataset:
 
     def row(self, obj: Any, *, csv: bool = False) -> list[str]:
         return [text(c.value(obj)) for c in self.columns if csv or not c.csv_only]
+
+    def cells(self, obj: Any) -> list[Cell]:
+        """The page's cells: text, a class (money right-aligned, dates unbroken) and a link where there is one."""
+        out = []
+        for c in self.columns:
+            if c.csv_only:
+                continue
+            raw = c.value(obj)
+            css = c.css or ("nowrap" if isinstance(raw, dt.date) else "")
+            out.append(Cell(text(raw), css, str(c.link(obj) or "") if c.link else ""))
+        return out
 
     def form(self, data: Mapping[str, Any] | None) -> forms.Form:
         fields: dict[str, forms.Field] = {}

@@ -98,5 +98,5 @@ def dataset_response(request: HttpRequest, dataset: Dataset, template: str,
         context["problem"] = "The page is a number written with the digits 0-9."
         return bad_request(request, template, context)
     page = Paginator(qs, PAGE_SIZE).get_page(number)
-    context.update(page=page, rows=[dataset.row(obj) for obj in page.object_list])
+    context.update(page=page, rows=[dataset.cells(obj) for obj in page.object_list])
     return render(request, template, context)

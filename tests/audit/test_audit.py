@@ -98,6 +98,35 @@ def test_an_admin_change_and_an_admin_action_are_recorded(world, client):
     assert changed.object_ref == f"object_id={membership.pk}"
 
 
+def test_a_regulators_refused_write_is_recorded_with_its_status(world, client):
+    bill = accepted(world)
+    login(client, "regulator")
+    url = f"/api/v1/bills/{bill.pk}/settle/"
+    status = client.post(url, {}, content_type="application/json").status_code
+    assert status in (403, 404, 409)
+    (rec,) = records(path=url)
+    assert rec.method == "POST" and rec.status_code == status and rec.user == world.user("regulator")
+
+
+@pytest.mark.parametrize(("path", "query", "headers", "expected"), [
+    ("/api/v1/bills/1/bundle/", "", {}, True),
+    ("/verify/x/bundle.json", "", {}, True),
+    ("/api/v1/accounts/3/statement/", "format=csv", {}, True),
+    ("/invoices/1/file/", "", {"Content-Disposition": 'attachment; filename="a.pdf"'}, True),
+    ("/oversight/", "", {}, False),
+    ("/api/v1/bills/", "", {}, False),
+])
+def test_what_counts_as_an_export(path, query, headers, expected):
+    from django.http import HttpResponse
+
+    from finance_portal.audit.middleware import is_export
+
+    response = HttpResponse("x", content_type="application/json" if "api" in path else "text/html")
+    for name, value in headers.items():
+        response[name] = value
+    assert is_export(RequestFactory().get(path + ("?" + query if query else "")), response) is expected
+
+
 def test_staff_reads_are_not_recorded_but_their_exports_are(world, client, flag):
     login(client, "admin")
     before = AuditRecord.objects.count()

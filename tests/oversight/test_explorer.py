@@ -71,15 +71,19 @@ def test_the_index_links_every_dataset(client, world):
 def test_money_has_its_currency_and_times_are_utc(client, full):
     login(client, "regulator")
     rows = table(client.get(f"{BASE}purchases/", {"format": "csv"}))
-    assert rows[0]["Price"] == "9975.00 CNY" or rows[0]["Price"].endswith(" CNY")
+    assert rows[0]["Face"] == "10000.00 CNY" and rows[0]["Price"].endswith(" CNY")
     assert rows[0]["Purchased at"].endswith("+00:00")
+    page = client.get(f"{BASE}purchases/").context
+    face = page["headers"].index("Face")
+    assert page["rows"][0][face].css == "num"
 
 
 def test_filters_by_state_organization_currency_and_date(client, full, world):
     login(client, "regulator")
     bills = f"{BASE}bills/"
     settled = client.get(bills, {"state": "settled"}).context["rows"]
-    assert [r[1] for r in settled] == [full["sold"].number]
+    assert [r[0].text for r in settled] == [full["sold"].number]
+    assert settled[0][0].href == f"/bills/{full['sold'].pk}/"
     buyer2 = client.get(bills, {"org": world.org("buyer2").credit_code, "format": "csv"})
     assert [r["Number"] for r in table(buyer2)] == [full["on_sale"].number]
     assert client.get(bills, {"currency": "usd"}).context["page"].paginator.count == 0
@@ -104,9 +108,9 @@ def test_ledger_entries_filter_by_any_organization_they_touched(client, full, wo
 def test_search_looks_in_the_named_fields(client, full, world):
     login(client, "regulator")
     found = client.get(f"{BASE}bills/", {"q": full["on_sale"].number}).context["rows"]
-    assert [r[1] for r in found] == [full["on_sale"].number]
+    assert [r[0].text for r in found] == [full["on_sale"].number]
     orgs = client.get(f"{BASE}organizations/", {"q": "lingnan"}).context["rows"]
-    assert [r[1] for r in orgs] == [world.org("buyer2").legal_name]
+    assert [r[1].text for r in orgs] == [world.org("buyer2").legal_name]
 
 
 def test_pages_are_paginated_and_keep_the_filters(client, world):
