@@ -140,13 +140,22 @@ def flag(name: str, label: str, when_yes: Q) -> Filter:
                   lambda v: when_yes if v == "yes" else ~when_yes)
 
 
+class UpperCharField(forms.CharField):
+    """ASCII only, checked before upper-casing (``"ß".upper()`` is ``"SS"``)."""
+
+    def to_python(self, value: Any) -> str:
+        text_value = str(super().to_python(value))
+        _ascii(text_value)
+        return text_value.upper()
+
+
 CREDIT_CODE = RegexValidator(r"^[0-9A-Z]{18}$", "A credit code is 18 ASCII letters and digits.")
 
 
 def organization(*lookups: str, label: str = "Organization (credit code)") -> Filter:
     """Rows where any of ``lookups`` (paths to an organization) is the organization with that credit code."""
     def make() -> forms.Field:
-        return forms.CharField(label=label, required=False, max_length=18, validators=[_ascii, CREDIT_CODE])
+        return UpperCharField(label=label, required=False, max_length=18, validators=[_ascii, CREDIT_CODE])
 
     def condition(code: str) -> Q:
         q = Q()
@@ -155,11 +164,6 @@ def organization(*lookups: str, label: str = "Organization (credit code)") -> Fi
         return q
 
     return Filter("org", make, condition)
-
-
-class UpperCharField(forms.CharField):
-    def to_python(self, value: Any) -> str:
-        return str(super().to_python(value)).upper()
 
 
 def currency(lookup: str = "currency") -> Filter:
@@ -224,7 +228,7 @@ class Dataset:
             if self.date_is_datetime:
                 if start:
                     qs = qs.filter(**{f"{self.date_field}__gte": _utc_midnight(start)})
-                if end:
+                if end and end < dt.date.max:
                     qs = qs.filter(**{f"{self.date_field}__lt": _utc_midnight(end + dt.timedelta(days=1))})
             else:
                 if start:

@@ -86,6 +86,9 @@ def test_filters_by_state_organization_currency_and_date(client, full, world):
     assert settled[0][0].href == f"/bills/{full['sold'].pk}/"
     buyer2 = client.get(bills, {"org": world.org("buyer2").credit_code, "format": "csv"})
     assert [r["Number"] for r in table(buyer2)] == [full["on_sale"].number]
+    lower = client.get(bills, {"org": world.org("buyer2").credit_code.lower()})
+    assert lower.status_code == 200 and lower.context["page"].paginator.count == 1
+    assert client.get(bills, {"to": "9999-12-31", "from": "0001-01-01"}).context["page"].paginator.count == 3
     assert client.get(bills, {"currency": "usd"}).context["page"].paginator.count == 0
     assert client.get(bills, {"currency": "cny"}).context["page"].paginator.count == 3
     assert client.get(bills, {"from": "2999-01-01"}).context["page"].paginator.count == 0
@@ -148,7 +151,7 @@ def test_signed_out_users_go_to_the_login_page(client, world):
     {"page": "³"}, {"page": "１２"}, {"page": "1\x00"}, {"page": "-1"},
     {"from": "2026-02-30"}, {"from": "２０２６-01-01"}, {"to": "yesterday"}, {"from": "2026-03-01", "to": "2026-01-01"},
     {"state": "nonsense"}, {"state": "accepted\x00"}, {"q": "BL\x00"}, {"org": "１２"}, {"org": "x" * 40},
-    {"currency": "CN\x00"}, {"currency": "元元元"}, {"format": "xlsx"},
+    {"currency": "CN\x00"}, {"currency": "元元元"}, {"currency": "ßA"}, {"format": "xlsx"}, {"from": "10000-01-01"},
 ])
 def test_bad_inputs_are_a_400_with_the_reason(client, world, params):
     login(client, "regulator")
@@ -158,7 +161,7 @@ def test_bad_inputs_are_a_400_with_the_reason(client, world, params):
     assert "errorlist" in body
 
 
-@pytest.mark.parametrize("params", [{"from": "2026-02-30"}, {"q": "\x00"}, {"org": "³"}])
+@pytest.mark.parametrize("params", [{"from": "2026-02-30"}, {"q": "\x00"}, {"org": "³"}, {"org": "ß" * 9}])
 def test_a_bad_csv_request_is_a_400_too(client, world, params):
     login(client, "regulator")
     assert client.get(f"{BASE}invoices/", {**params, "format": "csv"}).status_code == 400
@@ -168,6 +171,38 @@ def test_a_bad_csv_request_is_a_400_too(client, world, params):
 def test_an_unknown_dataset_is_404(client, world, path):
     login(client, "regulator")
     assert client.get(BASE + path).status_code == 404
+
+
+def test_datetime_datasets_take_the_whole_last_day_of_the_range(client, full):
+    login(client, "regulator")
+    for key in ("events", "purchases", "ledger-entries", "flags"):
+        assert client.get(f"{BASE}{key}/", {"to": "9999-12-31"}).status_code == 200
+
+
+def test_a_page_costs_the_same_queries_for_few_or_many_rows(client, full, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, "regulator")
+
+    def counts() -> dict[str, int]:
+        out = {}
+        for key in DATASETS:
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(f"{BASE}{key}/").status_code == 200
+            out[key] = len(ctx.captured_queries)
+        return out
+
+    few = counts()
+    for n in range(3):
+        bill = financed(world, f"{100 + n}.00", buyer="financier2", supplier="supplier2", days=30)
+        services.offer_make(bill_id=listed(world, "150.00").pk, actor=world.user("financier"), rate="0.02")
+        with past(30):
+            services.bill_settle(bill_id=bill.pk, actor=world.user("buyer"))
+    for key in ("supplier2", "financier2", "buyer2"):
+        credit_refresh(organization=world.org(key))
+    credit_limit_grant(actor=world.user("financier2"), debtor=world.org("buyer2").credit_code, amount="1000.00")
+    assert counts() == few
 
 
 def test_a_formula_in_a_text_cell_is_exported_as_text(client, world):
