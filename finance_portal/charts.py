@@ -194,8 +194,10 @@ TICK_CHAR = 11 * 0.6  # the width of a character of the 11 px tick labels, about
 
 @dataclass(frozen=True)
 class Point:
+    """One x position. ``value`` None is a gap (no dot, the line breaks), e.g. a month with no purchase."""
+
     label: str
-    value: Number
+    value: Number | None
     low: Number | None = None
     high: Number | None = None
     note: str = ""  # the tooltip's name of the point when the axis label is shorter (a date for a time)
@@ -203,20 +205,21 @@ class Point:
 
 def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_number, unit: str = "",
                y_min: Number | None = None, y_max: Number | None = None,
-               empty: str = "No data yet.", css: str = "") -> SafeString:
+               empty: str = "No data yet.", gap: str = "none", css: str = "") -> SafeString:
     """A line through ``points`` in order, each a dot with a ``<title>``; a point's ``low``/``high`` draw a
-    range whisker. The y axis spans the data (and ``y_min``/``y_max`` when given) with about five ticks."""
-    if not points:
-        return _empty(title, empty)
+    range whisker; a point without a value is a gap in the line (``gap`` says so in the summary). The y axis
+    spans the data (and ``y_min``/``y_max`` when given) with about five ticks."""
     values = [float(v) for p in points for v in (p.value, p.low, p.high) if v is not None]
+    if not values:
+        return _empty(title, empty)
     low = min(values + ([float(y_min)] if y_min is not None else []))
     high = max(values + ([float(y_max)] if y_max is not None else []))
     ticks = _ticks(low, high)
     low, high = min(low, ticks[0]), max(high, ticks[-1])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, LINE_HEIGHT - TOP - BOTTOM
 
-    def y(v: float) -> float:
-        return TOP + plot_h - plot_h * (v - low) / (high - low)
+    def y(v: Number | float) -> float:
+        return TOP + plot_h - plot_h * (float(v) - low) / (high - low)
 
     def x(i: int) -> float:
         return LEFT + (plot_w / 2 if len(points) == 1 else plot_w * i / (len(points) - 1))
@@ -234,26 +237,41 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
         centre = min(max(x(i), label_w / 2), WIDTH - label_w / 2)  # the first and last stay inside the chart
         body.append(f'<text class="chart-tick" x="{_f(centre)}" y="{_f(TOP + plot_h + 16)}" text-anchor="middle">'
                     f'{escape(points[i].label)}</text>')
-    if len(points) > 1:
-        path = " ".join(f"{_f(x(i))},{_f(y(float(p.value)))}" for i, p in enumerate(points))
-        body.append(f'<polyline class="chart-line" points="{path}"/>')
+    for run in _runs(points):
+        if len(run) > 1:
+            path = " ".join(f"{_f(x(i))},{_f(y(v))}" for i, v in run)
+            body.append(f'<polyline class="chart-line" points="{path}"/>')
     for i, p in enumerate(points):
+        if p.value is None:
+            continue
         tip = f"{p.note or p.label}: {fmt(p.value)}{unit}"
         if p.low is not None and p.high is not None:
             tip += f" (range {fmt(p.low)}{unit}–{fmt(p.high)}{unit})"
-            body.append(f'<line class="chart-range" x1="{_f(x(i))}" x2="{_f(x(i))}" y1="{_f(y(float(p.low)))}" '
-                        f'y2="{_f(y(float(p.high)))}"><title>{escape(tip)}</title></line>')
-        body.append(f'<circle class="chart-dot" cx="{_f(x(i))}" cy="{_f(y(float(p.value)))}" r="4">'
+            body.append(f'<line class="chart-range" x1="{_f(x(i))}" x2="{_f(x(i))}" y1="{_f(y(p.low))}" '
+                        f'y2="{_f(y(p.high))}"><title>{escape(tip)}</title></line>')
+        body.append(f'<circle class="chart-dot" cx="{_f(x(i))}" cy="{_f(y(p.value))}" r="4">'
                     f'<title>{escape(tip)}</title></circle>')
-    last = points[-1]
-    anchor = "end" if len(points) > 1 else "middle"
-    body.append(f'<text class="chart-value" x="{_f(x(len(points) - 1) - (8 if len(points) > 1 else 0))}" y="{_f(max(y(float(last.value)) - 9, 12))}" '
-                f'text-anchor="{anchor}">{escape(fmt(last.value) + unit)}</text>')
+    i_last, last = max((i, p.value) for i, p in enumerate(points) if p.value is not None)
+    at_right = len(points) > 1 and i_last > 0
+    body.append(f'<text class="chart-value" x="{_f(x(i_last) - (8 if at_right else 0))}" '
+                f'y="{_f(max(y(last) - 9, 12))}" text-anchor="{"end" if at_right else "middle"}">'
+                f"{escape(fmt(last) + unit)}</text>")
     summary = "; ".join(
-        f"{p.note or p.label} {fmt(p.value)}{unit}"
+        f"{p.note or p.label} " + (gap if p.value is None else f"{fmt(p.value)}{unit}")
         + (f" (range {fmt(p.low)}–{fmt(p.high)})" if p.low is not None and p.high is not None else "")
         for p in points)
     return _svg(title=title, summary=summary, height=LINE_HEIGHT, body=body, css=f"chart-line-box {css}")
+
+
+def _runs(points: Sequence[Point]) -> list[list[tuple[int, Number]]]:
+    """The stretches of consecutive points that have a value, each as ``(index, value)`` pairs."""
+    runs: list[list[tuple[int, Number]]] = [[]]
+    for i, p in enumerate(points):
+        if p.value is None:
+            runs.append([])
+        else:
+            runs[-1].append((i, p.value))
+    return [r for r in runs if r]
 
 
 def _labelled(n: int, plot_w: float, label_w: float) -> list[int]:

@@ -62,15 +62,19 @@ def volume_chart(currency: str) -> SafeString:
     return charts.bar_chart(
         title=f"Bills issued by month, count and face in {currency}",
         bars=[(f"{_month(r.month)} · {r.count} bill{'s' if r.count != 1 else ''}", r.face) for r in rows],
-        unit=f" {currency}", empty=f"No bills issued in {currency} yet.")
+        unit=f" {currency}", empty=f"No bills issued in {currency} in the last 12 months.")
 
 
 def rates_chart() -> SafeString:
     rows = stats.financing_rates_by_month()
-    points = [charts.Point(f"{_month(r.month)}", r.median * HUNDRED, r.low * HUNDRED, r.high * HUNDRED)
-              for r in rows]
+    points = [charts.Point(_month(r.month), _pct(r.median), _pct(r.low), _pct(r.high)) for r in rows]
     return charts.line_chart(title="Purchase rates by month: median, with the lowest and highest",
-                             points=points, fmt=percent, unit="%", empty="No purchases yet.")
+                             points=points, fmt=percent, unit="%", empty="No purchases in the last 12 months.",
+                             gap="no purchase")
+
+
+def _pct(rate: Decimal | None) -> Decimal | None:
+    return None if rate is None else rate * HUNDRED
 
 
 def flags_chart(rows: list[stats.RuleFlags]) -> SafeString:

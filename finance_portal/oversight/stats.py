@@ -10,6 +10,7 @@ Months are calendar months in ``settings.TIME_ZONE``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -69,37 +70,64 @@ class MonthVolume:
 
 
 def volume_by_month(*, currency: str | None = None, months: int = 12) -> list[MonthVolume]:
-    """Bills issued per month (by ``issue_date``) over the last ``months`` months that have any, count and
-    face in ``currency`` (the default currency). A split counts once, through its root; bills that were
-    never accepted or issued (draft, submitted, rejected, cancelled) count for no month."""
+    """Bills issued per month (by ``issue_date``) in the last ``months`` calendar months, count and face in
+    ``currency`` (the default currency), every month from the first with any to this one (zero for a month
+    without). A split counts once, through its root; bills never accepted or issued (draft, submitted,
+    rejected, cancelled) count for no month."""
     currency = currency or settings.DEFAULT_CURRENCY
-    rows = (Bill.objects.filter(root__isnull=True, currency=currency).exclude(state__in=NOT_ISSUED)
-            .annotate(month=TruncMonth("issue_date")).order_by().values("month")
-            .annotate(n=Count("id"), face=Sum("face")).order_by("-month")[:months])
-    return [MonthVolume(r["month"], r["n"], r["face"]) for r in reversed(rows)]
+    since = month_start(timezone.localdate(), back=months - 1)
+    rows = (Bill.objects.filter(root__isnull=True, currency=currency, issue_date__gte=since)
+            .exclude(state__in=NOT_ISSUED).annotate(month=TruncMonth("issue_date")).order_by().values("month")
+            .annotate(n=Count("id"), face=Sum("face")).order_by("month"))
+    found = {r["month"]: MonthVolume(r["month"], r["n"], r["face"]) for r in rows}
+    return [found.get(m) or MonthVolume(m, 0, Decimal("0.00")) for m in months_through_now(found)]
 
 
 @dataclass(frozen=True)
 class MonthRates:
     month: dt.date
     purchases: int
-    median: Decimal
-    low: Decimal
-    high: Decimal
+    median: Decimal | None  # None: no purchase that month
+    low: Decimal | None
+    high: Decimal | None
 
 
 RATE_STEP = Decimal("0.0000001")  # rates have 6 decimals; a median of two may need one more
 
 
 def financing_rates_by_month(*, months: int = 12) -> list[MonthRates]:
-    """The annual discount rates of purchases (``BillPurchase.rate``, a fraction) per month of purchase: median,
-    lowest and highest, over the last ``months`` months that have any."""
-    rows = (BillPurchase.objects.annotate(month=TruncMonth("purchased_at")).order_by().values("month")
+    """The annual discount rates of purchases (``BillPurchase.rate``, a fraction) per month of purchase in the
+    last ``months`` calendar months: median, lowest and highest; every month from the first with a purchase
+    to this one (a month without is ``purchases=0`` and no rates)."""
+    since = month_start(timezone.localdate(), back=months - 1)
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+    rows = (BillPurchase.objects.filter(purchased_at__gte=start).annotate(month=TruncMonth("purchased_at"))
+            .order_by().values("month")
             .annotate(n=Count("id"), median=Median("rate", output_field=DecimalField()),
                       low=Min("rate"), high=Max("rate"))
-            .order_by("-month")[:months])
-    return [MonthRates(_as_date(r["month"]), r["n"], r["median"].quantize(RATE_STEP), r["low"], r["high"])
-            for r in reversed(rows)]
+            .order_by("month"))
+    found = {_as_date(r["month"]): MonthRates(_as_date(r["month"]), r["n"], r["median"].quantize(RATE_STEP),
+                                               r["low"], r["high"]) for r in rows}
+    return [found.get(m) or MonthRates(m, 0, None, None, None) for m in months_through_now(found)]
+
+
+def month_start(day: dt.date, *, back: int = 0) -> dt.date:
+    """The first day of ``day``'s month, or of the month ``back`` months before it."""
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def months_through_now(found: Iterable[dt.date]) -> list[dt.date]:
+    """Every month start from the earliest in ``found`` to this month (or the latest found, if later)."""
+    found = sorted(found)
+    if not found:
+        return []
+    last = max(found[-1], month_start(timezone.localdate()))
+    months, m = [], found[0]
+    while m <= last:
+        months.append(m)
+        m = month_start(m, back=-1)
+    return months
 
 
 def _as_date(month: dt.date | dt.datetime) -> dt.date:

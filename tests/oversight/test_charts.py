@@ -286,3 +286,29 @@ def test_anchored_per_day_counts_confirmed_records_with_their_median_delay(world
 def test_durations_read_in_two_units_and_never_below_zero():
     assert [duration(s) for s in (None, -5, 0, 40, 3725, 90061)] == [
         "none waiting", "0 s", "0 s", "40 s", "1 h 2 min", "1 d 1 h"]
+
+
+@pytest.mark.django_db
+def test_months_without_bills_or_purchases_are_zero_bars_and_gaps_in_the_line(world, client):
+    two_months_ago = stats.month_start(timezone.localdate(), back=2) + dt.timedelta(days=14)
+    with clock.travel_to(timezone.make_aware(dt.datetime.combine(two_months_ago, dt.time(12)))):
+        financed(world, "10000.00", rate="0.04")
+    financed(world, "20000.00", rate="0.05")
+    volume = stats.volume_by_month()
+    rates = stats.financing_rates_by_month()
+    assert len(volume) == len(rates) == 3  # two months ago, last month, this month
+    assert [v.count for v in volume] == [1, 0, 1] and volume[1].face == Decimal("0.00")
+    assert [r.purchases for r in rates] == [1, 0, 1] and rates[1].median is None
+    login(client, "regulator")
+    html = client.get(PAGE).content.decode()
+    [line] = [svg for svg in svgs(html) if aria(svg).startswith("Purchase rates by month")]
+    assert line.count("<circle") == 2 and "<polyline" not in line  # no line drawn across the empty month
+    assert f"{rates[1].month:%Y-%m} no purchase" in aria(line)
+    [bars] = [aria(svg) for svg in svgs(html) if aria(svg).startswith("Bills issued by month")]
+    assert f"{volume[1].month:%Y-%m} · 0 bills 0.00 CNY" in bars
+
+
+def test_month_arithmetic_crosses_years():
+    assert stats.month_start(dt.date(2026, 1, 20), back=1) == dt.date(2025, 12, 1)
+    assert stats.month_start(dt.date(2026, 1, 20), back=12) == dt.date(2025, 1, 1)
+    assert stats.month_start(dt.date(2025, 12, 5), back=-1) == dt.date(2026, 1, 1)
