@@ -155,6 +155,11 @@ def financing_facts(*, debtor_id: int | None = None, day: dt.date | None = None)
     accepts = BillEvent.objects.filter(type=EventType.ACCEPT)
     if debtor_id is not None:
         accepts = accepts.filter(bill__debtor_id=debtor_id)
+    if day is not None:  # only bills bought that day (their first purchase is checked below)
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        bought = BillEvent.objects.filter(type=EventType.BUY, occurred_at__gte=start,
+                                          occurred_at__lt=start + dt.timedelta(days=1))
+        accepts = accepts.filter(bill_id__in=bought.values("bill_id"))
     accepted: dict[Any, dt.datetime] = {}
     for bill_id, at in accepts.order_by("seq").values_list("bill_id", "occurred_at"):
         accepted.setdefault(bill_id, at)
