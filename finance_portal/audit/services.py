@@ -93,7 +93,7 @@ def client_address(request: HttpRequest) -> str | None:
 
 
 def _text(value: str, limit: int) -> str:
-    return value.replace("\x00", "")[:limit]
+    return value.replace("\x00", "%00")[:limit]  # PostgreSQL text holds no NUL; keep the evidence visible
 
 
 def audit_record(*, request: HttpRequest | None, user: User, who: Auditee, action: str = AuditAction.REQUEST,

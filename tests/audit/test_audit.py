@@ -177,6 +177,13 @@ def test_the_middleware_costs_a_supplier_no_query(world, client):
     assert not any("audit" in q for q in with_audit)
 
 
+def test_odd_paths_and_long_agents_are_recorded_safely(world, client):
+    login(client, "regulator")
+    assert client.get("/oversight/data/bills%00/", HTTP_USER_AGENT="A" * 1000).status_code == 404
+    (rec,) = records(status_code=404)
+    assert rec.path == "/oversight/data/bills%00/" and len(rec.user_agent) == 300
+
+
 def test_static_files_are_never_recorded(world, client):
     login(client, "regulator")
     before = AuditRecord.objects.count()
