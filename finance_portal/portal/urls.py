@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from finance_portal.portal import views
+from finance_portal.portal import health, metrics, views
 from finance_portal.portal.forms import LoginForm
 from sme_credit import views as credit_views
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("home/<str:role>/", views.landing, name="landing"),
     path("healthz", views.health, name="health"),
+    path("readyz", health.readyz, name="ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("ops/worker/", views.worker_status, name="worker-status"),
     path(
         "accounts/login/",

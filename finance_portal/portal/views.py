@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from finance_portal.portal import health as health_views
 from finance_portal.portal.models import WorkerProbe
 from finance_portal.portal.roles import role_of
 from finance_portal.portal.services import worker_probe_request
@@ -40,9 +40,9 @@ def landing(request: HttpRequest, role: str) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Liveness (``/healthz``): the process answers; nothing else is touched. Readiness is ``/readyz``
+    (``finance_portal.portal.health``)."""
+    return health_views.healthz(request)
 
 
 @login_required

@@ -84,6 +84,11 @@ OVERSIGHT_OUTLIER_Z: Decimal
 OVERSIGHT_NO_INVOICE_THRESHOLD: Decimal
 OVERSIGHT_CIRCULAR_WINDOW_DAYS: int
 OVERSIGHT_RECONCILE_SECONDS: int
+LOG_FORMAT: str
+LOGGING: dict[str, Any]
+METRICS_TOKEN: str
+READYZ_MAX_ANCHOR_LAG_SECONDS: int
+HEALTH_RPC_TIMEOUT_MS: int
 
 
 def build(dev: bool) -> dict[str, object]:
@@ -200,7 +205,33 @@ def build(dev: bool) -> dict[str, object]:
     s["OVERSIGHT_RECONCILE_SECONDS"] = env_int("OVERSIGHT_RECONCILE_SECONDS", default=3600, minimum=60)
     s["CELERY_BEAT_SCHEDULE"] = {**CELERY_BEAT_SCHEDULE, "oversight-reconcile": {
         "task": "oversight.reconcile", "schedule": float(s["OVERSIGHT_RECONCILE_SECONDS"])}}  # type: ignore[arg-type]
+    # Operations (finance_portal/portal/health.py, metrics.py, requestid.py): log lines as text or one JSON
+    # object each; the bearer token that may read /metrics besides loopback and staff (empty: none); /readyz
+    # fails when the oldest pending anchor record is older than this; how long it waits for the node.
+    s["LOG_FORMAT"] = env_str("LOG_FORMAT", default="text" if dev else "json")
+    if s["LOG_FORMAT"] not in ("text", "json"):
+        raise SettingError("LOG_FORMAT must be text or json.")
+    s["LOGGING"] = logging_config(str(s["LOG_FORMAT"]))
+    s["METRICS_TOKEN"] = env_str("METRICS_TOKEN", default="")
+    s["READYZ_MAX_ANCHOR_LAG_SECONDS"] = env_int("READYZ_MAX_ANCHOR_LAG_SECONDS", default=300, minimum=1)
+    s["HEALTH_RPC_TIMEOUT_MS"] = env_int("HEALTH_RPC_TIMEOUT_MS", default=2000, minimum=1)
     return s
+
+
+def logging_config(log_format: str) -> dict[str, Any]:
+    """``LOGGING``: every record gets the request id (``finance_portal.portal.requestid``); text or JSON lines."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "finance_portal.portal.requestid.RequestIdFilter"}},
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+            "json": {"()": "finance_portal.logging_json.JsonFormatter"},
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["request_id"]}},
+        "root": {"handlers": ["console"], "level": "INFO"},
+        "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    }
 
 
 def check_anchor_key(key: str, chain_id: int) -> None:
@@ -247,6 +278,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "finance_portal.portal.requestid.RequestIdMiddleware",  # first: every log line of the request has its id
+    "finance_portal.portal.metrics.MetricsMiddleware",
+    "finance_portal.portal.security.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -333,6 +367,7 @@ AXES_COOLOFF_TIME = 0.25  # hours locked out after too many failures
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "finance_portal.portal.security.lockout_response"  # JSON 429 for the API, the page otherwise
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -373,11 +408,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "oversight-sweep": {"task": "oversight.sweep", "schedule": 600.0},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+# Browser hardening in every environment (HSTS in production.py only). Content-Security-Policy: no inline
+# script or style anywhere (finance_portal/portal/security.py); the Swagger UI renders its start-up script
+# inline and sets inline styles, so /api/docs/ alone gets them (nothing else is served under that prefix).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+CONTENT_SECURITY_POLICY_EXCEPTIONS = {
+    "/api/docs/": CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+    .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
 }
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# The debug page (DEBUG on) and error reports mask keys, mnemonics, RPC/broker URLs and URL passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "finance_portal.portal.security.PortalExceptionReporterFilter"

@@ -3,11 +3,14 @@
 Required: SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, ETH_RPC_URL, CHAIN_ID, ANCHOR_PRIVATE_KEY.
 """
 
-from finance_portal.env import env_bool, env_int
+from finance_portal.env import SettingError, env_bool, env_int
 from finance_portal.settings.base import *  # noqa: F403
 from finance_portal.settings.base import build
 
 globals().update(build(dev=False))
+if DEBUG:  # noqa: F405
+    # The debug page shows settings, the environment and source code to anyone who makes an error happen.
+    raise SettingError("DEBUG is on: production refuses to start with DEBUG=1 (unset DEBUG or set it to 0).")
 CELERY_BROKER_URL = REDIS_URL  # noqa: F405
 CELERY_RESULT_BACKEND = REDIS_URL  # noqa: F405
 
