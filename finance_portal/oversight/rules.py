@@ -3,7 +3,9 @@
 Each rule takes plain data (``*Facts`` dataclasses that ``finance_portal.oversight.selectors`` reads from the
 database) and returns ``Finding``s: the rule, the subject (one flag per rule and subject), a severity, an
 explanation a person can act on, and the evidence (ids and amounts as strings, never floats). Tests call them
-with hand-made facts; the sweep (``services.oversight_sweep``) feeds them and stores what they find.
+with hand-made facts; the sweep (``services.oversight_sweep``, every rule over the platform) and the evaluation
+after each bill event (``services.oversight_evaluate_bill``, the rules about that bill) feed them and store
+what they find.
 """
 
 from __future__ import annotations
@@ -212,7 +214,7 @@ def quick_financing(items: Iterable[FinancingFacts], *, window_minutes: int, thr
                       "threshold": threshold,
                       "bills": [{"bill": str(f.bill_id), "number": f.bill_number, "face": f"{f.face:.2f}",
                                  "currency": f.currency,
-                                 "minutes": round((f.financed_at - f.accepted_at).total_seconds() / 60, 1)}
+                                 "minutes": f"{Decimal((f.financed_at - f.accepted_at).total_seconds()) / 60:.1f}"}
                                 for f in quick]},
             organization_id=debtor_id,
         ))

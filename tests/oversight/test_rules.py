@@ -91,6 +91,7 @@ def test_quick_financing_at_volume_flags_the_debtor_that_day():
     found = rules.quick_financing([fin(1, 5), fin(2, 10), fin(3, 29)], window_minutes=30, threshold=3)
     assert len(found) == 1 and found[0].subject == "org:5:2026-03-02" and found[0].organization_id == 5
     assert [b["number"] for b in found[0].evidence["bills"]] == ["B1", "B2", "B3"]
+    assert [b["minutes"] for b in found[0].evidence["bills"]] == ["5.0", "10.0", "29.0"]  # text, never floats
 
 
 def test_slow_financing_or_low_volume_or_other_days_are_clean():
