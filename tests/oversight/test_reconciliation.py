@@ -146,3 +146,20 @@ def test_the_schema_describes_the_last_run(client, world):
     assert schema.status_code == 200
     text = schema.content.decode()
     assert "ReconciliationPage" in text and "last_run" in text and "bills_checked" in text
+
+
+ANNOUNCED: list[list[str]] = []
+
+
+def record_hook(*, keys: list[str]) -> None:
+    ANNOUNCED.append(keys)
+
+
+def test_chain_adapter_announces_confirmed_keys_once_each_to_the_named_hooks(settings):
+    from chain_adapter.txtracker import announce_confirmed
+
+    settings.ANCHOR_CONFIRMED_HOOKS = ["tests.oversight.test_reconciliation.record_hook"]
+    ANNOUNCED.clear()
+    announce_confirmed(["0xbb", "0xaa", "0xbb"])
+    announce_confirmed([])
+    assert ANNOUNCED == [["0xaa", "0xbb"]]
