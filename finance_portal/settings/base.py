@@ -292,6 +292,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "finance_portal.audit.middleware.AuditMiddleware",
+    # Inside the audit log, so a regulator's refused write is recorded too.
+    "finance_portal.portal.middleware.RegulatorReadOnlyMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
