@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from bills import selectors
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase, BillState
+from finance_portal.filters import AsciiDateFilter, AsciiNumberFilter
 
 # ---------------------------------------------------------------------------------------------------------
 # Fields and output serializers
@@ -299,8 +300,8 @@ class BillFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=BillState.choices, help_text="Repeat for several states.")
     debtor = django_filters.CharFilter(method=_org_filter("debtor"), help_text="Credit code or organization id.")
     holder = django_filters.CharFilter(method=_org_filter("holder"), help_text="Credit code or organization id.")
-    maturity_after = django_filters.DateFilter(field_name="maturity_date", lookup_expr="gte")
-    maturity_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte")
+    maturity_after = AsciiDateFilter(field_name="maturity_date", lookup_expr="gte")
+    maturity_before = AsciiDateFilter(field_name="maturity_date", lookup_expr="lte")
 
     class Meta:
         model = Bill
@@ -309,9 +310,9 @@ class BillFilter(django_filters.FilterSet):
 
 class ListingFilter(django_filters.FilterSet):
     debtor = django_filters.CharFilter(method=_org_filter("debtor"), help_text="Credit code or organization id.")
-    maturity_after = django_filters.DateFilter(field_name="maturity_date", lookup_expr="gte")
-    maturity_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte")
-    min_rate = django_filters.NumberFilter(field_name="asking_rate", lookup_expr="gte")
+    maturity_after = AsciiDateFilter(field_name="maturity_date", lookup_expr="gte")
+    maturity_before = AsciiDateFilter(field_name="maturity_date", lookup_expr="lte")
+    min_rate = AsciiNumberFilter(field_name="asking_rate", lookup_expr="gte")
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in selectors.MARKET_SORTS.items()], method="_sort",
         help_text="Order of the listings: maturity (default), rate, face, debtor_score, holder_score.")

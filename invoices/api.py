@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from finance_portal.errors import ERROR_SCHEMA
+from finance_portal.filters import AsciiDateFilter, AsciiNumberFilter
 from finance_portal.users import signed_in_user
 from invoices.files import accepted_labels, file_response
 from invoices.models import Invoice, InvoiceStatus
@@ -137,12 +138,12 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
 class InvoiceFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
     currency = django_filters.CharFilter(lookup_expr="iexact")
-    buyer = django_filters.NumberFilter(field_name="buyer_id", help_text="Buyer organization id.")
-    seller = django_filters.NumberFilter(field_name="seller_id", help_text="Seller organization id.")
+    buyer = AsciiNumberFilter(field_name="buyer_id", help_text="Buyer organization id.")
+    seller = AsciiNumberFilter(field_name="seller_id", help_text="Seller organization id.")
     buyer_credit_code = django_filters.CharFilter(field_name="buyer__credit_code", lookup_expr="iexact")
     seller_credit_code = django_filters.CharFilter(field_name="seller__credit_code", lookup_expr="iexact")
-    issued_after = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
-    issued_before = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+    issued_after = AsciiDateFilter(field_name="issue_date", lookup_expr="gte")
+    issued_before = AsciiDateFilter(field_name="issue_date", lookup_expr="lte")
 
     class Meta:
         model = Invoice
