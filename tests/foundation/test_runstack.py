@@ -1,4 +1,5 @@
-"""`make run`'s last step end to end: devnet, worker, beat and web come up, users log in, a stop ends all."""
+"""`make run`'s last step end to end: devnet, worker, beat and web come up, users log in, a killed worker is
+started again while the web keeps serving, and a stop ends all."""
 
 import os
 import re
@@ -65,6 +66,20 @@ def test_runstack_serves_the_login_and_stops_everything_on_sigint(tmp_path: Path
         assert "anvil" in names and "celery" in names and " worker" in names and " beat" in names and "gunicorn" in names
         assert _login(base, "financier", "demo12345") == f"{base}/home/financier/"
         assert _login(base, "buyer", "demo12345") == f"{base}/home/core_enterprise/"
+
+        # A crashed worker is started again with backoff; the web keeps serving meanwhile.
+        worker = next(c for c in children if " worker" in " ".join(c.cmdline()) and c.ppid() == proc.pid)
+        os.killpg(worker.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while "worker: started again (restart 1" not in output.read_text():
+            assert proc.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, output.read_text()
+            assert _login(base, "supplier", "demo12345") == f"{base}/home/supplier/"
+            time.sleep(0.2)
+        assert "worker exited with code -9" in output.read_text()
+        children = psutil.Process(proc.pid).children(recursive=True)
+        workers = [c for c in children if " worker" in " ".join(c.cmdline()) and c.ppid() == proc.pid]
+        assert len(workers) == 1 and workers[0].pid != worker.pid and workers[0].is_running()
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -1,7 +1,9 @@
 """``make run``'s last step: the devnet, the contract, demo data, the Celery worker and beat, and the web server.
 
-Every process it starts is its child; Ctrl-C (or SIGTERM) stops them all. A second run reuses what exists:
-the Anvil state file under ``.run/anvil/``, the database, the deployed contract and the demo data.
+Every process it starts is its child; Ctrl-C (or SIGTERM) stops them all. A worker, beat or web process that
+crashes is started again with backoff (``finance_portal.portal.supervisor``) while the others keep running.
+A second run reuses what exists: the Anvil state file under ``.run/anvil/``, the database, the deployed
+contract and the demo data.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chain_adapter.devnet import Anvil, DevnetError, chain_id_at
 from finance_portal.portal.demo import DEMO_LOGINS, DEMO_PASSWORD
+from finance_portal.portal.supervisor import Supervisor
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -39,7 +42,7 @@ class Command(BaseCommand):
         run_dir = ROOT / ".run"
         logs = run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        supervisor = Supervisor(self.spawn, self.say)
         anvil: Anvil | None = None
 
         def stop_all(*_: object) -> None:
@@ -80,36 +83,24 @@ class Command(BaseCommand):
             env = os.environ.copy()
             env.setdefault("DJANGO_SETTINGS_MODULE", "finance_portal.settings.dev")
             celery = [python, "-m", "celery", "-A", "finance_portal"]
-            children.append(("worker", self.spawn(
-                [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q",
-                 settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"worker-{os.getpid()}@%h"],
-                env, logs / "worker.log")))
-            children.append(("beat", self.spawn(
-                [*celery, "beat", "--loglevel", "INFO", "--schedule", str(run_dir / "celerybeat-schedule")],
-                env, logs / "beat.log")))
+            supervisor.start("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q",
+                                        settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"worker-{os.getpid()}@%h"],
+                             env, logs / "worker.log")
+            supervisor.start("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule",
+                                      str(run_dir / "celerybeat-schedule")], env, logs / "beat.log")
             call_command("collectstatic", interactive=False, verbosity=0)
-            children.append(("web", self.spawn(
-                [python, "-m", "gunicorn", "finance_portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "3", "--timeout", "60", "--access-logfile", "-"],
-                env, logs / "web.log")))
-            self.wait_for_web(port, children)
+            supervisor.start("web", [python, "-m", "gunicorn", "finance_portal.wsgi:application", "--bind",
+                                     f"127.0.0.1:{port}", "--workers", "3", "--timeout", "60",
+                                     "--access-logfile", "-"], env, logs / "web.log")
+            self.wait_for_web(port, supervisor)
             self.banner(port)
             while True:
-                for name, proc in children:
-                    if proc.poll() is not None:
-                        raise CommandError(f"The {name} process exited ({proc.returncode}); see .run/logs/{name}.log")
-                time.sleep(1)
+                supervisor.check()
+                time.sleep(0.5)
         except KeyboardInterrupt:
             self.say("stopping…")
         finally:
-            for _name, proc in reversed(children):
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
-            for _name, proc in children:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            supervisor.stop_all()
             if anvil is not None:
                 anvil.stop()
             self.say("stopped.")
@@ -124,16 +115,14 @@ class Command(BaseCommand):
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 cwd=str(ROOT))
 
-    def wait_for_web(self, port: int, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    def wait_for_web(self, port: int, supervisor: Supervisor) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
                 return
             except (urllib.error.URLError, OSError):
-                for name, proc in children:
-                    if proc.poll() is not None:
-                        raise CommandError(f"The {name} process exited; see .run/logs/{name}.log") from None
+                supervisor.check()
                 time.sleep(0.3)
         raise CommandError("The web server did not answer within 60 s; see .run/logs/web.log")
 
