@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -49,13 +50,19 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = sane_or_new(request.META.get(META_KEY))
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = _current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.reset(token)
+        # Kept until the response is closed (``request_finished``), not only until the middleware returns:
+        # Django logs a 4xx/5xx answer ("Not Found: ...") after the middleware chain, and that line needs it too.
+        _current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+def _request_finished(**_: Any) -> None:
+    _current.set(None)
+
+
+request_finished.connect(_request_finished, dispatch_uid="finance_portal.requestid.finished", weak=False)
 
 
 class RequestIdFilter(logging.Filter):
