@@ -46,6 +46,12 @@ test: bootstrap browser
 bench: bootstrap
 	$(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench $(PYTEST_ARGS)
 
+# The same benchmark code on small data (under 3 minutes); its figures are not comparable with `make bench`.
+# `make test` runs it once more with tiny sizes (tests/bench/test_smoke.py) so the benchmark code cannot rot.
+.PHONY: bench-quick
+bench-quick: bootstrap
+	BENCH_MODE=quick $(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench $(PYTEST_ARGS)
+
 # The reliability runs (workers killed mid-batch, the node stopped and restarted, purchase races), repeated:
 # one round of each is in `make test`; a soak repeats them to shake out what fails once in a while.
 SOAK_ROUNDS ?= 5
