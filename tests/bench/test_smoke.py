@@ -1,0 +1,21 @@
+"""The benchmark code, run once in ``make test`` with tiny sizes so it cannot rot: it asserts that figures were
+produced and written, never how fast anything was (speed is ``make bench``'s business)."""
+
+import json
+
+import pytest
+
+from tests.bench.portal import portal_bench
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.timeout(300)
+def test_portal_benchmark_runs_on_tiny_data(anchor_contract, tmp_path):
+    report = portal_bench("smoke", results_dir=tmp_path)
+    names = [f.name for f in report.figures]
+    assert any(n.startswith("marketplace API p95") for n in names)
+    assert any(n.startswith("reconcile over") for n in names)
+    runs = json.loads(next(tmp_path.glob("*-portal.json")).read_text())
+    assert runs[-1]["figures"] and runs[-1]["machine"]["cores"]
+    assert list(tmp_path.glob("*-portal-explain-smoke.txt"))
