@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.bench.portal import portal_bench
+from tests.bench.verification import verification_bench
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
@@ -19,3 +20,10 @@ def test_portal_benchmark_runs_on_tiny_data(anchor_contract, tmp_path):
     runs = json.loads(next(tmp_path.glob("*-portal.json")).read_text())
     assert runs[-1]["figures"] and runs[-1]["machine"]["cores"]
     assert list(tmp_path.glob("*-portal-explain-smoke.txt"))
+
+
+@pytest.mark.timeout(120)
+def test_verification_benchmark_runs_on_tiny_data(anchor_contract, tmp_path):
+    report = verification_bench("smoke", results_dir=tmp_path)
+    assert report.figures[0].unit == "ms" and report.figures[0].value > 0
+    assert list(tmp_path.glob("*-verification.json"))
