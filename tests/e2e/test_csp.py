@@ -21,7 +21,7 @@ PAGES = {
     "buyer": ["/home/core_enterprise/", "/bills/", "/bills/issue/"],
     "financier": ["/home/financier/", "/marketplace/", "/portfolio/"],
     "regulator": ["/home/regulator/", "/oversight/", "/oversight/charts/", "/oversight/data/"],
-    "admin": ["/home/platform/", "/api/docs/"],
+    "admin": ["/home/platform/", "/ops/worker/", "/admin/", "/admin/bills/bill/", "/api/docs/"],
 }
 
 

@@ -220,3 +220,18 @@ def test_metrics_are_refused_to_remote_addresses_without_the_token(settings, dem
     assert Client().get("/metrics").status_code == 200  # loopback
     settings.METRICS_TOKEN = ""
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer ", **remote).status_code == 403
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_logs_a_task_under_the_id_of_the_request_that_queued_it(celery_worker_process, demo_orgs):
+    from finance_portal.portal.models import WorkerProbe
+    from tests.foundation.test_celery_roundtrip import wait_for
+
+    marker = "req-" + socket.gethostname().replace(".", "-")[:20] + "-" + str(celery_worker_process.process.pid)
+    response = login(Client(), "admin").post("/ops/worker/", HTTP_X_REQUEST_ID=marker)
+    assert response.status_code == 302
+    assert wait_for(lambda: WorkerProbe.objects.filter(processed_at__isnull=False).exists())
+    assert wait_for(lambda: any(marker in line and "succeeded" in line
+                                for line in celery_worker_process.log.read_text().splitlines())), (
+        f"no log line of the task with {marker}; see {celery_worker_process.log}")
