@@ -152,3 +152,18 @@ def test_the_login_page_keeps_its_html_lock_out_page(demo_orgs, settings):
     assert response.status_code == 429
     assert response["Content-Type"].startswith("text/html")
     assert b"Too many failed log-in attempts" in response.content
+
+
+def test_no_template_or_chart_uses_inline_style_or_script():
+    """Pages with data render markup the page walk above may not reach: no template, and no chart, may hold it."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [p for d in ("templates", "bills", "invoices", "sme_credit", "chain_adapter", "finance_portal")
+               for p in (root / d).rglob("*.html")]
+    sources += [root / "finance_portal" / "charts.py"]
+    assert len(sources) > 20
+    for source in sources:
+        text = source.read_text()
+        assert "style=" not in text and "<style" not in text, source
+        assert not INLINE_SCRIPT.search(text) and not INLINE_HANDLER.search(text), source
