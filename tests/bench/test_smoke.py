@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.bench.chain_capacity import chain_capacity_bench
 from tests.bench.portal import portal_bench
 from tests.bench.verification import verification_bench
 
@@ -27,3 +28,12 @@ def test_verification_benchmark_runs_on_tiny_data(anchor_contract, tmp_path):
     report = verification_bench("smoke", results_dir=tmp_path)
     assert report.figures[0].unit == "ms" and report.figures[0].value > 0
     assert list(tmp_path.glob("*-verification.json"))
+
+
+@pytest.mark.worker
+@pytest.mark.timeout(240)
+def test_chain_capacity_benchmark_runs_on_tiny_data(tmp_path):
+    report = chain_capacity_bench("smoke", results_dir=tmp_path)
+    names = [f.name for f in report.figures]
+    assert "events anchored per second (median)" in names and "latency commit → confirmed p95" in names
+    assert list(tmp_path.glob("*-anchoring-blocktime.json"))
