@@ -115,10 +115,10 @@ class Gunicorn:
 
 
 def request(port: int, path: str, headers: dict[str, str], conn: http.client.HTTPConnection | None = None,
-            ) -> tuple[int, bytes]:
+            *, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
     connection = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
+        connection.request(method, path, body=body, headers={"Host": "127.0.0.1", **headers})
         response = connection.getresponse()
         return response.status, response.read()
     finally:

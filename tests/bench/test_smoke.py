@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.bench.api_transitions import api_transitions_bench
 from tests.bench.chain_capacity import chain_capacity_bench
 from tests.bench.portal import portal_bench
 from tests.bench.verification import verification_bench
@@ -37,3 +38,9 @@ def test_chain_capacity_benchmark_runs_on_tiny_data(tmp_path):
     names = [f.name for f in report.figures]
     assert "events anchored per second (median)" in names and "latency commit → confirmed p95" in names
     assert list(tmp_path.glob("*-anchoring-blocktime.json"))
+
+
+@pytest.mark.timeout(120)
+def test_api_transitions_benchmark_runs_on_tiny_data(anchor_contract, tmp_path):
+    report = api_transitions_bench("smoke", results_dir=tmp_path)
+    assert any(f.name == "transition p95" for f in report.figures)
