@@ -55,7 +55,7 @@ bench-quick: bootstrap
 # The reliability runs (workers killed mid-batch, the node stopped and restarted, purchase races), repeated:
 # one round of each is in `make test`; a soak repeats them to shake out what fails once in a while.
 SOAK_ROUNDS ?= 5
-SOAK_TESTS  ?= tests/chain_adapter/test_reliability.py tests/anchoring tests/bills/test_concurrency.py
+SOAK_TESTS  ?= tests/chain_adapter/test_reliability.py tests/anchoring tests/bills/test_concurrency.py tests/foundation/test_api_races.py
 soak: bootstrap
 	@for round in $$(seq 1 $(SOAK_ROUNDS)); do \
 	  echo "== soak round $$round of $(SOAK_ROUNDS)"; \
