@@ -84,6 +84,7 @@ OVERSIGHT_OUTLIER_Z: Decimal
 OVERSIGHT_NO_INVOICE_THRESHOLD: Decimal
 OVERSIGHT_CIRCULAR_WINDOW_DAYS: int
 OVERSIGHT_RECONCILE_SECONDS: int
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]]
 LOG_FORMAT: str
 LOGGING: dict[str, Any]
 METRICS_TOKEN: str
@@ -203,7 +204,7 @@ def build(dev: bool) -> dict[str, object]:
     s["OVERSIGHT_NO_INVOICE_THRESHOLD"] = env_decimal("OVERSIGHT_NO_INVOICE_THRESHOLD", default="1000000.00")
     s["OVERSIGHT_CIRCULAR_WINDOW_DAYS"] = env_int("OVERSIGHT_CIRCULAR_WINDOW_DAYS", default=30, minimum=1)
     s["OVERSIGHT_RECONCILE_SECONDS"] = env_int("OVERSIGHT_RECONCILE_SECONDS", default=3600, minimum=60)
-    s["CELERY_BEAT_SCHEDULE"] = {**CELERY_BEAT_SCHEDULE, "oversight-reconcile": {
+    s["CELERY_BEAT_SCHEDULE"] = {**BEAT_SCHEDULE_FIXED, "oversight-reconcile": {
         "task": "oversight.reconcile", "schedule": float(s["OVERSIGHT_RECONCILE_SECONDS"])}}  # type: ignore[arg-type]
     # Operations (finance_portal/portal/health.py, metrics.py, requestid.py): log lines as text or one JSON
     # object each; the bearer token that may read /metrics besides loopback and staff (empty: none); /readyz
@@ -402,8 +403,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# Task names are a contract with the apps that define them.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+# Task names are a contract with the apps that define them. build() adds the entries whose period comes from
+# the environment and returns the whole CELERY_BEAT_SCHEDULE.
+BEAT_SCHEDULE_FIXED: dict[str, dict[str, object]] = {
     "anchoring-sweeper": {"task": "chain_adapter.sweep", "schedule": 15.0},
     "bills-overdue-and-default": {"task": "bills.mark_overdue", "schedule": 3600.0},
     "credit-refresh-profiles": {"task": "sme_credit.refresh_profiles", "schedule": 300.0},
