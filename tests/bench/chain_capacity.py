@@ -56,7 +56,7 @@ class Sizes:
 
 SIZES = {
     "full": Sizes(keys=20_000, per_key=5, runs=3, batch1_seconds=60, latency_rate=100, latency_seconds=60),
-    "quick": Sizes(keys=1_000, per_key=5, runs=1, batch1_seconds=15, latency_rate=100, latency_seconds=15),
+    "quick": Sizes(keys=1_000, per_key=5, runs=1, batch1_seconds=10, latency_rate=100, latency_seconds=10),
     "smoke": Sizes(keys=20, per_key=5, runs=1, batch1_seconds=3, latency_rate=20, latency_seconds=2),
 }
 

@@ -25,12 +25,13 @@ from chain_adapter.devnet import Anvil, anvil_binary
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from chain_adapter.outbox import anchor_enqueue
 from chain_adapter.services import contract_deploy
+from tests.bench.report import Report, bench_mode
 from tests.chain_adapter.helpers import anchored_logs, chains, wait_for
 from tests.conftest import WorkerProcess
 
 pytestmark = [pytest.mark.bench, pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-KEYS, PER_KEY = 1000, 5
+KEYS, PER_KEY = (1000 if bench_mode() == "full" else 200), 5  # quick: 1,000 events
 EVENTS = KEYS * PER_KEY
 RUNS = {1: int(os.environ.get("BENCH_RUNS_1", "1")), 200: int(os.environ.get("BENCH_RUNS_200", "3"))}
 
@@ -127,5 +128,15 @@ def test_anchoring_throughput_batch_1_against_batch_200(bench_anvil):
     lines.append(f"batch 200 anchors {speedup:.1f}x the events per second of batch 1, at "
                  f"{results[200][0].gas / results[1][0].gas:.0%} of its gas")
     print("\n".join(lines))
+    report = Report("anchoring-automine", quick=bench_mode() != "full",
+                    title=f"Anchoring on Anvil automine, {EVENTS:,} events, batch 1 against batch 200")
+    for batch_size, runs in results.items():
+        report.add(f"batch {batch_size}: events anchored per second (median)",
+                   statistics.median(r.rate for r in runs), "events/s", better="higher",
+                   sizes={"events": EVENTS, "runs": len(runs)},
+                   raw={"rates": [r.rate for r in runs], "seconds": [r.seconds for r in runs]})
+        report.add(f"batch {batch_size}: gas per event", runs[0].gas / EVENTS, "gas", sizes={"events": EVENTS})
+    report.add("batch 200 ÷ batch 1", speedup, "x", bar=5.0, better="higher")
+    report.finish()
     assert results[1][0].transactions == EVENTS and results[200][0].transactions == EVENTS // 200
     assert speedup > 1
