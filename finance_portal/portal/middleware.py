@@ -38,7 +38,7 @@ REGULATOR_WRITES = frozenset({
 MESSAGE = "Regulators have read-only access: acknowledging a flag and requesting a freeze are the only writes."
 
 
-def _token_user(request: HttpRequest) -> Viewer | None:
+def token_user(request: HttpRequest) -> Viewer | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "token" or not key.strip():
@@ -71,7 +71,7 @@ class RegulatorReadOnlyMiddleware:
         if request.method in UNSAFE_METHODS:
             user: Viewer | None = getattr(request, "user", AnonymousUser())
             if user is None or not user.is_authenticated:
-                user = _token_user(request)
+                user = token_user(request)
             if _is_regulator(user) and _route_name(request.path_info) not in REGULATOR_WRITES:
                 if request.path_info.startswith("/api/"):
                     return JsonResponse({"detail": MESSAGE, "code": "read_only_role"}, status=403)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from finance_portal.portal import health, metrics, views
+from finance_portal.portal import health, metrics, second_factor, views
 from finance_portal.portal.forms import LoginForm
 from sme_credit import views as credit_views
 
@@ -20,5 +20,6 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/2fa/", second_factor.second_factor, name="second-factor"),
     path("organizations/<int:pk>/credit/", credit_views.organization_credit, name="organization-credit"),
 ]

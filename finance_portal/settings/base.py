@@ -85,6 +85,8 @@ OVERSIGHT_NO_INVOICE_THRESHOLD: Decimal
 OVERSIGHT_CIRCULAR_WINDOW_DAYS: int
 OVERSIGHT_RECONCILE_SECONDS: int
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]]
+MONEY_REQUIRES_2FA: bool
+SESSION_COOKIE_AGE: int
 LOG_FORMAT: str
 LOGGING: dict[str, Any]
 METRICS_TOKEN: str
@@ -185,6 +187,11 @@ def build(dev: bool) -> dict[str, object]:
     s["INVOICE_ZIP_MAX_MEMBERS"] = env_int("INVOICE_ZIP_MAX_MEMBERS", default=1000, minimum=1)
     s["STATIC_ROOT"] = env_str("STATIC_ROOT", default=str(BASE_DIR / ".run" / "staticfiles"))
     s["ADMIN_REQUIRE_2FA"] = env_bool("ADMIN_REQUIRE_2FA", default=not dev)
+    # Financier users and platform staff enter a one-time code (TOTP) before money moves
+    # (finance_portal/portal/second_factor.py); off by default in development so the demo runs without an app.
+    s["MONEY_REQUIRES_2FA"] = env_bool("MONEY_REQUIRES_2FA", default=not dev)
+    # A session ends after this many minutes without a request (sliding: every request renews it).
+    s["SESSION_COOKIE_AGE"] = 60 * env_int("SESSION_IDLE_MINUTES", default=30, minimum=1)
     s["AXES_FAILURE_LIMIT"] = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
     # The audit log (finance_portal/audit) takes the client's address from X-Forwarded-For only when the
     # request came from one of these proxy addresses (comma-separated); REMOTE_ADDR otherwise.
@@ -295,7 +302,12 @@ MIDDLEWARE = [
     "finance_portal.audit.middleware.AuditMiddleware",
     # Inside the audit log, so a regulator's refused write is recorded too.
     "finance_portal.portal.middleware.RegulatorReadOnlyMiddleware",
+    "finance_portal.portal.second_factor.MoneySecondFactorMiddleware",
 ]
+
+# Sessions slide: every request renews them, so SESSION_COOKIE_AGE (build(), SESSION_IDLE_MINUTES) is the idle
+# time after which the user signs in again.
+SESSION_SAVE_EVERY_REQUEST = True
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
