@@ -301,3 +301,23 @@ def oversight_sweep_now() -> None:
     """Run the oversight sweep so the regulator finds the demo's flags at once (by command name: the portal
     and oversight never import each other, DESIGN §2)."""
     call_command("oversight_sweep", stdout=io.StringIO())
+
+
+def load_demo_limits(orgs: dict[str, Organization]) -> None:
+    """Limits a visitor can see at work (once): the platform's issuing limit on the demo core enterprise and the
+    demo bank's exposure limit on it, each with room above what the demo already owes and holds."""
+    from bills.selectors import face_owed_by, held_face_owed_by
+    from sme_credit.issuing import issuing_limit_grant
+    from sme_credit.models import CreditLimit, IssuingLimit
+    from sme_credit.services import credit_limit_grant
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["admin", "financier"])}
+    buyer, bank, currency = orgs["buyer"], orgs["financier"], settings.DEFAULT_CURRENCY
+    if not IssuingLimit.objects.filter(debtor=buyer).exists():
+        owed = face_owed_by(debtor=buyer, currency=currency)
+        issuing_limit_grant(actor=users["admin"], debtor=buyer, currency=currency,
+                            amount=f"{max(Decimal('20000000.00'), owed + Decimal('5000000.00')):.2f}")
+    if not CreditLimit.objects.filter(financier=bank, debtor=buyer).exists():
+        held = held_face_owed_by(holder=bank, debtor=buyer, currency=currency)
+        credit_limit_grant(actor=users["financier"], debtor=buyer, currency=currency,
+                           amount=f"{max(Decimal('10000000.00'), held + Decimal('2000000.00')):.2f}")

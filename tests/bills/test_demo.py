@@ -3,6 +3,8 @@ suppliers who cannot see each other's bills."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
@@ -90,3 +92,15 @@ def test_each_demo_user_sees_real_work_and_suppliers_hold_what_the_other_cannot_
 def test_seed_demo_loads_the_business_too(db):
     call_command("seed_demo")
     assert Bill.objects.filter(reference__startswith="DEMO-").count() >= 12
+
+
+def test_seed_demo_grants_limits_with_room_and_once(db):
+    from sme_credit.models import CreditLimit, IssuingLimit
+    from sme_credit.policies import issuing_within_limit
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    buyer = load_demo_organizations()["buyer"]
+    assert IssuingLimit.objects.filter(debtor=buyer, revoked_at__isnull=True).count() == 1
+    assert CreditLimit.objects.filter(debtor=buyer, revoked_at__isnull=True).count() == 1
+    issuing_within_limit(debtor=buyer, face=Decimal("100000.00"), currency="CNY", number="(test)")  # room left

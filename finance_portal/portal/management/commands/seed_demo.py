@@ -18,4 +18,5 @@ class Command(BaseCommand):
         extra = getattr(demo, "load_demo_business", None)
         if extra is not None:
             extra(orgs)
+        demo.load_demo_limits(orgs)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(orgs)} organizations."))
