@@ -37,7 +37,7 @@ class Sizes:
 
 SIZES = {
     "full": Sizes(bills=20_000, clients=8, buys=400),
-    "quick": Sizes(bills=5_000, clients=8, buys=100),
+    "quick": Sizes(bills=2_000, clients=8, buys=60),
     "smoke": Sizes(bills=200, clients=2, buys=6),
 }
 

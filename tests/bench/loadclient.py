@@ -17,7 +17,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import import_module
-from pathlib import Path
 
 from django.conf import settings
 
@@ -164,8 +163,3 @@ def run_load(port: int, endpoints: list[Endpoint], *, per_endpoint: int, clients
     result.seconds = time.monotonic() - started
     return result
 
-
-def results_path(name: str) -> Path:
-    from tests.bench.report import RESULTS_DIR
-
-    return Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS_DIR) / name

@@ -6,7 +6,7 @@ workers), the large set being the small one plus the bills ``bench_generate`` ad
 says how the pages scale and nothing else changed between them. Sizes per mode (``BENCH_MODE``):
 
     full   1,000 then 100,000 bills, 16 clients, 48 requests per endpoint at each size
-    quick  1,000 then 5,000 bills, 16 clients, 32 requests per endpoint
+    quick  500 then 2,500 bills, 16 clients, 24 requests per endpoint
     smoke  20 then 40 bills, 4 clients, 2 requests per endpoint (``make test``: the code runs, nothing is judged)
 """
 
@@ -33,7 +33,7 @@ from finance_portal.organizations.validators import make_credit_code
 from finance_portal.portal.demo import DEMO_ORGS
 from finance_portal.portal.management.commands.bench_generate import generate
 from tests.bench.loadclient import Endpoint, Gunicorn, api_token, run_load, session_cookie
-from tests.bench.report import Report, percentile
+from tests.bench.report import RESULTS_DIR, ROOT, Report, percentile
 
 API_P95_MS, PAGE_P95_MS, SCALE_RATIO = 150.0, 250.0, 1.5
 RECONCILE_BAR_SECONDS = 120.0
@@ -50,7 +50,7 @@ class Sizes:
 
 SIZES = {
     "full": Sizes(small=1_000, large=100_000, clients=16, per_endpoint=48),
-    "quick": Sizes(small=1_000, large=5_000, clients=16, per_endpoint=32),
+    "quick": Sizes(small=500, large=2_500, clients=16, per_endpoint=24),
     "smoke": Sizes(small=20, large=40, clients=4, per_endpoint=2, workers=2),
 }
 
@@ -195,7 +195,7 @@ def portal_bench(mode: str, results_dir: Path | None = None) -> Report:
         sql, plan = explain_slowest(captured, name)
         sections.append(f"== {name} (p95 {large[name]:.1f} ms under load at {sizes.large:,} bills): its slowest "
                         f"query, EXPLAIN (ANALYZE, BUFFERS)\n\n{sql}\n\n{plan}\n")
-    directory = results_dir or Path(__file__).resolve().parents[2] / "docs" / "bench-results"
+    directory = results_dir or (RESULTS_DIR if mode == "full" else ROOT / ".run" / "bench-results")
     directory.mkdir(parents=True, exist_ok=True)
     explain = directory / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}-portal-explain{'' if mode == 'full' else '-' + mode}.txt"
     explain.write_text(f"Slowest endpoint at {sizes.large:,} bills: {slowest}. Endpoints by p95, slowest first.\n\n"

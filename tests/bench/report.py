@@ -173,7 +173,10 @@ class Report:
     def write(self, directory: Path | None = None) -> Path:
         """Append this run to ``<directory>/<UTC date>-<name>.json`` (a JSON list of runs) and return the path.
         ``BENCH_RESULTS_DIR`` overrides the default ``docs/bench-results``."""
-        directory = directory or Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS_DIR)
+        # Quick runs (small data, not comparable) go under .run/ unless told otherwise: the committed folder
+        # holds the full runs the README quotes.
+        default = ROOT / ".run" / "bench-results" if self.quick else RESULTS_DIR
+        directory = directory or Path(os.environ.get("BENCH_RESULTS_DIR") or default)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{self.started:%Y-%m-%d}-{self.name}.json"
         runs: list[Any] = []

@@ -31,7 +31,7 @@ from tests.conftest import WorkerProcess
 
 pytestmark = [pytest.mark.bench, pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-KEYS, PER_KEY = (1000 if bench_mode() == "full" else 200), 5  # quick: 1,000 events
+KEYS, PER_KEY = (400 if bench_mode() == "full" else 100), 5  # 2,000 events (quick: 500): batch 1 takes ~20/s
 EVENTS = KEYS * PER_KEY
 RUNS = {1: int(os.environ.get("BENCH_RUNS_1", "1")), 200: int(os.environ.get("BENCH_RUNS_200", "3"))}
 
