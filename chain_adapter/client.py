@@ -185,6 +185,16 @@ class ChainClient:
         with self._mapped("eth_getBlockByNumber"):
             return dict(self.w3.eth.get_block("latest"))
 
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block ``number`` on the node's current chain (0x-hex, lowercase), or None beyond its tip."""
+        self.connect()
+        with self._mapped("eth_getBlockByNumber"):
+            response = self._provider.make_request("eth_getBlockByNumber", [hex(number), False])  # type: ignore[arg-type]
+        if "error" in response:
+            raise TransientChainError(f"eth_getBlockByNumber failed: {response['error']}")
+        block = response.get("result")
+        return str(block["hash"]).lower() if block else None
+
     def code_at(self, address: str) -> bytes:
         self.connect()
         with self._mapped("eth_getCode"):

@@ -13,6 +13,7 @@ from django.conf import settings
 
 DEFAULT_MAX_IN_FLIGHT = 8  # signed transactions waiting to be mined at once
 DEFAULT_FEE_BUMP_AFTER_SECONDS = 60.0
+DEFAULT_REORG_WINDOW_BLOCKS = 12  # confirmed transactions this close to the tip are re-checked (reorgs)
 
 
 def _get(name: str, default: object = None) -> object:
@@ -36,6 +37,7 @@ class AnchoringSettings:
     confirmations: int
     max_in_flight: int
     fee_bump_after_seconds: float
+    reorg_window_blocks: int = DEFAULT_REORG_WINDOW_BLOCKS
 
 
 def chain_settings() -> ChainSettings:
@@ -46,13 +48,15 @@ def chain_settings() -> ChainSettings:
 
 def anchoring_settings() -> AnchoringSettings:
     """``ANCHOR_BATCH_SIZE``, ``ANCHOR_MAX_WAIT_SECONDS``, ``ANCHOR_CONFIRMATIONS``, and the optional
-    ``ANCHOR_MAX_IN_FLIGHT`` and ``ANCHOR_FEE_BUMP_AFTER_SECONDS``."""
+    ``ANCHOR_MAX_IN_FLIGHT``, ``ANCHOR_FEE_BUMP_AFTER_SECONDS`` and ``ANCHOR_REORG_WINDOW_BLOCKS`` (0: no
+    re-check of confirmed transactions)."""
     return AnchoringSettings(
         batch_size=int(str(_get("ANCHOR_BATCH_SIZE"))),
         max_wait_seconds=float(str(_get("ANCHOR_MAX_WAIT_SECONDS"))),
         confirmations=int(str(_get("ANCHOR_CONFIRMATIONS"))),
         max_in_flight=int(str(_get("ANCHOR_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT))),
         fee_bump_after_seconds=float(str(_get("ANCHOR_FEE_BUMP_AFTER_SECONDS", DEFAULT_FEE_BUMP_AFTER_SECONDS))),
+        reorg_window_blocks=int(str(_get("ANCHOR_REORG_WINDOW_BLOCKS", DEFAULT_REORG_WINDOW_BLOCKS))),
     )
 
 

@@ -200,7 +200,9 @@ class Broadcaster(Tracker):
     # --- nonces ---------------------------------------------------------------------------------------
 
     def sync_nonce(self) -> None:
-        """Cross-check the stored nonces with the node once per run; re-send what the node forgot."""
+        """Cross-check the stored nonces with the node once per run; take back what a reorganization removed
+        (``recheck_confirmed``) and re-send what the node forgot."""
+        self.recheck_confirmed()
         pending = self.client.nonce("pending")
         self.load_live()
         for index, tx in enumerate(list(self.live)):

@@ -55,6 +55,7 @@ class RunReport:
     records_confirmed: int = 0
     records_failed: int = 0
     fee_bumps: int = 0
+    reorged: int = 0  # confirmed transactions found out of the chain (a reorganization) and taken back
     work_left: bool = False
     stuck_tx_hash: str = ""
 
@@ -97,6 +98,7 @@ class Tracker:
         self.sender = client.address
         self.confirmations = conf.confirmations
         self.fee_bump_after = conf.fee_bump_after_seconds
+        self.reorg_window = conf.reorg_window_blocks
         self.report = RunReport()
         # As the only broadcaster, this run knows what it changes: the live transactions (loaded once, then
         # kept here) and the event hashes it saw mined (predecessors that need no database look-up).
@@ -350,6 +352,46 @@ class Tracker:
             return True
         return deep_enough(block_number=block_number, tip=self.client.block_number(),
                            confirmations=self.confirmations)
+
+    # --- reorganizations -------------------------------------------------------------------------------
+
+    def recheck_confirmed(self) -> int:
+        """Re-check this account's confirmed transactions of the last ``ANCHOR_REORG_WINDOW_BLOCKS`` blocks
+        against the node's chain, one block hash per block. One whose block was replaced (a reorganization
+        deeper than ``ANCHOR_CONFIRMATIONS``) goes back to sent with its records: placed afresh where it was
+        mined again, or else re-sent as the same bytes (its nonce is free again) by this run. The contract's
+        head check keeps a record from being anchored twice. Returns how many transactions went back.
+
+        Precondition: no database transaction is open (this reads the node)."""
+        if self.reorg_window <= 0:
+            return 0
+        tip = self.client.block_number()
+        recent = list(AnchorTransaction.objects.filter(
+            deployment=self.deployment, sender=self.sender, status=TxStatus.CONFIRMED,
+            block_number__gt=tip - self.reorg_window).exclude(block_hash="").order_by("nonce"))
+        if not recent:
+            return 0
+        hashes = {number: self.client.block_hash(number) for number in sorted({int(tx.block_number or 0)
+                                                                                for tx in recent})}
+        moved = [tx for tx in recent if hashes[int(tx.block_number or 0)] != tx.block_hash]
+        for tx in moved:
+            receipt = self.client.receipt(tx.tx_hash)
+            left = tx.block_number
+            with transaction.atomic():
+                tx.status, tx.confirmed_at, tx.last_broadcast_at = TxStatus.SENT, None, None
+                tx.block_number, tx.block_hash, tx.gas_used = None, "", None
+                tx.error = f"Block {left} left the chain (a reorganization): sent again."
+                tx.save(update_fields=["status", "confirmed_at", "last_broadcast_at", "block_number", "block_hash",
+                                       "gas_used", "error"])
+                AnchorRecord.objects.filter(anchor_tx=tx, status=AnchorStatus.CONFIRMED).update(
+                    status=AnchorStatus.SENT, block_number=None, log_index=None, confirmed_at=None,
+                    last_error=f"Its transaction {tx.tx_hash} left the chain in a reorganization (block {left}).")
+            logger.warning("anchor transaction %s (nonce %s) left the chain with block %s (reorganization)",
+                           tx.tx_hash, tx.nonce, left)
+            if receipt is not None:
+                self.on_receipt(tx, receipt)  # mined again in another block: placed there
+        self.report.reorged += len(moved)
+        return len(moved)
 
     # --- recovery -------------------------------------------------------------------------------------
 
