@@ -16,6 +16,10 @@ if settings.ADMIN_REQUIRE_2FA:
 admin.site.site_header = "Supply-chain finance portal: administration"
 admin.site.site_title = "Finance portal admin"
 
+handler403 = "finance_portal.portal.errors_views.permission_denied"
+handler404 = "finance_portal.portal.errors_views.page_not_found"
+handler500 = "finance_portal.portal.errors_views.server_error"
+
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", portal_api.ObtainTokenView.as_view(), name="api-token"),
     path("me/", portal_api.MeView.as_view(), name="api-me"),
