@@ -103,6 +103,25 @@ def test_production_debug_is_off_by_default():
     assert result.stdout.strip().splitlines()[-1] == "False True", result.stderr
 
 
+@pytest.mark.parametrize("debug, expected", [(None, "False"), ("1", "True"), ("0", "False")])
+def test_development_debug_is_off_unless_debug_1(debug, expected):
+    """``make run`` (development settings) shows the portal's error pages; ``DEBUG=1`` brings the debug page."""
+    script = "from django.conf import settings as s; print(s.DEBUG, '127.0.0.1' in s.ALLOWED_HOSTS and 'localhost' in s.ALLOWED_HOSTS)"
+    env = {"DJANGO_SETTINGS_MODULE": "finance_portal.settings.dev"} | ({"DEBUG": debug} if debug else {})
+    result = manage("shell", "-c", script, env=env)
+    assert result.stdout.strip().splitlines()[-1] == f"{expected} True", result.stdout + result.stderr
+
+
+def test_development_serves_static_files_and_the_styled_404_with_debug_off():
+    script = (
+        "from django.test import Client; c = Client();"
+        "print(c.get('/static/css/portal.css').status_code, c.get('/static/favicon.svg').status_code,"
+        " c.get('/no-such-page/').status_code, b'URLconf' in c.get('/no-such-page/').content)"
+    )
+    result = manage("shell", "-c", script, env={"DJANGO_SETTINGS_MODULE": "finance_portal.settings.dev"})
+    assert result.stdout.strip().splitlines()[-1] == "200 200 404 False", result.stdout + result.stderr
+
+
 def test_admin_asks_for_a_one_time_password_when_2fa_is_required():
     script = (
         "from django.test import Client; from django.conf import settings; settings.ALLOWED_HOSTS=['testserver'];"

@@ -136,6 +136,7 @@ class Command(BaseCommand):
         lines += [f"    {user.ljust(width)}  {what}" for user, what in DEMO_LOGINS]
         lines += [
             f"  API: http://127.0.0.1:{port}/api/v1/   docs: http://127.0.0.1:{port}/api/docs/",
+            "  DEBUG is " + ("on (Django's debug pages)" if settings.DEBUG else "off (DEBUG=1 make run for Django's debug pages)"),
             "  Logs: .run/logs/   Press Ctrl-C to stop everything.",
             "",
         ]
