@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bills import clock, market_selectors, rules, services
@@ -82,7 +83,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def _refused(request: HttpRequest, err: NotPermitted) -> HttpResponse:
-    return render(request, "bills/marketplace.html", {"title": "Marketplace", "refused": err.message}, status=403)
+    return render(request, "bills/marketplace.html", {"title": _("Marketplace"), "refused": err.message}, status=403)
 
 
 def _listing_or_error(request: HttpRequest, pk: uuid.UUID) -> Bill | HttpResponse:
@@ -112,7 +113,7 @@ def _listing_context(request: HttpRequest, bill: Bill, *, offer_form: dict[str, 
     buy_refusal = market_selectors.action_refusal("buy", bill=bill, user=user)
     offer_refusal = market_selectors.action_refusal("offer", bill=bill, user=user)
     return {
-        "title": f"Listing {bill.number}",
+        "title": _("Listing %(number)s") % {"number": bill.number},
         "bill": bill,
         "asking_rate": percent_text(bill.asking_rate),
         "days": market_selectors.days_to_maturity(bill),
@@ -172,11 +173,11 @@ def listing(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 def _confirm_context(request: HttpRequest, bill: Bill | None) -> dict[str, Any]:
     if bill is None:
-        return {"title": "Buy a bill", "bill": None}
+        return {"title": _("Buy a bill"), "bill": None}
     preview = market_selectors.buy_preview(bill=bill, user=request.user)
     refusal = market_selectors.action_refusal("buy", bill=bill, user=request.user)
     return {
-        "title": f"Buy bill {bill.number}",
+        "title": _("Buy bill %(number)s") % {"number": bill.number},
         "bill": bill,
         "preview": preview,
         "asking_rate": percent_text(bill.asking_rate),
@@ -213,7 +214,7 @@ def buy_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             context = _confirm_context(request, bill)
             context["error"] = _buy_error(err, bill)
             return render(request, "bills/buy_confirm.html", context, status=err.http_status)
-        messages.success(request, rule.done)
+        messages.success(request, _(rule.done))
         return redirect("bills:detail", pk=purchase.bill_id)
     found = _listing_or_error(request, pk)
     if isinstance(found, HttpResponse):
@@ -249,7 +250,7 @@ def offer_make(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             return found
         context = _listing_context(request, found, offer_form=form, offer_error=_offer_error(err))
         return render(request, "bills/listing.html", context, status=err.http_status)
-    messages.success(request, rules.rule("offer").done)
+    messages.success(request, _(rules.rule("offer").done))
     return redirect("bills:listing", pk=pk)
 
 
@@ -263,7 +264,7 @@ def offer_withdraw(request: HttpRequest, offer_id: int) -> HttpResponse:
     except DomainError as err:
         messages.error(request, _message(err))
         return redirect(_safe_next(request, fallback))
-    messages.success(request, "Withdrawn: the holder no longer sees your offer.")
+    messages.success(request, _("Withdrawn: the holder no longer sees your offer."))
     return redirect(_safe_next(request, reverse("bills:listing", args=[offer.bill_id])))
 
 
@@ -277,7 +278,7 @@ def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
     except DomainError as err:
         messages.error(request, _message(err))
         return redirect(_safe_next(request, fallback))
-    messages.success(request, rules.rule("accept_offer").done)
+    messages.success(request, _(rules.rule("accept_offer").done))
     return redirect("bills:detail", pk=purchase.bill_id)
 
 

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from bills import clock, portfolio, selectors
 from finance_portal.ledger import selectors as ledger
@@ -63,10 +64,10 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
     if outside and org is None:
         choices = Organization.objects.filter(is_financier=True).order_by("legal_name")
         return render(request, "bills/portfolio_pick.html",
-                      {"title": "Portfolio", "choices": choices, "target": "portfolio"})
+                      {"title": _("Portfolio"), "choices": choices, "target": "portfolio"})
     if org is None or not org.is_financier:
         return render(request, "bills/portfolio.html", {
-            "title": "Portfolio",
+            "title": _("Portfolio"),
             "refused": "The portfolio shows the claims a financier bought. Your cash from claims you sold is "
                        "on the Cash received page.",
         }, status=403)
@@ -75,7 +76,7 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
     page = Paginator(portfolio.holdings_of(org), PAGE_SIZE).get_page(request.GET.get("page"))
     since = clock.now() - dt.timedelta(days=portfolio.REALIZED_WINDOW_DAYS)
     return render(request, "bills/portfolio.html", {
-        "title": "Portfolio" if not outside else f"Portfolio · {org.legal_name}",
+        "title": _("Portfolio") if not outside else f"Portfolio · {org.legal_name}",
         "subject": org,
         "outside": outside,
         "page": page,
@@ -104,10 +105,10 @@ def cash_page(request: HttpRequest) -> HttpResponse:
     if outside and org is None:
         choices = Organization.objects.filter(SELLERS).order_by("legal_name")
         return render(request, "bills/portfolio_pick.html",
-                      {"title": "Cash received", "choices": choices, "target": "cash"})
+                      {"title": _("Cash received"), "choices": choices, "target": "cash"})
     if org is None:
         return render(request, "bills/portfolio_cash.html", {
-            "title": "Cash received", "refused": "Your account does not belong to an organization."}, status=403)
+            "title": _("Cash received"), "refused": "Your account does not belong to an organization."}, status=403)
     zone, zone_label = platform_zone()
     page = Paginator(portfolio.sales_of(org), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
@@ -115,7 +116,7 @@ def cash_page(request: HttpRequest) -> HttpResponse:
         for sale in page
     ]
     return render(request, "bills/portfolio_cash.html", {
-        "title": "Cash received" if not outside else f"Cash received · {org.legal_name}",
+        "title": _("Cash received") if not outside else f"Cash received · {org.legal_name}",
         "subject": org,
         "outside": outside,
         "page": page,

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_noop
+
 from bills.errors import BillActionNotPermitted, BillError, BillTransitionRefused
 from bills.models import BillState, EventType
 
@@ -85,8 +87,8 @@ class Transition:
     needs: str | None  # a fact about the bill's records the service checks after the guard (409 when absent)
     unless: str | None  # a fact that makes the service refuse (409 when present)
     moves_money: bool  # posts a ledger entry in the same transaction
-    label: str  # the button
-    done: str  # what the page says once it is done
+    label: str  # the button (marked with gettext_noop: pages translate it when they show it)
+    done: str  # what the page says once it is done (idem)
     summary: str  # the OpenAPI summary
 
     @property
@@ -137,80 +139,80 @@ M = Maturity
 TRANSITIONS: tuple[Transition, ...] = (
     _t("create", E.CREATE, set(), S.DRAFT, P.CREDITOR, maturity=M.ANY,
        inputs=("invoice_allocations", "maturity_date", "face", "currency", "reference"),
-       label="Draft a bill", done="Drafted.", summary="Draft a bill from your invoices (suppliers)"),
+       label=gettext_noop("Draft a bill"), done=gettext_noop("Drafted."), summary="Draft a bill from your invoices (suppliers)"),
     _t("issue", E.ISSUE, set(), S.PENDING_RECEIPT, P.DEBTOR, maturity=M.ANY,
        inputs=("to", "face", "maturity_date", "currency", "invoice_allocations", "reference"),
-       label="Issue a bill", done="Issued: it waits for the supplier's signature.",
+       label=gettext_noop("Issue a bill"), done=gettext_noop("Issued: it waits for the supplier's signature."),
        summary="Issue a bill you owe directly to a supplier (core enterprises)"),
     _t("submit", E.SUBMIT, {S.DRAFT}, S.SUBMITTED, P.CREDITOR,
-       label="Submit", done="Submitted: the debtor is asked to accept the bill.",
+       label=gettext_noop("Submit"), done=gettext_noop("Submitted: the debtor is asked to accept the bill."),
        summary="Submit a draft to the debtor (creditor)"),
     _t("accept", E.ACCEPT, {S.SUBMITTED}, S.ACCEPTED, P.DEBTOR,
-       label="Accept", done="Accepted: your organization has undertaken to pay the holder at maturity.",
+       label=gettext_noop("Accept"), done=gettext_noop("Accepted: your organization has undertaken to pay the holder at maturity."),
        summary="Accept a submitted bill: the undertaking to pay at maturity (debtor)"),
     _t("reject", E.REJECT, {S.SUBMITTED}, S.REJECTED, P.DEBTOR, maturity=M.ANY, reason_required=True,
-       label="Reject", done="Rejected: the bill's invoices are free again.",
+       label=gettext_noop("Reject"), done=gettext_noop("Rejected: the bill's invoices are free again."),
        summary="Reject a submitted bill, saying why (debtor)"),
     _t("cancel", E.CANCEL, {S.DRAFT, S.SUBMITTED}, S.CANCELLED, P.CREDITOR, maturity=M.ANY,
-       label="Cancel", done="Cancelled: the bill's invoices are free again.",
+       label=gettext_noop("Cancel"), done=gettext_noop("Cancelled: the bill's invoices are free again."),
        summary="Cancel a draft or submitted bill (creditor)"),
     _t("transfer", E.TRANSFER, _LIVE_HELD, S.PENDING_RECEIPT, P.HOLDER, inputs=("to",),
-       label="Transfer", done="Offered: the bill moves once the receiver signs for it.",
+       label=gettext_noop("Transfer"), done=gettext_noop("Offered: the bill moves once the receiver signs for it."),
        summary="Offer the bill to another onboarded organization (holder)"),
     _t("receive", E.RECEIVE, {S.PENDING_RECEIPT}, S.ACCEPTED, P.PENDING_RECEIVER,
-       label="Receive", done="Received: your organization now holds the bill.",
+       label=gettext_noop("Receive"), done=gettext_noop("Received: your organization now holds the bill."),
        summary="Sign for a bill transferred or issued to you (receiver)"),
     _t("refuse", E.REFUSE, {S.PENDING_RECEIPT}, PREVIOUS, P.PENDING_RECEIVER,
-       label="Refuse", done="Refused: the bill went back to its sender.",
+       label=gettext_noop("Refuse"), done=gettext_noop("Refused: the bill went back to its sender."),
        summary="Refuse a bill transferred or issued to you (receiver); a refused issue ends rejected"),
     _t("split", E.SPLIT, _LIVE_HELD, S.SPLIT, P.HOLDER, inputs=("parts",),
-       label="Split", done="Split: each part is a bill of its own.",
+       label=gettext_noop("Split"), done=gettext_noop("Split: each part is a bill of its own."),
        summary="Split into parts summing to the face, optionally transferring parts (holder)"),
     _t("list", E.LIST, {S.ACCEPTED}, S.LISTED, P.HOLDER, inputs=("rate",),
-       label="List", done="Listed on the marketplace at your asking rate.",
+       label=gettext_noop("List"), done=gettext_noop("Listed on the marketplace at your asking rate."),
        summary="List on the marketplace at an asking annual discount rate (holder)"),
     _t("unlist", E.UNLIST, {S.LISTED}, S.ACCEPTED, P.HOLDER,
-       label="Unlist", done="Taken off the marketplace.",
+       label=gettext_noop("Unlist"), done=gettext_noop("Taken off the marketplace."),
        summary="Take the bill off the marketplace (holder)"),
     _t("buy", E.BUY, {S.LISTED}, S.FINANCED, P.FINANCIER, holder_excluded=True, inputs=("rate", "idempotency_key"),
-       moves_money=True, label="Buy", done="Bought: your organization now holds the bill and has paid the price.",
+       moves_money=True, label=gettext_noop("Buy"), done=gettext_noop("Bought: your organization now holds the bill and has paid the price."),
        summary="Buy a listed bill at its asking rate (financiers); the same Idempotency-Key returns the first "
                "purchase"),
     _t("offer", None, {S.LISTED}, SAME, P.FINANCIER, holder_excluded=True, inputs=("rate", "expires_at"),
-       routed=False, label="Make an offer", done="Offered: the holder sees your rate until the offer expires.",
+       routed=False, label=gettext_noop("Make an offer"), done=gettext_noop("Offered: the holder sees your rate until the offer expires."),
        summary="Offer your own rate on a listed bill, with an expiry (financiers)"),
     _t("accept_offer", E.BUY, {S.LISTED}, S.FINANCED, P.HOLDER, inputs=("offer",), routed=False, moves_money=True,
-       label="Accept the offer", done="Sold: the financier has paid the price and now holds the bill.",
+       label=gettext_noop("Accept the offer"), done=gettext_noop("Sold: the financier has paid the price and now holds the bill."),
        summary="Accept a financier's offer: a purchase at the offered rate (holder)"),
     _t("settle", E.SETTLE, {S.ACCEPTED, S.LISTED, S.FINANCED, S.OVERDUE, S.DEFAULTED}, S.SETTLED, P.DEBTOR,
        maturity=M.ON_OR_AFTER, moves_money=True,
-       label="Settle", done="Settled: your organization has paid the holder the face value.",
+       label=gettext_noop("Settle"), done=gettext_noop("Settled: your organization has paid the holder the face value."),
        summary="Settle on or after maturity: the debtor pays the holder the face value (debtor)"),
     _t("request_early_settlement", None, _HELD_OPEN, SAME, P.DEBTOR, unless=EARLY_SETTLEMENT_ASKED,
-       label="Offer to settle early", done="Asked: the holder decides whether to take the face value now.",
+       label=gettext_noop("Offer to settle early"), done=gettext_noop("Asked: the holder decides whether to take the face value now."),
        summary="Ask the holder to accept payment of the face value before maturity (debtor)"),
     _t("accept_early_settlement", E.SETTLE, _HELD_OPEN, S.SETTLED, P.HOLDER, needs=EARLY_SETTLEMENT_ASKED,
        moves_money=True,
-       label="Accept early payment", done="Settled early: the debtor has paid your organization the face value.",
+       label=gettext_noop("Accept early payment"), done=gettext_noop("Settled early: the debtor has paid your organization the face value."),
        summary="Consent to the debtor's early settlement; the face value is paid now (holder)"),
     _t("auto_settle", E.SETTLE, _HELD_OPEN, S.SETTLED, P.SYSTEM, oversight_refused=False, maturity=M.ON_OR_AFTER,
-       moves_money=True, label="Settle from the debtor's cash", done="Settled automatically at maturity.",
+       moves_money=True, label=gettext_noop("Settle from the debtor's cash"), done=gettext_noop("Settled automatically at maturity."),
        summary="At maturity, settle from the debtor's cash where it covers the face (system)"),
     _t("overdue", E.OVERDUE, {S.ACCEPTED, S.PENDING_RECEIPT, S.LISTED, S.FINANCED}, S.OVERDUE, P.SYSTEM,
        oversight_refused=False, maturity=M.AFTER,
-       label="Mark overdue", done="Marked overdue.", summary="Mark a bill unpaid past maturity overdue (system)"),
+       label=gettext_noop("Mark overdue"), done=gettext_noop("Marked overdue."), summary="Mark a bill unpaid past maturity overdue (system)"),
     _t("default", E.DEFAULT, {S.OVERDUE}, S.DEFAULTED, P.SYSTEM, oversight_refused=False, maturity=M.AFTER_GRACE,
-       label="Mark defaulted", done="Marked defaulted.",
+       label=gettext_noop("Mark defaulted"), done=gettext_noop("Marked defaulted."),
        summary="Mark an overdue bill defaulted after the grace period (system)"),
     _t("lapse", E.LAPSE, {S.PENDING_RECEIPT}, S.CANCELLED, P.SYSTEM, oversight_refused=False,
        maturity=M.ON_OR_AFTER,
-       label="Lapse", done="Lapsed: the issued bill was never signed for.",
+       label=gettext_noop("Lapse"), done=gettext_noop("Lapsed: the issued bill was never signed for."),
        summary="An issued bill never signed for lapses at maturity (system)"),
     _t("freeze", E.FREEZE, _FREEZABLE, S.FROZEN, P.STAFF, oversight_refused=False, maturity=M.ANY,
-       reason_required=True, label="Freeze", done="Frozen: nothing moves until it is unfrozen.",
+       reason_required=True, label=gettext_noop("Freeze"), done=gettext_noop("Frozen: nothing moves until it is unfrozen."),
        summary="Freeze a live bill on a court order or dispute (platform staff)"),
     _t("unfreeze", E.UNFREEZE, {S.FROZEN}, PREVIOUS, P.STAFF, oversight_refused=False, maturity=M.ANY,
-       reason_required=True, label="Unfreeze", done="Unfrozen.",
+       reason_required=True, label=gettext_noop("Unfreeze"), done=gettext_noop("Unfrozen."),
        summary="Lift a freeze: the bill returns to its state (platform staff)"),
 )
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from bills import clock, rules
 from bills.errors import BillActionNotPermitted, BillInvalid, BillNotFound
@@ -155,12 +156,12 @@ def marketplace_listings(user: Viewer) -> QuerySet[Bill]:
 # How the marketplace may be ordered: name → (label, ordering). Scores come from the app named by the setting
 # ORGANIZATION_SCORE_ANNOTATION (bills does not import it); the best score first, bills without one last.
 MARKET_SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
-    "maturity": ("Maturity, soonest first", ("maturity_date", "id")),
-    "rate": ("Asking rate, highest first", (F("asking_rate").desc(), "maturity_date", "id")),
-    "face": ("Face, largest first", (F("face").desc(), "maturity_date", "id")),
-    "debtor_score": ("Debtor's credit score, best first",
+    "maturity": (gettext_noop("Maturity, soonest first"), ("maturity_date", "id")),
+    "rate": (gettext_noop("Asking rate, highest first"), (F("asking_rate").desc(), "maturity_date", "id")),
+    "face": (gettext_noop("Face, largest first"), (F("face").desc(), "maturity_date", "id")),
+    "debtor_score": (gettext_noop("Debtor's credit score, best first"),
                      (F("debtor_score").desc(nulls_last=True), "maturity_date", "id")),
-    "holder_score": ("Seller's credit score, best first",
+    "holder_score": (gettext_noop("Seller's credit score, best first"),
                      (F("holder_score").desc(nulls_last=True), "maturity_date", "id")),
 }
 MARKET_DEFAULT_SORT = "maturity"

@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bills.disclosure import Disclosure, Profile, bill_for_viewer, disclosure_for
@@ -53,7 +54,7 @@ BASIC_FIELDS = ("type", "from", "to", "at", "amounts.face")
 
 def _not_found(request: HttpRequest) -> HttpResponse:
     """One answer, byte for byte, for unknown tokens, ids out of reach and unknown hashes: no oracle."""
-    return render(request, "bills/verify_not_found.html", {"title": "Not found"}, status=404)
+    return render(request, "bills/verify_not_found.html", {"title": _("Not found")}, status=404)
 
 
 def _setting(name: str, default: int) -> int:
@@ -125,7 +126,7 @@ def _render_page(request: HttpRequest, *, bill: Bill, events: list[BillEvent], d
     verdict = bill_verdict(bill=bill, bundle=bundle, events=events)
     genesis = disclosure.visible_fields(0, events[0]) if events else {}
     context = {
-        "title": "Verify a bill",
+        "title": _("Verify a bill"),
         "bill": bill,
         "number": genesis.get("details.number"),
         "bill_id": bundle["bill_id"],
@@ -159,7 +160,7 @@ def _token_bill(request: HttpRequest, token: str) -> Bill | HttpResponse:
     if found is None:
         return _not_found(request)
     if found.revoked_at is not None:
-        return render(request, "bills/verify_revoked.html", {"title": "Verification link revoked"}, status=410)
+        return render(request, "bills/verify_revoked.html", {"title": _("Verification link revoked")}, status=410)
     return found.bill
 
 
@@ -283,7 +284,7 @@ def verify_transaction(request: HttpRequest, tx_hash: str) -> HttpResponse:
     bills = _bills_seen_by(request, hashes)
     rows = [{**log, "latest": log["event_hash"] not in followed, "bill": bills.get(log["event_hash"])} for log in logs]
     return render(request, "bills/verify_tx.html", {
-        "title": "Anchoring transaction", "tx_hash": text, "receipt": receipt, "error": error, "rows": rows,
+        "title": _("Anchoring transaction"), "tx_hash": text, "receipt": receipt, "error": error, "rows": rows,
         "contract": deployment.address,
     })
 

@@ -16,6 +16,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bills import market_views, rules, selectors, services, verify_views
@@ -26,6 +28,18 @@ from finance_portal.errors import DomainError, NotPermitted
 from finance_portal.users import signed_in_user
 
 PAGE_SIZE = 25
+
+# The names of the amounts a bill event records (bills.events), as the history table shows them.
+AMOUNT_LABELS = {
+    "face": gettext_lazy("Face"),
+    "price": gettext_lazy("Price"),
+    "interest": gettext_lazy("Interest"),
+    "paid": gettext_lazy("Paid"),
+}
+
+
+def _state_label(value: str) -> str:
+    return str(BillState(value).label) if value in BillState.values else value
 
 # The actions a bill page can post: the rule book's user-facing rows, each with the form fields it takes.
 ACTIONS: dict[str, rules.Transition] = {action: rules.rule(action) for action in rules.ROUTED_ACTIONS}
@@ -62,7 +76,7 @@ def bill_list(request: HttpRequest) -> HttpResponse:
         request,
         "bills/list.html",
         {
-            "title": "Bills",
+            "title": _("Bills"),
             "page": page,
             "state": state,
             "states": BillState.choices,
@@ -87,14 +101,17 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "event": event,
             "anchoring": selectors.anchoring_status(event),
             "actor": event.actor.legal_name if "actor" in fields else "",
-            "amounts": {k.removeprefix("amounts."): v for k, v in fields.items() if k.startswith("amounts.")},
+            "amounts": {AMOUNT_LABELS.get(name, name): v for name, v in (
+                (k.removeprefix("amounts."), v) for k, v in fields.items() if k.startswith("amounts."))},
+            "from_label": _state_label(event.from_state) if event.from_state else "",
+            "to_label": _state_label(event.to_state),
             "reason": fields.get("details.reason", ""),
         })
     return render(
         request,
         "bills/detail.html",
         {
-            "title": f"Bill {bill.number}",
+            "title": _("Bill %(number)s") % {"number": bill.number},
             "bill": bill,
             "history": history,
             "allocations": selectors.bill_allocations(bill),
@@ -127,7 +144,7 @@ def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespons
         _error(request, err)
         back = request.POST.get("next") or reverse("bills:detail", args=[pk])
         return redirect(back if back.startswith("/") and not back.startswith("//") else reverse("bills:list"))
-    messages.success(request, rule.done)
+    messages.success(request, _(rule.done))
     try:
         selectors.bill_get_visible(user=request.user, bill_id=pk)
     except BillNotFound:  # e.g. a refused transfer: the bill is no longer ours to see
@@ -160,7 +177,7 @@ def bill_create(request: HttpRequest) -> HttpResponse:
         except DomainError as err:
             _error(request, err)
         else:
-            messages.success(request, f"Bill {bill.number} drafted.")
+            messages.success(request, _("Bill %(number)s drafted.") % {"number": bill.number})
             return redirect("bills:detail", pk=bill.pk)
     rows = []
     for invoice, room in invoices:
@@ -172,7 +189,7 @@ def bill_create(request: HttpRequest) -> HttpResponse:
         else:
             value = ""
         rows.append({"invoice": invoice, "room": room, "value": value})
-    return render(request, "bills/create.html", {"title": "Draft a bill", "form": form, "rows": rows})
+    return render(request, "bills/create.html", {"title": _("Draft a bill"), "form": form, "rows": rows})
 
 
 @login_required
@@ -186,9 +203,11 @@ def bill_issue(request: HttpRequest) -> HttpResponse:
         except DomainError as err:
             _error(request, err)
         else:
-            messages.success(request, f"Bill {bill.number} issued; it waits for the supplier's signature.")
+            messages.success(
+                request, _("Bill %(number)s issued; it waits for the supplier's signature.") % {"number": bill.number}
+            )
             return redirect("bills:detail", pk=bill.pk)
-    return render(request, "bills/issue.html", {"title": "Issue a bill", "form": form})
+    return render(request, "bills/issue.html", {"title": _("Issue a bill"), "form": form})
 
 
 @login_required
@@ -196,7 +215,7 @@ def marketplace(request: HttpRequest) -> HttpResponse:
     try:
         queryset = selectors.marketplace_listings(request.user)
     except NotPermitted as err:
-        return render(request, "bills/marketplace.html", {"title": "Marketplace", "refused": err.message}, status=403)
+        return render(request, "bills/marketplace.html", {"title": _("Marketplace"), "refused": err.message}, status=403)
     sort = request.GET.get("sort") or selectors.MARKET_DEFAULT_SORT
     if sort not in selectors.MARKET_SORTS:
         sort = selectors.MARKET_DEFAULT_SORT  # a stale or edited link: the default order, not an error page
@@ -209,7 +228,7 @@ def marketplace(request: HttpRequest) -> HttpResponse:
         request,
         "bills/marketplace.html",
         {
-            "title": "Marketplace",
+            "title": _("Marketplace"),
             "page": page,
             "rows": rows,
             "sort": sort,

@@ -8,6 +8,8 @@ Run as ``python -m finance_portal.bootstrap``. No Django here (settings are not 
   for variables the environment leaves unset. Where the programs are missing, one message says how to
   get them, and the exit code is 2.
 * The database named in DATABASE_URL is created if missing.
+* The translation catalogues (``locale/*/LC_MESSAGES/*.po``) are compiled to ``.mo`` with GNU ``msgfmt``
+  where the ``.mo`` is missing or older (the ``.mo`` files are not committed).
 """
 
 from __future__ import annotations
@@ -185,9 +187,36 @@ def with_database_name(url: str, name: str) -> str:
     return urlunparse(parsed._replace(path="/" + name))
 
 
+def compile_messages(root: Path = ROOT) -> list[Path]:
+    """Compile every ``locale/<lang>/LC_MESSAGES/*.po`` under ``root`` whose ``.mo`` is missing or older, with
+    GNU ``msgfmt --check`` (what Django's ``compilemessages`` runs); returns the ``.mo`` files written.
+    Raises ``RuntimeError`` when ``msgfmt`` is missing or refuses a catalogue."""
+    written: list[Path] = []
+    msgfmt = shutil.which("msgfmt")
+    for po in sorted((root / "locale").glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        if msgfmt is None:
+            raise RuntimeError("msgfmt is missing: install gettext (apt-get install gettext) to compile translations.")
+        result = subprocess.run(
+            [msgfmt, "--check", "-o", str(mo), str(po)], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"msgfmt refused {po.relative_to(root)}: {result.stderr.strip()}")
+        written.append(mo)
+    return written
+
+
 def main() -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 (may run under an older system python3)
         say("Python 3.11 or newer is needed.")
+        return 2
+    try:
+        for mo in compile_messages():
+            say(f"compiled {mo.relative_to(ROOT)}")
+    except RuntimeError as err:
+        say(str(err))
         return 2
     local = read_local_env()
     wanted: dict[str, str] = {}

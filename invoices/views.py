@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from finance_portal.errors import DomainError, NotFound
@@ -61,7 +62,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         request,
         "invoices/list.html",
         {
-            "title": "Invoices",
+            "title": _("Invoices"),
             "page": page,
             "status": status,
             "statuses": InvoiceStatus.choices,
@@ -78,7 +79,7 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
     refusal = _can_register(request)
     membership = membership_of(request.user)
     context: dict[str, object] = {
-        "title": "Upload an invoice",
+        "title": _("Upload an invoice"),
         "refusal": refusal,
         "buyers": invoice_buyer_candidates(membership.organization if membership else None),
     }
@@ -111,7 +112,7 @@ def invoice_detail(request: HttpRequest, invoice_id: str) -> HttpResponse:
         request,
         "invoices/detail.html",
         {
-            "title": f"Invoice No. {invoice.invoice_number}",
+            "title": _("Invoice No. %(number)s") % {"number": invoice.invoice_number},
             "invoice": invoice,
             "role": role,
             "events": invoice.events.select_related("actor", "organization"),

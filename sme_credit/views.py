@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from finance_portal import charts
@@ -34,10 +35,10 @@ def verify_credit_report(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         report = selectors.credit_report_get(user=request.user, report_id=pk)
     except CreditNotFound:
-        return render(request, "bills/verify_not_found.html", {"title": "Not found"}, status=404)
+        return render(request, "bills/verify_not_found.html", {"title": _("Not found")}, status=404)
     verdict = reports.report_verdict(report)
     return render(request, "sme_credit/verify_report.html", {
-        "title": f"Verify credit report {report.pk}",
+        "title": _("Verify credit report %(number)s") % {"number": report.pk},
         "report": report,
         "content": json.loads(report.canonical),
         "verdict": verdict,
@@ -89,7 +90,7 @@ def organization_credit(request: HttpRequest, pk: int) -> HttpResponse:
     latest = history[-1] if history else None
     profile = selectors.credit_profile_of(org)
     context: dict[str, Any] = {
-        "title": f"Credit of {org.legal_name}",
+        "title": _("Credit of %(name)s") % {"name": org.legal_name},
         "org": org,
         "profile": profile,
         "latest": latest,

@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from finance_portal.ledger import selectors
 from finance_portal.ledger.errors import AccountNotFound
@@ -57,7 +58,7 @@ def money_overview(request: HttpRequest) -> HttpResponse:
     """The user's organization's accounts with balances; for readers of everything, every account too."""
     zone, zone_label = platform_zone()
     own = list(selectors.with_balances(selectors.accounts_visible_to(request.user).select_related("organization")))
-    context: dict[str, object] = {"title": "Money", "own": own, "zone_label": zone_label,
+    context: dict[str, object] = {"title": _("Money"), "own": own, "zone_label": zone_label,
                                   "sees_all": selectors.sees_all_accounts(request.user)}
     if context["sees_all"]:
         own_ids = {a.pk for a in own}
@@ -110,7 +111,7 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse | Streaming
     if date_from and date_to and date_from > date_to:
         error = "The period ends before it starts: pick a 'to' day on or after the 'from' day."
     context: dict[str, object] = {
-        "title": f"Statement · {account.name}", "account": account, "zone_label": zone_label,
+        "title": _("Statement · %(account)s") % {"account": account.name}, "account": account, "zone_label": zone_label,
         "raw_from": raw_from, "raw_to": raw_to, "error": error, "bank_kinds": BANK_KINDS,
     }
     if error:

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from finance_portal.errors import DomainError
@@ -46,7 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             f.evidence_text = json.dumps(f.evidence, indent=1, ensure_ascii=False)  # type: ignore[attr-defined]
         groups.append({"rule": rule.value, "label": rule.label, "open": counts.get(rule.value, 0), "flags": items})
     return render(request, "oversight/dashboard.html", {
-        "title": "Oversight", "groups": groups, "show": show, "total_open": sum(counts.values()),
+        "title": _("Oversight"), "groups": groups, "show": show, "total_open": sum(counts.values()),
         "freeze_requests": selectors.freeze_requests()[:20],
     })
 
@@ -85,6 +86,6 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.reconciliation_bills(), 50).get_page(request.GET.get("page"))
     rows = selectors.reconciliation_rows(list(page.object_list))
     return render(request, "oversight/reconciliation.html", {
-        "title": "Reconciliation", "page": page, "rows": rows,
+        "title": _("Reconciliation"), "page": page, "rows": rows,
         "mismatches": sum(1 for r in rows if r.status != "ok"), "runs": selectors.reconciliation_runs(),
     })

@@ -2,7 +2,7 @@
 
 ``RegulatorReadOnlyMiddleware`` answers 403 to any POST, PUT, PATCH or DELETE by a member of a regulator
 organization, before the view runs, except on the routes named in ``REGULATOR_WRITES`` (acknowledging a flag,
-requesting a freeze, signing in and out, obtaining an API token). Views keep their own checks: this is the
+requesting a freeze, signing in and out, obtaining an API token, switching the language). Views keep their own checks: this is the
 floor under them, so an endpoint added tomorrow is closed to regulators without anyone remembering it
 (``tests/oversight/test_regulator_read_only.py`` walks the URL conf to prove it).
 
@@ -33,6 +33,7 @@ REGULATOR_WRITES = frozenset({
     "portal:login",
     "portal:logout",
     "api-token",
+    "set_language",  # the language switcher (a cookie, nothing written)
 })
 
 MESSAGE = "Regulators have read-only access: acknowledging a flag and requesting a freeze are the only writes."

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from finance_portal.portal import health as health_views
 from finance_portal.portal.models import WorkerProbe
@@ -12,11 +14,11 @@ from finance_portal.portal.roles import role_of
 from finance_portal.portal.services import worker_probe_request
 
 ROLE_TITLES = {
-    "supplier": "Supplier workspace",
-    "core_enterprise": "Core enterprise workspace",
-    "financier": "Financier workspace",
-    "regulator": "Regulator oversight",
-    "platform": "Platform operations",
+    "supplier": gettext_lazy("Supplier workspace"),
+    "core_enterprise": gettext_lazy("Core enterprise workspace"),
+    "financier": gettext_lazy("Financier workspace"),
+    "regulator": gettext_lazy("Regulator oversight"),
+    "platform": gettext_lazy("Platform operations"),
 }
 
 
@@ -54,4 +56,4 @@ def worker_status(request: HttpRequest) -> HttpResponse:
         worker_probe_request()
         return redirect("portal:worker-status")
     probes = WorkerProbe.objects.all()[:10]
-    return render(request, "portal/worker_status.html", {"probes": probes, "title": "Worker status"})
+    return render(request, "portal/worker_status.html", {"probes": probes, "title": _("Worker status")})
