@@ -193,8 +193,19 @@ def point_celery_at(url: str) -> None:
 
     app.conf.broker_url = url
     app.conf.result_backend = url
-    app._pool = None  # type: ignore[attr-defined]  # the connection pool and producer pool of the old broker
+    forget_connections()
+
+
+def forget_connections() -> None:
+    """Drop the Celery app's broker pools and result backend, so the next use connects to the configured URL."""
+    from finance_portal.celery import app
+
+    app._pool = None  # type: ignore[attr-defined]
     app.amqp._producer_pool = None
+    try:
+        del app._local.backend  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
 
 
 @pytest.fixture
@@ -212,5 +223,4 @@ def private_redis(tmp_path: Path, settings) -> Iterator[RedisServer]:  # type: i
     finally:
         server.stop()
         app.conf.broker_url, app.conf.result_backend = before
-        app._pool = None  # type: ignore[attr-defined]
-        app.amqp._producer_pool = None
+        forget_connections()
