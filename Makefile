@@ -23,13 +23,20 @@ node_modules/.installed: package.json
 
 deps: $(VENV)/.installed node_modules/.installed
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline), with a CJK
+# font so the Chinese pages and their screenshots show characters, not boxes.
 browser:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian's chromium for the browser tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "The browser tests need Chromium: sudo apt-get install chromium chromium-driver"; exit 2; fi; }
+	@fc-list 2>/dev/null | grep -qi cjk || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's fonts-noto-cjk for the Chinese pages"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null \
+	      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }; \
+	  else echo "Chinese pages need a CJK font: sudo apt-get install fonts-noto-cjk (the tests run without it)"; fi; }
 
 bootstrap: deps
 	$(PY) -m finance_portal.bootstrap
