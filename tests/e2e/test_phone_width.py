@@ -50,13 +50,13 @@ def walk(world, made) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     listed_bill, financed_bill = made["listed"].pk, made["financed"].pk
     return {
         "supplier": ["/home/supplier/", "/bills/", f"/bills/{made['accepted'].pk}/", f"/bills/{listed_bill}/",
-                     "/bills/new/", "/invoices/", "/invoices/upload/", "/cash/", "/money/", "{statement}",
-                     supplier_credit],
+                     "/bills/new/", "/invoices/", "{invoice}", "/invoices/upload/", "/cash/", "/money/", "{statement}",
+                     supplier_credit, "/oversight/", "/no-such-page/"],
         "buyer": ["/home/core_enterprise/", "/bills/", f"/bills/{made['submitted'].pk}/", "/bills/issue/",
                   "/invoices/", "/cash/", "/money/", "{statement}", debtor_credit],
         "financier": ["/home/financier/", "/bills/", f"/bills/{financed_bill}/", "/marketplace/",
                       f"/marketplace/{listed_bill}/", f"/marketplace/{listed_bill}/buy/", "/portfolio/", "/money/",
-                      "{statement}", debtor_credit],
+                      "{statement}", debtor_credit, f"/verify/{listed_bill}/"],
         "financier2": ["/home/financier/", "/marketplace/", f"/marketplace/{listed_bill}/", "/portfolio/"],
         "supplier2": ["/home/supplier/", "/bills/", "/invoices/", "/cash/"],
         "regulator": ["/home/regulator/", "/bills/", f"/bills/{financed_bill}/", "/marketplace/",
@@ -77,8 +77,8 @@ def browser_login(page, username: str, password: str = "demo12345") -> None:  # 
     page.wait_for_load_state()
 
 
-def first_link(page, prefix: str) -> str | None:  # type: ignore[no-untyped-def]
-    href = page.locator(f"main a[href^='{prefix}']").first
+def first_link(page, prefix: str, within: str = "") -> str | None:  # type: ignore[no-untyped-def]
+    href = page.locator(f"main {within} a[href^='{prefix}']").first
     return href.get_attribute("href") if href.count() else None
 
 
@@ -100,6 +100,10 @@ def test_every_role_walks_its_pages_at_390_px_without_sideways_scroll(phone, bil
                 phone.goto("/money/")
                 path = first_link(phone, "/money/statement/") or ""
                 assert path, f"{username}: no account statement linked from /money/"
+            elif path == "{invoice}":
+                phone.goto("/invoices/")
+                path = first_link(phone, "/invoices/", within="td") or ""
+                assert path, f"{username}: no invoice linked from /invoices/"
             elif path == "{dataset}":
                 path = f"/oversight/data/{next(iter(DATASETS))}/"
             response = phone.goto(path)
@@ -110,7 +114,7 @@ def test_every_role_walks_its_pages_at_390_px_without_sideways_scroll(phone, bil
             name = f"phone-{username}-{re.sub(r'[^a-z0-9]+', '-', path.strip('/')) or 'root'}"[:80]
             if status >= 500 or any(marker in content for marker in DEBUG_MARKERS):
                 problems.append(f"{username} {path}: status {status} or a debug page")
-            if status not in (200, 403):
+            if status not in (200, 403, 404):
                 problems.append(f"{username} {path}: status {status}")
             wide = too_wide(phone)
             if wide:
