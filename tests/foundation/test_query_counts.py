@@ -22,8 +22,20 @@ MAKERS = (listed, financed, accepted)
 
 
 def add_bills(world: World, n: int) -> list[object]:
-    makers = itertools.cycle(MAKERS)
-    return [next(makers)(world, face=f"{1000 + i}.00") for i in range(n)]
+    """``n`` bills of each kind in turn, owed by two debtors, financed by two financiers; every listed bill also
+    carries an open offer (what the seller's pages list with it)."""
+    from bills.services import offer_make
+
+    made = []
+    for i, maker in zip(range(n), itertools.cycle(MAKERS), strict=False):
+        kw: dict[str, object] = {"face": f"{1000 + i}.00", "debtor": "buyer2" if i % 2 else "buyer"}
+        if maker is financed:
+            kw["buyer"] = "financier2" if i % 4 == 1 else "financier"
+        bill = maker(world, **kw)  # type: ignore[operator]
+        if maker is listed:
+            offer_make(bill_id=bill.pk, actor=world.user("financier2"), rate="0.03")  # type: ignore[attr-defined]
+        made.append(bill)
+    return made
 
 
 def pages(detail_id: object, listing_id: object) -> list[tuple[str, str]]:
@@ -43,6 +55,9 @@ def pages(detail_id: object, listing_id: object) -> list[tuple[str, str]]:
         ("supplier", f"/bills/{detail_id}/"),
         ("financier", f"/bills/{detail_id}/"),
         ("financier", f"/marketplace/{listing_id}/"),
+        ("supplier", f"/bills/{listing_id}/"),  # the seller's page of a listed bill, with its offers
+        ("financier2", "/bills/"),
+        ("financier2", "/portfolio/"),
         ("supplier", "/api/v1/bills/"),
         ("financier", "/portfolio/"),
         ("supplier", "/cash/"),
@@ -70,9 +85,10 @@ def measure(clients: dict[str, Client], *ids: object) -> dict[tuple[str, str], i
 
 def test_pages_issue_the_same_number_of_queries_with_10_and_with_60_bills():
     world = build_world()
-    clients = {name: login(Client(), name) for name in ("supplier", "buyer", "financier", "regulator", "admin")}
+    clients = {name: login(Client(), name) for name in ("supplier", "buyer", "financier", "financier2", "regulator", "admin")}
     first = add_bills(world, 10)
-    detail_id = next(b for b in first if b.state == "financed").pk  # type: ignore[attr-defined]
+    financier = world.org("financier")
+    detail_id = next(b for b in first if b.state == "financed" and b.holder == financier).pk  # type: ignore[attr-defined]
     listing_id = next(b for b in first if b.state == "listed").pk  # type: ignore[attr-defined]
     small = measure(clients, detail_id, listing_id)
     more = add_bills(world, 50)
