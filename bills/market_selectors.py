@@ -71,7 +71,7 @@ def listing_transitions(bill: Bill) -> list[ListingTransition]:
     rows = (BillEvent.objects.filter(bill=bill).order_by("seq")
             .values_list("type", "occurred_at", "from_state", "to_state"))
     return [
-        ListingTransition(type=kind, label=EventType(kind).label if kind in EventType.values else kind,
+        ListingTransition(type=kind, label=str(EventType(kind).label) if kind in EventType.values else kind,
                           occurred_at=at, from_state=_state_label(before) if before else "",
                           to_state=_state_label(after))
         for kind, at, before, after in rows

@@ -13,24 +13,25 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from chain_adapter.hashing import record_key
 
 
 class BillState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted to the debtor"
-    ACCEPTED = "accepted", "Accepted by the debtor"
-    PENDING_RECEIPT = "pending_receipt", "Waiting for the receiver's signature"
-    LISTED = "listed", "Listed on the marketplace"
-    FINANCED = "financed", "Financed"
-    SPLIT = "split", "Split into parts"
-    SETTLED = "settled", "Settled"
-    OVERDUE = "overdue", "Overdue"
-    DEFAULTED = "defaulted", "Defaulted"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
-    FROZEN = "frozen", "Frozen"
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted to the debtor")
+    ACCEPTED = "accepted", _("Accepted by the debtor")
+    PENDING_RECEIPT = "pending_receipt", _("Waiting for the receiver's signature")
+    LISTED = "listed", _("Listed on the marketplace")
+    FINANCED = "financed", _("Financed")
+    SPLIT = "split", _("Split into parts")
+    SETTLED = "settled", _("Settled")
+    OVERDUE = "overdue", _("Overdue")
+    DEFAULTED = "defaulted", _("Defaulted")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    FROZEN = "frozen", _("Frozen")
 
 
 # A bill in one of these states no longer uses its invoices: the allocations are released.
@@ -39,34 +40,34 @@ RELEASED_STATES = frozenset({BillState.REJECTED, BillState.CANCELLED})
 
 
 class EventType(models.TextChoices):
-    CREATE = "create", "Created"
-    ISSUE = "issue", "Issued by the debtor"
-    SUBMIT = "submit", "Submitted"
-    ACCEPT = "accept", "Accepted"
-    REJECT = "reject", "Rejected"
-    CANCEL = "cancel", "Cancelled"
-    TRANSFER = "transfer", "Transfer offered"
-    RECEIVE = "receive", "Transfer received"
-    REFUSE = "refuse", "Transfer refused"
-    SPLIT = "split", "Split"
-    SPLIT_FROM = "split_from", "Created by a split"
-    LIST = "list", "Listed"
-    UNLIST = "unlist", "Unlisted"
-    BUY = "buy", "Bought"
-    SETTLE = "settle", "Settled"
-    OVERDUE = "overdue", "Marked overdue"
-    DEFAULT = "default", "Marked defaulted"
-    FREEZE = "freeze", "Frozen"
-    UNFREEZE = "unfreeze", "Unfrozen"
-    LAPSE = "lapse", "Lapsed unsigned at maturity"
+    CREATE = "create", _("Created")
+    ISSUE = "issue", _("Issued by the debtor")
+    SUBMIT = "submit", _("Submitted")
+    ACCEPT = "accept", _("Accepted")
+    REJECT = "reject", _("Rejected")
+    CANCEL = "cancel", _("Cancelled")
+    TRANSFER = "transfer", _("Transfer offered")
+    RECEIVE = "receive", _("Transfer received")
+    REFUSE = "refuse", _("Transfer refused")
+    SPLIT = "split", _("Split")
+    SPLIT_FROM = "split_from", _("Created by a split")
+    LIST = "list", _("Listed")
+    UNLIST = "unlist", _("Unlisted")
+    BUY = "buy", _("Bought")
+    SETTLE = "settle", _("Settled")
+    OVERDUE = "overdue", _("Marked overdue")
+    DEFAULT = "default", _("Marked defaulted")
+    FREEZE = "freeze", _("Frozen")
+    UNFREEZE = "unfreeze", _("Unfrozen")
+    LAPSE = "lapse", _("Lapsed unsigned at maturity")
 
 
 class ParticipantRole(models.TextChoices):
-    CREDITOR = "creditor", "Creditor"
-    DEBTOR = "debtor", "Debtor"
-    HOLDER = "holder", "Holder"
-    PAST_HOLDER = "past_holder", "Past holder"
-    PENDING_RECEIVER = "pending_receiver", "Pending receiver"
+    CREDITOR = "creditor", _("Creditor")
+    DEBTOR = "debtor", _("Debtor")
+    HOLDER = "holder", _("Holder")
+    PAST_HOLDER = "past_holder", _("Past holder")
+    PENDING_RECEIVER = "pending_receiver", _("Pending receiver")
 
 
 class BillNumberCounter(models.Model):
@@ -103,7 +104,7 @@ class Bill(models.Model):
     state_before_freeze = models.CharField(max_length=20, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     root = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="descendants")
-    reference = models.CharField(max_length=64, blank=True, help_text="The creditor's own reference (PO, contract)")
+    reference = models.CharField(max_length=64, blank=True, help_text=_("The creditor's own reference (PO, contract)"))
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from bills.errors import BillActionNotPermitted, BillError, BillTransitionRefused
 from bills.models import BillState, EventType
@@ -227,14 +227,23 @@ SETTLEABLE_STATES = RULES["settle"].from_states
 OVERDUE_FROM_STATES = RULES["overdue"].from_states
 
 _PARTY_WORDS = {
-    P.CREDITOR: "the bill's creditor",
-    P.DEBTOR: "the bill's debtor",
-    P.HOLDER: "the bill's holder",
-    P.PENDING_RECEIVER: "the organization the bill was transferred or issued to",
-    P.FINANCIER: "a financier",
-    P.STAFF: "platform staff",
-    P.SYSTEM: "the platform (or its staff)",
+    P.CREDITOR: gettext_noop("the bill's creditor"),
+    P.DEBTOR: gettext_noop("the bill's debtor"),
+    P.HOLDER: gettext_noop("the bill's holder"),
+    P.PENDING_RECEIVER: gettext_noop("the organization the bill was transferred or issued to"),
+    P.FINANCIER: gettext_noop("a financier"),
+    P.STAFF: gettext_noop("platform staff"),
+    P.SYSTEM: gettext_noop("the platform (or its staff)"),
 }
+
+
+def _action_words(t: Transition) -> str:
+    """The action as a refusal names it, in the active language: its button label, lower case ("accept")."""
+    return gettext(t.label).lower()
+
+
+def _state_words(state: str) -> str:
+    return str(BillState(state).label).lower() if state in BillState.values else state
 
 
 def rule(action: str) -> Transition:
@@ -261,19 +270,22 @@ def is_party(party: Party, *, bill: Bill | None, org: Organization, staff: bool)
 
 def maturity_refusal(t: Transition, *, bill: Bill, today: dt.date, grace_days: int) -> BillTransitionRefused | None:
     due = bill.maturity_date
+    words = {"action": _action_words(t), "number": bill.number, "due": due.isoformat(), "days": grace_days}
     if t.maturity is M.BEFORE and today >= due:
         return BillTransitionRefused(
-            f"Cannot {t.action} bill {bill.number}: it matures on {due}, and on or after maturity nothing moves "
-            "but settlement and the system's overdue and default marks.",
+            gettext("Cannot %(action)s: bill %(number)s matures on %(due)s, and on or after maturity nothing moves "
+                    "but settlement and the system's overdue and default marks.") % words,
             code="matured",
         )
     if t.maturity is M.ON_OR_AFTER and today < due:
-        return BillTransitionRefused(f"Bill {bill.number} matures on {due}: not before then.", code="not_due")
+        return BillTransitionRefused(gettext("Bill %(number)s matures on %(due)s: not before then.") % words,
+                                     code="not_due")
     if t.maturity is M.AFTER and today <= due:
-        return BillTransitionRefused(f"Bill {bill.number} matures on {due}: it is not past due.", code="not_due")
+        return BillTransitionRefused(gettext("Bill %(number)s matures on %(due)s: it is not past due.") % words,
+                                     code="not_due")
     if t.maturity is M.AFTER_GRACE and (today - due).days <= grace_days:
         return BillTransitionRefused(
-            f"Bill {bill.number} is within its {grace_days}-day grace period after maturity on {due}.",
+            gettext("Bill %(number)s is within its %(days)s-day grace period after maturity on %(due)s.") % words,
             code="in_grace",
         )
     return None
@@ -287,21 +299,26 @@ def refusal(t: Transition, *, bill: Bill, org: Organization, staff: bool, today:
     """
     if t.oversight_refused and (org.is_regulator or org.is_platform):
         return BillActionNotPermitted(
-            f"Regulators and platform staff read bills but cannot {t.action} them.", code="read_only_role"
+            gettext("Regulators and platform staff read bills but cannot %(action)s them.")
+            % {"action": _action_words(t)},
+            code="read_only_role",
         )
     if not is_party(t.party, bill=bill, org=org, staff=staff):
-        return BillActionNotPermitted(f"Only {_PARTY_WORDS[t.party]} can {t.action} this bill.")
+        return BillActionNotPermitted(gettext("Only %(party)s can %(action)s this bill.")
+                                      % {"party": gettext(_PARTY_WORDS[t.party]), "action": _action_words(t)})
     if bill.state not in t.from_states:
-        names = ", ".join(sorted(t.from_states))
+        names = gettext(", or ").join(_state_words(state) for state in sorted(t.from_states))
         return BillTransitionRefused(
-            f"Cannot {t.action} bill {bill.number}: it is {bill.state}, and only a bill that is {names} can be.",
+            gettext("Cannot %(action)s: bill %(number)s is %(state)s, and only a bill that is %(allowed)s can be.")
+            % {"action": _action_words(t), "number": bill.number, "state": _state_words(bill.state), "allowed": names},
             code="wrong_state",
         )
     matured = maturity_refusal(t, bill=bill, today=today, grace_days=grace_days)
     if matured is not None:
         return matured
     if t.holder_excluded and bill.holder_id == org.pk:
-        return BillTransitionRefused(f"You hold this bill: its holder cannot {t.action} it.", code="own_listing")
+        return BillTransitionRefused(gettext("You hold this bill: its holder cannot %(action)s it.")
+                                     % {"action": _action_words(t)}, code="own_listing")
     return None
 
 
@@ -315,9 +332,9 @@ def check(t: Transition, *, bill: Bill, org: Organization, staff: bool, today: d
 def check_creation(t: Transition, *, org: Organization) -> None:
     """The guard of the actions that create a bill: the organization's kind (403)."""
     if not is_party(t.party, bill=None, org=org, staff=False):
-        who = "suppliers create bills from their invoices" if t.party is P.CREDITOR else \
-            "core enterprises issue bills they owe"
-        raise BillActionNotPermitted(f"Only {who}.")
+        if t.party is P.CREDITOR:
+            raise BillActionNotPermitted(gettext("Only suppliers create bills from their invoices."))
+        raise BillActionNotPermitted(gettext("Only core enterprises issue bills they owe."))
 
 
 def available(*, bill: Bill, org: Organization, staff: bool, today: dt.date, grace_days: int,

@@ -317,8 +317,8 @@ def verify_link_create(request: HttpRequest, bill_id: str) -> HttpResponse:
     except DomainError as err:
         messages.error(request, err.message)
         return redirect("bills:detail", pk=bill_id)
-    messages.success(request, "Verification link created: anyone you give it to can verify this bill's public "
-                              "history, without learning its id.")
+    messages.success(request, _("Verification link created: anyone you give it to can verify this bill's public "
+                                "history, without learning its id."))
     return redirect("bills:detail", pk=token.bill_id)
 
 
@@ -332,5 +332,5 @@ def verify_link_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     except DomainError as err:
         messages.error(request, err.message)
         return redirect("bills:list")
-    messages.success(request, "Verification link revoked: it opens nothing any more.")
+    messages.success(request, _("Verification link revoked: it opens nothing any more."))
     return redirect("bills:detail", pk=token.bill_id)

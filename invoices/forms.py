@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from finance_portal.errors import DomainError
 from finance_portal.money import CURRENCIES
@@ -19,20 +20,20 @@ class DomainErrorFormMixin:
 
 class InvoiceUploadForm(DomainErrorFormMixin, forms.Form):
     file = forms.FileField(
-        label="Invoice file", help_text="PDF, OFD, XML, PNG or JPEG, at most 10 MiB. Its type is read from its content."
+        label=_("Invoice file"), help_text=_("PDF, OFD, XML, PNG or JPEG, at most 10 MiB. Its type is read from its content.")
     )
     invoice_code = forms.CharField(
-        label="Invoice code", required=False, max_length=40, help_text="10 or 12 digits; empty for a fully digital invoice."
+        label=_("Invoice code"), required=False, max_length=40, help_text=_("10 or 12 digits; empty for a fully digital invoice.")
     )
-    invoice_number = forms.CharField(label="Invoice number", max_length=40, help_text="8 to 20 digits.")
+    invoice_number = forms.CharField(label=_("Invoice number"), max_length=40, help_text=_("8 to 20 digits."))
     buyer_credit_code = forms.CharField(
-        label="Buyer's credit code", max_length=40, help_text="Unified social credit code of the core enterprise."
+        label=_("Buyer's credit code"), max_length=40, help_text=_("Unified social credit code of the core enterprise.")
     )
-    issue_date = forms.DateField(label="Issue date", widget=forms.DateInput(attrs={"type": "date"}))
-    currency = forms.ChoiceField(label="Currency", choices=[(c, c) for c in sorted(CURRENCIES)])
-    amount_excl_tax = forms.CharField(label="Amount before tax", max_length=40)
-    tax_amount = forms.CharField(label="Tax", max_length=40)
-    total_amount = forms.CharField(label="Total", max_length=40)
+    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}))
+    currency = forms.ChoiceField(label=_("Currency"), choices=[(c, c) for c in sorted(CURRENCIES)])
+    amount_excl_tax = forms.CharField(label=_("Amount before tax"), max_length=40)
+    tax_amount = forms.CharField(label=_("Tax"), max_length=40)
+    total_amount = forms.CharField(label=_("Total"), max_length=40)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -42,6 +43,9 @@ class InvoiceUploadForm(DomainErrorFormMixin, forms.Form):
         self.fields["buyer_credit_code"].widget.attrs.update({"list": "buyer-candidates", "autocomplete": "off"})
 
 
+VERDICT_LABELS = {"verified": _("Verified"), "disputed": _("Disputed")}
+
+
 class InvoiceVerifyForm(DomainErrorFormMixin, forms.Form):
-    verdict = forms.ChoiceField(choices=[(v, v.capitalize()) for v in VERDICTS])
+    verdict = forms.ChoiceField(choices=[(v, VERDICT_LABELS.get(v, v.capitalize())) for v in VERDICTS])
     note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

@@ -15,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 def invoice_upload_to(instance: Invoice, filename: str) -> str:
@@ -23,16 +24,16 @@ def invoice_upload_to(instance: Invoice, filename: str) -> str:
 
 
 class InvoiceStatus(models.TextChoices):
-    REGISTERED = "registered", "Registered (awaiting buyer verification)"
-    VERIFIED = "verified", "Verified by the buyer"
-    DISPUTED = "disputed", "Disputed by the buyer"
+    REGISTERED = "registered", _("Registered (awaiting buyer verification)")
+    VERIFIED = "verified", _("Verified by the buyer")
+    DISPUTED = "disputed", _("Disputed by the buyer")
 
 
 class Invoice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     seller = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="invoices_sold")
     buyer = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="invoices_bought")
-    invoice_code = models.CharField(max_length=12, blank=True, help_text="10 or 12 digits; empty for fully digital invoices")
+    invoice_code = models.CharField(max_length=12, blank=True, help_text=_("10 or 12 digits; empty for fully digital invoices"))
     invoice_number = models.CharField(max_length=20)
     issue_date = models.DateField()
     amount_excl_tax = models.DecimalField(max_digits=20, decimal_places=2)
@@ -45,7 +46,7 @@ class Invoice(models.Model):
     content_type = models.CharField(max_length=100)
     original_filename = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.REGISTERED)
-    verified_at = models.DateTimeField(null=True, blank=True, help_text="When the buyer last gave its verdict")
+    verified_at = models.DateTimeField(null=True, blank=True, help_text=_("When the buyer last gave its verdict"))
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -85,9 +86,9 @@ class Invoice(models.Model):
 
 
 class InvoiceEventAction(models.TextChoices):
-    REGISTERED = "registered", "Registered"
-    VERIFIED = "verified", "Verified by the buyer"
-    DISPUTED = "disputed", "Disputed by the buyer"
+    REGISTERED = "registered", _("Registered")
+    VERIFIED = "verified", _("Verified by the buyer")
+    DISPUTED = "disputed", _("Disputed by the buyer")
 
 
 class InvoiceEvent(models.Model):

@@ -95,7 +95,7 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
             except DomainError as err:
                 form.add_domain_error(err)
                 return render(request, "invoices/upload.html", context, status=err.http_status)
-            messages.success(request, f"Invoice No. {invoice.invoice_number} is registered.")
+            messages.success(request, _("Invoice No. %(number)s is registered.") % {"number": invoice.invoice_number})
             return redirect("invoices:detail", invoice_id=invoice.pk)
         return render(request, "invoices/upload.html", context, status=400)
     return render(request, "invoices/upload.html", context)
@@ -143,7 +143,8 @@ def invoice_verify_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     except DomainError as err:
         messages.error(request, err.message)
     else:
-        messages.success(request, f"Invoice No. {invoice.invoice_number} is now {invoice.get_status_display().lower()}.")
+        messages.success(request, _("Invoice No. %(number)s is now %(status)s.") % {
+            "number": invoice.invoice_number, "status": invoice.get_status_display().lower()})
     return redirect("invoices:detail", invoice_id=invoice.pk)
 
 

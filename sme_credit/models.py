@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from sme_credit.scoring import SCORE_MAX, SCORE_MIN
 
@@ -37,14 +38,14 @@ class CreditProfile(models.Model):
     overdue = models.PositiveIntegerField(default=0)
     defaulted = models.PositiveIntegerField(default=0)
     bills_count = models.PositiveIntegerField(default=0)
-    bills_drawn = models.PositiveIntegerField(default=0, help_text="Bills it drew in the default currency.")
+    bills_drawn = models.PositiveIntegerField(default=0, help_text=_("Bills it drew in the default currency."))
     volume_by_quarter = models.JSONField(default=dict, blank=True)
     largest_debtor = models.ForeignKey(
         "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     largest_debtor_share = models.DecimalField(max_digits=5, decimal_places=4, default=0)
     age_days = models.PositiveIntegerField(default=0)
-    invoices_disputed = models.PositiveIntegerField(default=0, help_text="Invoices it sold that the buyer disputes.")
+    invoices_disputed = models.PositiveIntegerField(default=0, help_text=_("Invoices it sold that the buyer disputes."))
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -78,7 +79,7 @@ class CreditScore(models.Model):
     score = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
     factors = models.JSONField(default=list)
-    formula = models.CharField(max_length=16, help_text="The formula's version (sme_credit/README.md).")
+    formula = models.CharField(max_length=16, help_text=_("The formula's version (sme_credit/README.md)."))
 
     objects = CreditScoreQuerySet.as_manager()
 

@@ -128,8 +128,8 @@ class Filter:
     condition: Condition
 
 
-def choice(name: str, label: str, lookup: str, choices: Iterable[tuple[str, str]]) -> Filter:
-    options = [("", "any"), *[(str(v), str(lbl)) for v, lbl in choices]]
+def choice(name: str, label: str, lookup: str, choices: Iterable[tuple[str, object]]) -> Filter:
+    options = [("", "any"), *[(str(v), lbl) for v, lbl in choices]]  # labels may be lazy (translated)
     return Filter(name, lambda: forms.ChoiceField(label=label, choices=options, required=False),
                   lambda v: Q(**{lookup: v}))
 

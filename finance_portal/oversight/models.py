@@ -13,23 +13,24 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Rule(models.TextChoices):
-    INVOICE_REUSED = "invoice_reused", "Invoice behind two live bills or financed twice"
-    FACE_ABOVE_INVOICES = "face_above_invoices", "Face above its invoices"
-    CIRCULAR_TRANSFER = "circular_transfer", "Circular transfers"
-    QUICK_FINANCING = "quick_financing", "Financing right after acceptance, at volume"
-    AMOUNT_OUTLIER = "amount_outlier", "Amount far outside the organization's history"
-    TENOR_BEYOND_LIMIT = "tenor_beyond_limit", "Tenor beyond the limit"
-    ISSUED_WITHOUT_INVOICES = "issued_without_invoices", "Large bill issued without invoices"
-    CHAIN_MISMATCH = "chain_mismatch", "Database history differs from the chain"
+    INVOICE_REUSED = "invoice_reused", _("Invoice behind two live bills or financed twice")
+    FACE_ABOVE_INVOICES = "face_above_invoices", _("Face above its invoices")
+    CIRCULAR_TRANSFER = "circular_transfer", _("Circular transfers")
+    QUICK_FINANCING = "quick_financing", _("Financing right after acceptance, at volume")
+    AMOUNT_OUTLIER = "amount_outlier", _("Amount far outside the organization's history")
+    TENOR_BEYOND_LIMIT = "tenor_beyond_limit", _("Tenor beyond the limit")
+    ISSUED_WITHOUT_INVOICES = "issued_without_invoices", _("Large bill issued without invoices")
+    CHAIN_MISMATCH = "chain_mismatch", _("Database history differs from the chain")
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
 
 
 class OversightFlag(models.Model):
@@ -76,9 +77,9 @@ class OversightFlag(models.Model):
 
 
 class FreezeStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    GRANTED = "granted", "Granted (the bill was frozen)"
-    DECLINED = "declined", "Declined"
+    OPEN = "open", _("Open")
+    GRANTED = "granted", _("Granted (the bill was frozen)")
+    DECLINED = "declined", _("Declined")
 
 
 class FreezeRequest(models.Model):
@@ -116,9 +117,9 @@ class FreezeRequest(models.Model):
 
 
 class ReconciliationTrigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    ANCHORING_BATCH = "anchoring_batch", "Anchoring batch"
-    MANUAL = "manual", "Manual"
+    SCHEDULE = "schedule", _("Schedule")
+    ANCHORING_BATCH = "anchoring_batch", _("Anchoring batch")
+    MANUAL = "manual", _("Manual")
 
 
 class ReconciliationRun(models.Model):

@@ -59,7 +59,7 @@ class StateCount:
 def bills_by_state() -> list[StateCount]:
     """Every bill (split parts included) by its state now, in the state machine's order; states with none left out."""
     counts = dict(Bill.objects.order_by().values_list("state").annotate(n=Count("id")))
-    return [StateCount(s.value, s.label, counts[s.value]) for s in BillState if counts.get(s.value)]
+    return [StateCount(s.value, str(s.label), counts[s.value]) for s in BillState if counts.get(s.value)]
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def open_flags_by_rule() -> list[RuleFlags]:
     for rule, severity, n in (OversightFlag.objects.filter(acknowledged_at__isnull=True).order_by()
                               .values_list("rule", "severity").annotate(n=Count("id"))):
         counts.setdefault(rule, {})[severity] = n
-    return [RuleFlags(r.value, r.label, {s.value: counts.get(r.value, {}).get(s.value, 0) for s in SEVERITY_ORDER})
+    return [RuleFlags(r.value, str(r.label), {s.value: counts.get(r.value, {}).get(s.value, 0) for s in SEVERITY_ORDER})
             for r in Rule]
 
 

@@ -57,9 +57,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def acknowledge(request: HttpRequest, flag_id: int) -> HttpResponse:
     try:
         services.flag_acknowledge(flag_id=flag_id, note=request.POST.get("note", ""), actor=signed_in_user(request))
-        messages.success(request, f"Flag {flag_id} acknowledged.")
+        messages.success(request, _("Flag %(number)s acknowledged.") % {"number": flag_id})
     except DomainError as err:
-        messages.error(request, f"Flag {flag_id}: {err.message}")
+        messages.error(request, _("Flag %(number)s: %(error)s") % {"number": flag_id, "error": err.message})
     return redirect("oversight:dashboard")
 
 
