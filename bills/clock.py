@@ -1,4 +1,10 @@
-"""The bills' clock: every service reads "now" and "today" (UTC) here, never from ``timezone.now()`` directly.
+"""The bills' clock: every service reads "now" (an instant, UTC) and "today" (a date of the platform's calendar)
+here, never from ``timezone.now()`` directly.
+
+One rule for calendar dates across the platform: a date (an invoice's or a bill's issue date, a maturity, the
+day a payment falls due or a tenor is counted) is a date in the platform's time zone, ``settings.TIME_ZONE``
+(Asia/Shanghai by default), which is where the parties do business; instants are stored in UTC. Invoices
+check their issue dates with ``django.utils.timezone.localdate()``, the same calendar.
 
 ``travel_to`` moves this clock for the current thread or task only (a context variable). Tests use it to
 reach a bill's maturity; the demo data uses it to lay down a believable past. Production code never calls it.
@@ -22,8 +28,13 @@ def now() -> dt.datetime:
 
 
 def today() -> dt.date:
-    """The current UTC date: maturities and tenors are counted in UTC days."""
-    return now().date()
+    """Today in the platform's calendar (``settings.TIME_ZONE``): maturities and tenors are counted in its days."""
+    return timezone.localdate(now())
+
+
+def day_of(moment: dt.datetime) -> dt.date:
+    """The platform's calendar date of an instant."""
+    return timezone.localdate(moment)
 
 
 @contextlib.contextmanager

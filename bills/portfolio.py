@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 
+from bills import clock
 from bills.models import Bill, BillEvent, BillPurchase, BillState, EventType
 from finance_portal.organizations.models import Organization
 
@@ -90,7 +91,7 @@ def holding_rows(purchases: Iterable[BillPurchase], *, today: dt.date) -> list[H
             expected_return=p.face - p.price,
             annualized_yield=annualized_yield(gain=p.face - p.price, cost=p.price, days=p.days, basis=p.basis),
             days_held_to_maturity=p.days, days_to_maturity=(bill.maturity_date - today).days,
-            purchased_on=p.purchased_at.astimezone(dt.UTC).date(),
+            purchased_on=clock.day_of(p.purchased_at),
         ))
     return rows
 
@@ -229,13 +230,13 @@ def realized_rows(purchases: Iterable[BillPurchase]) -> list[Realized]:
     """Each settled purchase (annotated ``settled_at``) with what it earned over the days actually held."""
     rows = []
     for p in purchases:
-        settled = p.settled_at.astimezone(dt.UTC)  # type: ignore[attr-defined]
-        held = max((settled.date() - p.purchased_at.astimezone(dt.UTC).date()).days, 1)
+        settled = clock.day_of(p.settled_at)  # type: ignore[attr-defined]
+        held = max((settled - clock.day_of(p.purchased_at)).days, 1)
         gain = p.face - p.price
         rows.append(Realized(
             purchase=p, bill=p.bill, currency=p.currency, cost=p.price, received=p.face, realized_return=gain,
             days_held=held, annualized_yield=annualized_yield(gain=gain, cost=p.price, days=held, basis=p.basis),
-            settled_on=settled.date(),
+            settled_on=settled,
         ))
     return rows
 

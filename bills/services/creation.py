@@ -111,7 +111,7 @@ def bill_create(
                 field="face",
             )
     at = clock.now()
-    issue_date = at.date()
+    issue_date = clock.day_of(at)
     maturity = inputs.parse_date(maturity_date, field="maturity_date")
     inputs.check_maturity(maturity, issue_date=issue_date)
     reference = inputs.reference_text(reference)
@@ -174,7 +174,7 @@ def bill_issue(
                 field="invoice_allocations",
             )
     at = clock.now()
-    issue_date = at.date()
+    issue_date = clock.day_of(at)
     maturity = inputs.parse_date(maturity_date, field="maturity_date")
     inputs.check_maturity(maturity, issue_date=issue_date)
     reference = inputs.reference_text(reference)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from finance_portal.oversight.models import Rule, Severity
 
 
@@ -194,13 +196,13 @@ class FinancingFacts:
 
 
 def quick_financing(items: Iterable[FinancingFacts], *, window_minutes: int, threshold: int) -> list[Finding]:
-    """Flag a debtor on a day (UTC) when at least ``threshold`` of its bills were bought within
+    """Flag a debtor on a day (the platform's calendar) when at least ``threshold`` of its bills were bought within
     ``window_minutes`` of their acceptance."""
     window = dt.timedelta(minutes=window_minutes)
     groups: dict[tuple[int, dt.date], list[FinancingFacts]] = defaultdict(list)
     for f in items:
         if dt.timedelta(0) <= f.financed_at - f.accepted_at <= window:
-            groups[(f.debtor_id, f.financed_at.astimezone(dt.UTC).date())].append(f)
+            groups[(f.debtor_id, timezone.localdate(f.financed_at))].append(f)
     findings = []
     for (debtor_id, day), quick in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         if len(quick) < threshold:

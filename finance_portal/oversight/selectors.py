@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
 from bills.events import bill_chain_verify
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase, BillState, EventType
@@ -98,7 +99,7 @@ def bill_scope(bill_id: object) -> BillScope | None:
     invoices = list(BillAllocation.objects.filter(bill_id__in=ids).values_list("invoice_id", flat=True).distinct())
     bought = (BillEvent.objects.filter(bill_id=bill.pk, type=EventType.BUY).order_by("seq")
               .values_list("occurred_at", flat=True).first())
-    return BillScope(ids, invoices, bill.debtor_id, bought.astimezone(dt.UTC).date() if bought else None)
+    return BillScope(ids, invoices, bill.debtor_id, timezone.localdate(bought) if bought else None)
 
 
 def _roots(bill_ids: Sequence[Any] | None) -> QuerySet[Bill]:
@@ -171,7 +172,7 @@ def financing_facts(*, debtor_id: int | None = None, day: dt.date | None = None)
             facts[bill_id] = rules.FinancingFacts(bill_id, number, debtor, face, currency, accepted[bill_id], at)
     found = list(facts.values())
     if day is not None:
-        found = [f for f in found if f.financed_at.astimezone(dt.UTC).date() == day]
+        found = [f for f in found if timezone.localdate(f.financed_at) == day]
     return found
 
 
