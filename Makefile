@@ -64,15 +64,19 @@ bench-quick: bootstrap
 # and flushed, Anvil stopped 30 s and reorganized, gunicorn workers killed mid-purchase, a dump restored), each
 # printing its figures; then the shorter reliability runs of SOAK_TESTS repeated SOAK_ROUNDS times to shake
 # out what fails once in a while. `make test` runs a fast slice of each scenario and one round of SOAK_TESTS.
-SOAK_ROUNDS ?= 3
-SOAK_FAULTS ?= tests/soak
-SOAK_TESTS  ?= tests/chain_adapter/test_reliability.py tests/anchoring tests/bills/test_concurrency.py tests/foundation/test_api_races.py
+# The API fuzz run (tests/api_fuzz) tries FUZZ_EXAMPLES examples per operation, role and mode in each round
+# (4, derandomized, in `make test`), seeded with the round's number: new inputs each round, each reproducible
+# with FUZZ_SEED=<round>.
+SOAK_ROUNDS   ?= 3
+SOAK_FAULTS   ?= tests/soak
+SOAK_TESTS    ?= tests/chain_adapter/test_reliability.py tests/anchoring tests/bills/test_concurrency.py tests/foundation/test_api_races.py tests/api_fuzz
+FUZZ_EXAMPLES ?= 10
 soak: bootstrap
 	@echo "== soak: fault scenarios at full size ($(SOAK_FAULTS))"
 	SOAK_SCALE=full $(PY) -m pytest -q -p no:cacheprovider $(SOAK_FAULTS) $(PYTEST_ARGS)
 	@for round in $$(seq 1 $(SOAK_ROUNDS)); do \
 	  echo "== soak round $$round of $(SOAK_ROUNDS): $(SOAK_TESTS)"; \
-	  $(PY) -m pytest -q -p no:cacheprovider $(SOAK_TESTS) $(PYTEST_ARGS) || exit 1; \
+	  FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$$round $(PY) -m pytest -q -p no:cacheprovider $(SOAK_TESTS) $(PYTEST_ARGS) || exit 1; \
 	done
 
 # ruff; the layering of DESIGN §2 ([tool.importlinter] in pyproject.toml); mypy with django-stubs on every app.

@@ -58,6 +58,11 @@ ERRORS = {
     404: OpenApiResponse(ERROR_SCHEMA, description="No such bill, or not one you may see."),
     409: OpenApiResponse(ERROR_SCHEMA, description="The bill's state or a rule refuses it; the body says which."),
 }
+# The answers of a list besides its page: a filter value it cannot read, a page past the last.
+LIST_ERRORS = {
+    400: OpenApiResponse(ERROR_SCHEMA, description="A filter's value is not valid; the body names the filter."),
+    404: OpenApiResponse(ERROR_SCHEMA, description="No such page (`not_found`)."),
+}
 ID_PARAM = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The bill's id.")
 
 
@@ -73,7 +78,8 @@ def _action_schema(summary: str, request: type[serializers.Serializer], response
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The bills your organization takes part in (all, for oversight roles)", tags=["bills"]),
+    list=extend_schema(summary="The bills your organization takes part in (all, for oversight roles)",
+                       responses={200: BillSerializer(many=True), **LIST_ERRORS}, tags=["bills"]),
     retrieve=extend_schema(summary="One bill", parameters=[ID_PARAM], responses={200: BillDetailSerializer,
                                                                                    404: ERRORS[404]}, tags=["bills"]),
     create=extend_schema(
@@ -197,7 +203,7 @@ for _action in rules.ROUTED_ACTIONS:
 
 @extend_schema(
     summary="Listed bills, with what a financier needs to price them (financiers, regulators, platform staff)",
-    responses={200: ListingSerializer(many=True), 403: ERRORS[403]},
+    responses={200: ListingSerializer(many=True), 403: ERRORS[403], **LIST_ERRORS},
     tags=["marketplace"],
 )
 class MarketplaceListView(generics.ListAPIView):

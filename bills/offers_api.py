@@ -88,6 +88,7 @@ class OfferAcceptView(APIView):
 
 class OfferWithdrawView(APIView):
     @extend_schema(summary="Withdraw your open offer (financiers)", parameters=[OFFER_ID], request=None,
-                   responses={200: OfferSerializer, 404: ERRORS[404], 409: ERRORS[409]}, tags=["offers"])
+                   responses={200: OfferSerializer, 403: ERRORS[403], 404: ERRORS[404], 409: ERRORS[409]},
+                   tags=["offers"])
     def post(self, request: Request, offer_id: str) -> Response:
         return Response(OfferSerializer(services.offer_withdraw(offer_id=offer_id, actor=signed_in_user(request))).data)

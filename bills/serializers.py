@@ -308,11 +308,20 @@ class BillFilter(django_filters.FilterSet):
         fields = ["state", "debtor", "holder", "maturity_after", "maturity_before"]
 
 
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": 1})
+class RateFilter(AsciiNumberFilter):
+    """An annual rate as a fraction ("0.035" is 3.5 %): from 0 to 1, anything else is a 400 naming it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=0, max_value=1, **kwargs)
+
+
 class ListingFilter(django_filters.FilterSet):
     debtor = django_filters.CharFilter(method=_org_filter("debtor"), help_text="Credit code or organization id.")
     maturity_after = AsciiDateFilter(field_name="maturity_date", lookup_expr="gte")
     maturity_before = AsciiDateFilter(field_name="maturity_date", lookup_expr="lte")
-    min_rate = AsciiNumberFilter(field_name="asking_rate", lookup_expr="gte")
+    min_rate = RateFilter(field_name="asking_rate", lookup_expr="gte",
+                          help_text="Listings asking at least this annual rate, as a fraction from 0 to 1.")
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in selectors.MARKET_SORTS.items()], method="_sort",
         help_text="Order of the listings: maturity (default), rate, face, debtor_score, holder_score.")

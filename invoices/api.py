@@ -7,6 +7,7 @@ decision in ``invoices.selectors``. Domain errors become 4xx JSON in the project
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import django_filters
 from django.conf import settings
@@ -20,6 +21,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import generics, pagination, serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -29,7 +31,7 @@ from rest_framework.views import APIView
 from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.filters import AsciiDateFilter, AsciiNumberFilter
 from finance_portal.users import signed_in_user
-from invoices.files import accepted_labels, file_response
+from invoices.files import ACCEPTED, accepted_labels, file_response
 from invoices.models import Invoice, InvoiceStatus
 from invoices.selectors import invoice_get_for, invoices_visible_to
 from invoices.services import VERDICTS, invoice_register, invoice_verify
@@ -124,7 +126,7 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         400: "Invalid input: `field` names the first field at fault, `detail` the rule; every field's messages "
         "are listed under its name.",
         403: "Not logged in (`not_authenticated`), or the organization may not do this (KYC, role, not the buyer).",
-        404: "No such invoice within the caller's reach.",
+        404: "No such invoice within the caller's reach; in a list, no such page (`not_found`).",
         409: "Duplicate invoice or file (`duplicate_invoice`), a 数电票 number already registered under another "
         "code (`invoice_number_taken`), or a verdict that does not follow the status (`invoice_state`).",
         415: "The upload is not multipart/form-data.",
@@ -153,8 +155,26 @@ class InvoiceFilter(django_filters.FilterSet):
 
 
 class InvoicePagination(pagination.PageNumberPagination):
+    """``page_size`` from 1 to 200 (larger asks get 200); anything else is a 400, not silently the default."""
+
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int | None:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ValidationError({self.page_size_query_param: [
+                f"A whole number of invoices per page, from 1 to {self.max_page_size}, in ASCII digits."]})
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
 
 
 class InvoiceListCreateView(generics.ListAPIView):
@@ -170,7 +190,7 @@ class InvoiceListCreateView(generics.ListAPIView):
 
     @extend_schema(
         summary="List the invoices the caller may see",
-        responses={200: InvoiceSerializer(many=True), **_errors(400, 403)},
+        responses={200: InvoiceSerializer(many=True), **_errors(400, 403, 404)},
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
@@ -223,7 +243,7 @@ class InvoiceFileView(APIView):
         summary="Download the invoice file (attachment)",
         parameters=[INVOICE_ID],
         description="The stored file as an attachment, with the type detected at upload.",
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_errors(403, 404)},
+        responses={**{(200, kind.content_type): OpenApiTypes.BINARY for kind in ACCEPTED}, **_errors(403, 404)},
     )
     def get(self, request: Request, pk: str) -> FileResponse:
         return file_response(invoice_get_for(user=request.user, invoice_id=pk))

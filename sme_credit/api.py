@@ -18,17 +18,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import signed_in_user
 from sme_credit import reports, selectors, services
-from sme_credit.errors import CreditNotPermitted
+from sme_credit.errors import CreditInvalid, CreditNotPermitted
 from sme_credit.models import CreditLimit, CreditProfile, CreditReport, CreditScore
 
 ERRORS = {
-    400: OpenApiResponse(description="Bad input; the body names the field."),
-    403: OpenApiResponse(description="Only financiers may do this."),
-    404: OpenApiResponse(description="No such organization or limit, or not one you may see."),
-    409: OpenApiResponse(description="Refused by a rule; the body says which."),
+    400: OpenApiResponse(ERROR_SCHEMA, description="Bad input; the body names the field."),
+    403: OpenApiResponse(ERROR_SCHEMA, description="Only financiers may do this."),
+    404: OpenApiResponse(ERROR_SCHEMA, description="No such organization or limit, or not one you may see."),
+    409: OpenApiResponse(ERROR_SCHEMA, description="Refused by a rule; the body says which."),
 }
 
 
@@ -99,8 +100,13 @@ LIMIT_ID = OpenApiParameter("limit_id", OpenApiTypes.INT, OpenApiParameter.PATH,
 
 
 def _body(request: Request, *names: str) -> dict[str, Any]:
+    """The named fields of the body, unvalidated but for a NUL byte, which PostgreSQL cannot compare or store."""
     body = request.data if isinstance(request.data, Mapping) else {}
-    return {name: body.get(name) for name in names}
+    values = {name: body.get(name) for name in names}
+    for name, value in values.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise CreditInvalid(f"The {name} contains a NUL byte.", field=name)
+    return values
 
 
 class OrganizationCreditView(APIView):

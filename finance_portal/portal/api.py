@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.organizations.selectors import membership_of
 from finance_portal.portal.roles import role_of
 
@@ -31,7 +32,13 @@ class ObtainTokenView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: OpenApiResponse(ERROR_SCHEMA, description="A field is missing or too long (`invalid`), or the "
+                                 "username or password is not right (`invalid_credentials`)."),
+            429: OpenApiResponse(ERROR_SCHEMA, description="Too many attempts: the endpoint's rate (`throttled`) or "
+                                 "failed log-ins for this account (`locked_out`); `Retry-After` says when to retry."),
+        },
     )
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
