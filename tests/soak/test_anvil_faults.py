@@ -56,7 +56,7 @@ def test_anvil_stopped_restarted_from_state_then_reorganized(own_anvil, anchorin
     deployment = deploy()
     worker = anchoring_worker(ANCHOR_BATCH_SIZE=10, ANCHOR_MAX_WAIT_SECONDS=0, ANCHOR_CONFIRMATIONS=1)
     bill_events = bill_transitions(size(50, 10))
-    links = chains("soak-anvil", keys=size(800, 60), per_key=5)
+    links = chains("soak-anvil", keys=size(800, 40), per_key=5)
     half = len(links) // 2
     enqueue(links[:half], chunk=50)
     wait_for(lambda: confirmed_count() >= half // 2, timeout=300, interval=0.05,

@@ -67,7 +67,7 @@ def gunicorn(tmp_path: Path) -> Iterator[tuple[str, int]]:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
     yield base, proc.pid
-    os.killpg(proc.pid, signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGQUIT)  # gunicorn's quick shutdown
     proc.wait(timeout=30)
 
 

@@ -34,46 +34,50 @@ pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(trans
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 
-@pytest.mark.parametrize("fault", ["restart", "flushall"])
-def test_redis_restarted_or_flushed_mid_run_loses_no_anchor(anvil, anchor_contract, anchoring_worker,  # noqa: F811
-                                                            private_redis, settings, fault):
-    started = time.monotonic()
+def sweep_until_anchored(events: int, *, timeout: float, worker) -> int:  # type: ignore[no-untyped-def]
+    """Call the sweeper (beat's task) until ``events`` records are confirmed; returns how many sweeps rang."""
+    rung = 0
+    deadline = time.monotonic() + timeout
+    while confirmed_count() < events:
+        assert time.monotonic() < deadline, f"not all anchored after {rung} sweeps: {outbox_state()}; {worker.log}"
+        rung += 1 if sweep() else 0
+        wait_for(lambda: confirmed_count() == events, timeout=3, interval=0.1)
+    return rung
+
+
+def test_redis_restarted_then_flushed_mid_run_loses_no_anchor(anvil, anchor_contract, anchoring_worker,  # noqa: F811
+                                                              private_redis, settings):
     settings.ANCHOR_MAX_WAIT_SECONDS = 0  # the sweeper in this process rings for anything pending
     knobs = {"ANCHOR_BATCH_SIZE": 20, "ANCHOR_MAX_WAIT_SECONDS": 0, "REDIS_URL": private_redis.url}
     worker = anchoring_worker(**knobs)
-    bill_events = bill_transitions(size(50, 10))
-    links = chains(f"soak-redis-{fault}", keys=size(1000, 60), per_key=5)
-    half = len(links) // 2
-    enqueue(links[:half], chunk=50)
-    wait_for(lambda: confirmed_count() >= half // 2, timeout=300, interval=0.05,
-             what=f"a quarter anchored ({outbox_state()}; {worker.log})")
-    if fault == "restart":
-        private_redis.stop()
-        enqueue(links[half:half + half // 2], chunk=50)  # committed while the broker is down: no doorbell
-        time.sleep(1)
-        private_redis.start()  # empty: the queue and every unacknowledged doorbell are gone
-        enqueue(links[half + half // 2:], chunk=50)
-    else:
-        private_redis.flushall()
-        enqueue(links[half:], chunk=50)
-        private_redis.flushall()
-    events = bill_events + len(links)
-    sweeps = rung = 0
-    deadline = time.monotonic() + (600 if FULL else 120)
-    while confirmed_count() < events:
-        assert time.monotonic() < deadline, f"not all anchored after {sweeps} sweeps: {outbox_state()}; {worker.log}"
-        sweeps += 1
-        rung += 1 if sweep() else 0
-        wait_for(lambda: confirmed_count() == events, timeout=3, interval=0.1)
-    survived = worker.process is not None and worker.process.poll() is None
+    events = bill_transitions(size(50, 10))
+    for fault in ("restart", "flushall"):
+        started = time.monotonic()
+        links = chains(f"soak-redis-{fault}", keys=size(1000, 40), per_key=5)
+        half = len(links) // 2
+        base = confirmed_count()
+        enqueue(links[:half], chunk=50)
+        wait_for(lambda b=base, h=half: confirmed_count() >= b + h // 2, timeout=300, interval=0.05,
+                 what=f"a quarter anchored ({outbox_state()}; {worker.log})")
+        if fault == "restart":
+            private_redis.stop()
+            enqueue(links[half:half + half // 2], chunk=50)  # committed while the broker is down: no doorbell
+            time.sleep(1)
+            private_redis.start()  # empty: the queue and every unacknowledged doorbell are gone
+            enqueue(links[half + half // 2:], chunk=50)
+        else:
+            private_redis.flushall()
+            enqueue(links[half:], chunk=50)
+            private_redis.flushall()
+        events += len(links)
+        rung = sweep_until_anchored(events, timeout=600 if FULL else 120, worker=worker)
+        survived = worker.process is not None and worker.process.poll() is None
+        expected = event_hashes()
+        figures = exactly_once(anvil.url, anchor_contract, expected)
+        assert_reconcile_and_ledger_clean()
+        report(f"Redis {fault} mid-run", runs=1, kills=0, events=events, logs=figures.logs,
+               duplicates=figures.duplicates, unanchored=figures.missing, gaps=figures.nonce_gaps,
+               sweeps_that_rang=rung, worker_survived=survived, seconds=round(time.monotonic() - started, 1))
+        assert len(expected) == events and figures.logs == events
+        assert figures.duplicates == 0 and figures.missing == 0 and figures.nonce_gaps == 0
     worker.stop()
-
-    expected = event_hashes()
-    figures = exactly_once(anvil.url, anchor_contract, expected)
-    assert_reconcile_and_ledger_clean()
-    report(f"Redis {fault} mid-run", runs=1, kills=0, events=events, logs=figures.logs,
-           duplicates=figures.duplicates, unanchored=figures.missing, gaps=figures.nonce_gaps,
-           sweeps=sweeps, sweeps_that_rang=rung, worker_survived=survived,
-           seconds=round(time.monotonic() - started, 1))
-    assert len(expected) == events and figures.logs == events
-    assert figures.duplicates == 0 and figures.missing == 0 and figures.nonce_gaps == 0

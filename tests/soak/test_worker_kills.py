@@ -42,9 +42,9 @@ def test_anchoring_worker_sigkilled_at_random_moments(anvil, anchor_contract, an
     started = time.monotonic()
     seed, rng = seeded("worker kills")
     total, kills = size(20_000, 600), size(20, 3)
-    knobs = {"ANCHOR_BATCH_SIZE": size(50, 10), "ANCHOR_MAX_WAIT_SECONDS": 0, "ANCHOR_MAX_IN_FLIGHT": 4}
+    knobs = {"ANCHOR_BATCH_SIZE": size(50, 20), "ANCHOR_MAX_WAIT_SECONDS": 0, "ANCHOR_MAX_IN_FLIGHT": 4}
     batch = int(knobs["ANCHOR_BATCH_SIZE"])
-    bill_events = bill_transitions(size(100, 20))
+    bill_events = bill_transitions(size(100, 10))
     synthetic = chains(f"soak-kill-{seed}", keys=(total - bill_events) // PER_KEY, per_key=PER_KEY)
     events = bill_events + len(synthetic)
     written = 0
