@@ -374,6 +374,8 @@ class Tracker:
         hashes = {number: self.client.block_hash(number) for number in sorted({int(tx.block_number or 0)
                                                                                 for tx in recent})}
         moved = [tx for tx in recent if hashes[int(tx.block_number or 0)] != tx.block_hash]
+        if moved and not self.client.code_at(self.contract):
+            return 0  # not a reorganization: the node forgot the contract (a reset devnet; deploy_contract's case)
         for tx in moved:
             receipt = self.client.receipt(tx.tx_hash)
             left = tx.block_number

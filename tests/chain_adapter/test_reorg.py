@@ -8,7 +8,7 @@ import pytest
 from chain_adapter import txmanager
 from chain_adapter.devnet import rpc_call
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, TxStatus
-from tests.chain_adapter.conftest import deploy
+from tests.chain_adapter.conftest import deploy, restart
 from tests.chain_adapter.helpers import (
     anchored_logs,
     assert_anchored_exactly_once,
@@ -72,3 +72,16 @@ def test_a_reorg_window_of_zero_turns_the_recheck_off(own_anvil, batch, settings
     rpc_call(own_anvil.url, "anvil_reorg", [1, []])
     assert txmanager.run_once().reorged == 0
     assert AnchorRecord.objects.filter(status=AnchorStatus.CONFIRMED).count() == 2
+
+
+def test_a_reset_devnet_is_not_taken_for_a_reorganization(own_anvil, batch):
+    deploy()
+    batch(1)
+    enqueue(chains("reset-not-reorg", keys=1, per_key=2))
+    txmanager.run_once()
+    own_anvil.stop()
+    assert own_anvil.state_file is not None
+    own_anvil.state_file.unlink()  # a fresh chain: every block differs, and the contract is gone
+    restart(own_anvil)
+    assert txmanager.run_once().reorged == 0  # deploy_contract's business, not the broadcaster's
+    assert set(AnchorTransaction.objects.values_list("status", flat=True)) == {TxStatus.CONFIRMED}
