@@ -67,7 +67,7 @@ bench-quick: bootstrap
 # The API fuzz run (tests/api_fuzz) tries FUZZ_EXAMPLES examples per operation, role and mode in each round
 # (4, derandomized, in `make test`), seeded with the round's number: new inputs each round, each reproducible
 # with FUZZ_SEED=<round>.
-SOAK_ROUNDS   ?= 3
+SOAK_ROUNDS   ?= 2
 SOAK_FAULTS   ?= tests/soak
 SOAK_TESTS    ?= tests/chain_adapter/test_reliability.py tests/anchoring tests/bills/test_concurrency.py tests/foundation/test_api_races.py tests/api_fuzz
 FUZZ_EXAMPLES ?= 10
