@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bills.disclosure import Disclosure, Profile, bill_for_viewer, disclosure_for
 from bills.errors import BillNotFound
 from bills.events import event_format, fields_of_event
-from bills.models import Bill, BillEvent
+from bills.models import Bill, BillEvent, BillState
 from bills.selectors import bills_visible_to, marketplace_allowed, marketplace_listings, viewer_organization
 from bills.verification import BillVerdict, bill_bundle, bill_events_for_bundle, bill_verdict
 from bills.verify_tokens import (
@@ -104,6 +104,11 @@ def _display(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _state_words(state: str) -> str:
+    """A state as the page names it (its label, in the active language); the code itself when unknown."""
+    return str(BillState(state).label) if state in BillState.values else state
+
+
 def _rows(events: Sequence[BillEvent], disclosure: Disclosure, verdict: BillVerdict) -> list[dict[str, Any]]:
     checks = verdict.report.events if verdict.report else []
     rows = []
@@ -115,6 +120,8 @@ def _rows(events: Sequence[BillEvent], disclosure: Disclosure, verdict: BillVerd
             "check": check,
             "anchor": event.anchor,
             "format": event_format(event),
+            "from_label": _state_words(event.from_state),
+            "to_label": _state_words(event.to_state),
             "fields": [(name, _display(value)) for name, value in sorted(visible.items()) if name not in BASIC_FIELDS],
         })
     return rows
