@@ -20,6 +20,7 @@ of the issue are not measured.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 import urllib.request
@@ -36,7 +37,7 @@ from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from chain_adapter.outbox import anchor_enqueue, ring_doorbell_on_commit
 from chain_adapter.services import contract_deploy
-from tests.bench.report import Report, percentile
+from tests.bench.report import Report, load_average, percentile
 from tests.chain_adapter.helpers import chains
 from tests.conftest import WorkerProcess
 
@@ -58,7 +59,9 @@ class Sizes:
 
 
 SIZES = {
-    "full": Sizes(keys=20_000, per_key=5, runs=3, batch1_seconds=60, latency_rate=100, latency_seconds=60),
+    # BENCH_CAPACITY_RUNS=1 cuts make bench by two 100,000-event runs (8-9 minutes each on a loaded machine).
+    "full": Sizes(keys=20_000, per_key=5, runs=int(os.environ.get("BENCH_CAPACITY_RUNS", "3")), batch1_seconds=60,
+                  latency_rate=100, latency_seconds=60),
     "quick": Sizes(keys=500, per_key=5, runs=1, batch1_seconds=5, latency_rate=100, latency_seconds=8),
     "smoke": Sizes(keys=20, per_key=5, runs=1, batch1_seconds=3, latency_rate=20, latency_seconds=2),
 }
@@ -73,6 +76,7 @@ class Run:
     gas: int
     rss_early: int = 0
     rss_end: int = 0
+    load: float = 0.0  # the 1-minute load average when the run ended
     per_tx: list[tuple[int, int, int]] = field(default_factory=list)  # (first events, later events, gas)
 
     @property
@@ -150,7 +154,7 @@ def throughput_run(links: list[tuple[str, str, str]], *, batch_size: int | None,
     ]
     gas = AnchorTransaction.objects.aggregate(g=Sum("gas_used"))["g"] or 0
     return Run(events=total, confirmed=confirmed, seconds=seconds, transactions=AnchorTransaction.objects.count(),
-               gas=int(gas), rss_early=rss_early, rss_end=rss_end, per_tx=per_tx)
+               gas=int(gas), rss_early=rss_early, rss_end=rss_end, per_tx=per_tx, load=load_average())
 
 
 def gas_split(per_tx: list[tuple[int, int, int]]) -> tuple[float, float]:
@@ -228,7 +232,8 @@ def chain_capacity_bench(mode: str, results_dir: Path | None = None) -> Report:
             "max_in_flight": settings.ANCHOR_MAX_IN_FLIGHT}
     report.add("events anchored per second (median)", rate, "events/s", bar=MIN_EVENTS_PER_S, better="higher",
                sizes=size, raw={"rates": [r.rate for r in runs], "seconds": [r.seconds for r in runs],
-                                "transactions": [r.transactions for r in runs]})
+                                "transactions": [r.transactions for r in runs], "loads": [r.load for r in runs],
+                                "batch1_load": batch1.load})
     report.add("share of the chain's capacity for this mix", rate / capacity, "ratio", bar=CAPACITY_SHARE,
                better="higher", sizes=size,
                note=f"capacity {capacity:,.0f} events/s = {gas_limit:,} gas/block ÷ {gas_per_event:,.0f} gas/event ÷ 1 s")
