@@ -65,7 +65,7 @@ def _expiry_from_hours(text: str) -> str:
     """The moment ``text`` hours from now, as the ISO text the offer service takes."""
     text = text.strip() or str(settings.BILL_OFFER_DEFAULT_HOURS)
     if not _HOURS.fullmatch(text) or int(text) < 1:
-        raise _FormError("Give the expiry in whole hours, such as 72.", field="expires_in_hours")
+        raise _FormError(_("Give the expiry in whole hours, such as 72."), field="expires_in_hours")
     return (clock.now() + dt.timedelta(hours=int(text))).isoformat()
 
 
@@ -138,7 +138,7 @@ def _listing_context(request: HttpRequest, bill: Bill, *, offer_form: dict[str, 
 
 def _why_not_buy(preview: market_selectors.BuyPreview | None, refusal: DomainError | None) -> str:
     if preview is None:
-        return "This bill has no price today: it is at or past maturity."
+        return _("This bill has no price today: it is at or past maturity.")
     return refusal.message if refusal is not None else ""
 
 
@@ -191,10 +191,10 @@ def _confirm_context(request: HttpRequest, bill: Bill | None) -> dict[str, Any]:
 
 def _buy_error(err: DomainError, bill: Bill | None) -> str:
     if isinstance(err, BillNotFound):
-        return "This bill is not on the marketplace (any more)."
+        return _("This bill is not on the marketplace (any more).")
     if err.code == "rate_changed" and bill is not None:
-        return (f"The asking rate changed to {percent_text(bill.asking_rate)} since the page was shown: "
-                "nothing was bought. The figures below are today's; confirm again to buy at this rate.")
+        return _("The asking rate changed to %(rate)s since the page was shown: nothing was bought. The figures "
+                 "below are today's; confirm again to buy at this rate.") % {"rate": percent_text(bill.asking_rate)}
     return _message(err)
 
 
@@ -231,8 +231,8 @@ def _offer_error(err: DomainError) -> str:
     """The form takes the rate in percent: a malformed rate is explained in percent, not as the fraction the
     service speaks of."""
     if err.field == "rate":
-        return ("Rate: give your annual rate in percent, above 0 and below 100, with at most four decimals "
-                "(such as 3.72).")
+        return _("Rate: give your annual rate in percent, above 0 and below 100, with at most four decimals "
+                 "(such as 3.72).")
     return _message(err)
 
 

@@ -68,8 +68,8 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
     if org is None or not org.is_financier:
         return render(request, "bills/portfolio.html", {
             "title": _("Portfolio"),
-            "refused": "The portfolio shows the claims a financier bought. Your cash from claims you sold is "
-                       "on the Cash received page.",
+            "refused": _("The portfolio shows the claims a financier bought. Your cash from claims you sold is "
+                         "on the Cash received page."),
         }, status=403)
     today = clock.today()
     weeks = _weeks(request.GET.get("weeks"))
@@ -108,7 +108,7 @@ def cash_page(request: HttpRequest) -> HttpResponse:
                       {"title": _("Cash received"), "choices": choices, "target": "cash"})
     if org is None:
         return render(request, "bills/portfolio_cash.html", {
-            "title": _("Cash received"), "refused": "Your account does not belong to an organization."}, status=403)
+            "title": _("Cash received"), "refused": _("Your account does not belong to an organization.")}, status=403)
     zone, zone_label = platform_zone()
     page = Paginator(portfolio.sales_of(org), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
