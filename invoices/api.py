@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import django_filters
+from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -29,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from finance_portal.errors import ERROR_SCHEMA
-from finance_portal.filters import AsciiDateFilter, AsciiNumberFilter
+from finance_portal.filters import AsciiDateFilter
 from finance_portal.users import signed_in_user
 from invoices.files import ACCEPTED, accepted_labels, file_response
 from invoices.models import Invoice, InvoiceStatus
@@ -139,11 +141,31 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
 # ---------------------------------------------------------------------------------------------------------
 
 
+_MAX_ID = 2**63 - 1  # BigAutoField
+
+
+class _AsciiIdField(forms.IntegerField):
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value and not (value.isascii() and value.isdigit()):
+            raise DjangoValidationError("An organization id is a whole number in ASCII digits.", code="invalid")
+        return super().to_python(value)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": _MAX_ID})
+class OrganizationIdFilter(django_filters.NumberFilter):
+    """An organization's id: a whole number in ASCII digits within the id column's range, else a 400."""
+
+    field_class = _AsciiIdField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1, max_value=_MAX_ID, **kwargs)
+
+
 class InvoiceFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
     currency = django_filters.CharFilter(lookup_expr="iexact")
-    buyer = AsciiNumberFilter(field_name="buyer_id", help_text="Buyer organization id.")
-    seller = AsciiNumberFilter(field_name="seller_id", help_text="Seller organization id.")
+    buyer = OrganizationIdFilter(field_name="buyer_id", help_text="Buyer organization id.")
+    seller = OrganizationIdFilter(field_name="seller_id", help_text="Seller organization id.")
     buyer_credit_code = django_filters.CharFilter(field_name="buyer__credit_code", lookup_expr="iexact")
     seller_credit_code = django_filters.CharFilter(field_name="seller__credit_code", lookup_expr="iexact")
     issued_after = AsciiDateFilter(field_name="issue_date", lookup_expr="gte")

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.cache import cache
 from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
+from rest_framework.throttling import ScopedRateThrottle
 from schemathesis import AuthContext, Case
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
@@ -75,7 +77,7 @@ def _try(make, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def fuzz_world(db: None, same_connection: None) -> FuzzWorld:
+def fuzz_world(db: None, same_connection: None) -> Iterator[FuzzWorld]:
     from bills.services import offers
     from sme_credit.issuing import issuing_limit_grant
     from sme_credit.services import credit_limit_grant
@@ -98,7 +100,13 @@ def fuzz_world(db: None, same_connection: None) -> FuzzWorld:
     }
     tokens = {role: Token.objects.get_or_create(user=world.user(username))[0].key
               for role, username in ROLES.items()}
-    return FuzzWorld(ids=ids, tokens=tokens)
+    yield FuzzWorld(ids=ids, tokens=tokens)
+    # The token endpoint's rate is counted in the cache, which outlives the test's transaction: give the next
+    # tests their own ten log-ins a minute (the fuzz calls come without a REMOTE_ADDR, the test client's as
+    # 127.0.0.1).
+    throttle = ScopedRateThrottle()
+    cache.delete_many([throttle.cache_format % {"scope": "auth_token", "ident": ident}
+                       for ident in (None, "127.0.0.1")])
 
 
 @pytest.fixture
