@@ -215,7 +215,7 @@ def chain_capacity_bench(mode: str, results_dir: Path | None = None) -> Report:
         gas_limit = block_gas_limit(node.url)
         links = chains("cap", keys=sizes.keys, per_key=sizes.per_key)
         runs = [throughput_run(links, batch_size=None) for _ in range(sizes.runs)]
-        tuned = throughput_run(links, batch_size=TUNED_BATCH, in_flight=TUNED_IN_FLIGHT) if mode != "smoke" else None
+        tuned = throughput_run(links, batch_size=TUNED_BATCH, in_flight=TUNED_IN_FLIGHT) if mode == "full" else None
         batch1 = throughput_run(chains("one", keys=1000, per_key=5), batch_size=1, limit=sizes.batch1_seconds)
         latencies, offered = latency_run(sizes)
     finally:

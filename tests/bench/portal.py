@@ -6,7 +6,7 @@ workers), the large set being the small one plus the bills ``bench_generate`` ad
 says how the pages scale and nothing else changed between them. Sizes per mode (``BENCH_MODE``):
 
     full   1,000 then 100,000 bills, 16 clients, 48 requests per endpoint at each size
-    quick  500 then 2,500 bills, 16 clients, 24 requests per endpoint
+    quick  500 then 2,500 bills, 16 clients, 16 requests per endpoint
     smoke  20 then 40 bills, 4 clients, 2 requests per endpoint (``make test``: the code runs, nothing is judged)
 """
 
@@ -50,7 +50,7 @@ class Sizes:
 
 SIZES = {
     "full": Sizes(small=1_000, large=100_000, clients=16, per_endpoint=48),
-    "quick": Sizes(small=500, large=2_500, clients=16, per_endpoint=24),
+    "quick": Sizes(small=500, large=2_500, clients=16, per_endpoint=16),
     "smoke": Sizes(small=20, large=40, clients=4, per_endpoint=2, workers=2),
 }
 
