@@ -11,6 +11,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterable
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
@@ -86,6 +87,13 @@ def secrets_of_the_bills() -> tuple[set[str], set[str], set[str]]:
     on_chain = set(BillEvent.objects.values_list("hash", flat=True))  # public in the logs (e.g. a parent_event)
     hidden_values = {v for v in hidden_values - public_values - on_chain if len(v) >= 4 and v not in ("null", "true")
                      and not any(v in p for p in public_values)}  # e.g. an issue date is the day of a public time
+    # A page shows amounts with thousands separators and rates as percentages: look for those forms too.
+    for value in list(hidden_values):
+        if re.fullmatch(r"-?[0-9]+\.[0-9]+", value):
+            number = Decimal(value)
+            hidden_values.add(f"{number:,.2f}")
+            if number < 1:  # a rate
+                hidden_values.add(f"{number * 100:,.2f}%")
     debtors = set(Bill.objects.values_list("debtor__credit_code", flat=True))
     for org in Organization.objects.exclude(credit_code__in=debtors):
         hidden_values.add(org.legal_name)
@@ -159,5 +167,5 @@ def test_every_shared_verification_link_shows_only_the_public_profile(anchored_b
     # The pages do show what the public profile promises: face, debtor, maturity, each transition.
     late = Bill.objects.get(pk=bills[8].pk)
     page = next(pages[p] for p in seeds if late.bill_key in pages[p])
-    assert str(late.face) in page and late.debtor.legal_name in page and late.maturity_date.isoformat() in page
+    assert f"{late.face:,.2f}" in page and late.debtor.legal_name in page and late.maturity_date.isoformat() in page
     assert len(re.findall(r"data-seq=", page)) == late.events.count()
