@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.oversight import selectors, services
-from finance_portal.oversight.errors import NotOversight
+from finance_portal.oversight.errors import NotOversight, OversightError
 from finance_portal.oversight.models import FreezeRequest, OversightFlag, ReconciliationRun, Rule
 from finance_portal.users import signed_in_user
 
@@ -37,8 +37,9 @@ class IsOversight(BasePermission):
 
 
 class FlagSerializer(serializers.ModelSerializer):
-    bill_number = serializers.CharField(source="bill.number", default=None, read_only=True)
-    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
+    bill_number = serializers.CharField(source="bill.number", default=None, read_only=True, allow_null=True)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True,
+                                            allow_null=True)
     acknowledged = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -59,7 +60,7 @@ class FreezeReasonInput(serializers.Serializer):
 
 class FreezeRequestSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
-    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = FreezeRequest
@@ -99,15 +100,29 @@ class ReconciliationPageSerializer(serializers.Serializer):
 
 
 def _acknowledged_param(value: str | None) -> bool | None:
+    """``true``/``false`` (or 1/0, yes/no); absent or blank: no filter; anything else is a 400."""
     if value is None or value == "":
         return None
-    return value.lower() in ("1", "true", "yes")
+    text = value.strip().lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise OversightError(f"acknowledged is true or false, not {value[:40]!r}.", field="acknowledged")
+
+
+def _rule_param(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in Rule.values:
+        raise OversightError(f"Unknown rule {value[:40]!r}: one of {', '.join(Rule.values)}.", field="rule")
+    return value
 
 
 @extend_schema(parameters=[
     OpenApiParameter("rule", OpenApiTypes.STR, enum=Rule.values, description="Only this rule's flags."),
     OpenApiParameter("acknowledged", OpenApiTypes.BOOL, description="true: acknowledged only; false: open only."),
-], responses={200: FlagSerializer(many=True), 403: ERROR})
+], responses={200: FlagSerializer(many=True), 400: ERROR, 403: ERROR, 404: ERROR})
 class FlagListView(generics.ListAPIView):
     """Every oversight flag, newest first within each rule."""
 
@@ -117,7 +132,7 @@ class FlagListView(generics.ListAPIView):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         params = self.request.query_params
-        return selectors.flags(rule=params.get("rule") or None,
+        return selectors.flags(rule=_rule_param(params.get("rule")),
                                acknowledged=_acknowledged_param(params.get("acknowledged")))
 
 

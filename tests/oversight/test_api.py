@@ -203,3 +203,15 @@ def test_the_endpoints_are_in_the_openapi_schema(world, client):
     for path in ("/api/v1/oversight/flags/", "/api/v1/oversight/flags/{flag_id}/acknowledge/",
                  "/api/v1/oversight/reconciliation/", "/api/v1/bills/{bill_id}/freeze-request/"):
         assert path in schema
+
+
+@pytest.mark.parametrize("params", [{"acknowledged": "null"}, {"acknowledged": "maybe"}, {"rule": "no_such_rule"},
+                                    {"rule": "\x00"}])
+def test_the_flag_list_refuses_unknown_filter_values_400_naming_them(world, params):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(world.user("regulator"))
+    response = client.get("/api/v1/oversight/flags/", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == next(iter(params))
