@@ -185,11 +185,14 @@ def test_a_settlement_and_the_overdue_sweep_at_once_settle_once(gunicorn):
     sweeper.start()
     status, body = post(gunicorn, f"/api/v1/bills/{bill.pk}/settle/", key)
     sweeper.join(60)
-    assert status == 200, body
+    # One winner: the debtor's settlement through the API, or the sweep's automatic settlement from the
+    # debtor's cash (then the API answers 409 wrong_state). Either way the bill is settled exactly once.
+    assert (status == 200) or (status == 409 and body["code"] == "wrong_state"), body
+    assert (status == 200) != bool(swept and swept[0].get("settled")), (status, swept)  # type: ignore[union-attr]
     bill = refresh(bill)
     assert bill.state == BillState.SETTLED
     assert BillSettlement.objects.filter(bill=bill).count() == 1
     assert JournalEntry.objects.filter(kind="settlement", reference=f"bill:{bill.pk}").count() == 1
-    assert BillSettlement.objects.get(bill=bill).kind in ("late", "at_maturity")
+    assert BillSettlement.objects.get(bill=bill).kind in ("late", "at_maturity", "automatic")
     assert Decimal(str(bill.face)) == Decimal("10000.00")
     invariants(bill)
