@@ -412,6 +412,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "finance_portal.portal.schema_hooks.document_unsupported_media_type",
+    ],
 }
 
 CELERY_TASK_ACKS_LATE = True
