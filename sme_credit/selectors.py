@@ -21,17 +21,22 @@ from sme_credit.errors import CreditNotFound
 from sme_credit.models import CreditLimit, CreditProfile, CreditReport, CreditScore
 
 
-def credit_readable_by(*, user: Viewer, organization: Organization) -> bool:
+def credit_reader(user: Viewer) -> tuple[bool, int | None]:
+    """What ``user`` may read of credit, from one membership query: (every organization's, own organization id)."""
     if not user.is_authenticated:
-        return False
+        return False, None
     if user.is_superuser:
-        return True
+        return True, None
     membership = membership_of(user)
     if membership is None:
-        return False
+        return False, None
     viewer = membership.organization
-    return (viewer.pk == organization.pk or viewer.is_regulator or viewer.is_platform
-            or (viewer.is_financier and viewer.can_act))
+    return (viewer.is_regulator or viewer.is_platform or (viewer.is_financier and viewer.can_act)), viewer.pk
+
+
+def credit_readable_by(*, user: Viewer, organization: Organization) -> bool:
+    reads_all, own = credit_reader(user)
+    return reads_all or own == organization.pk
 
 
 def credit_organization_get(*, user: Viewer, organization_id: object) -> Organization:

@@ -31,10 +31,11 @@ def _readable(context: template.Context, organization: Organization) -> bool:
     user = getattr(request, "user", None)
     if user is None:
         return False
-    memo = _memo(context, "sme_credit_readable")
-    if organization.pk not in memo:
-        memo[organization.pk] = selectors.credit_readable_by(user=user, organization=organization)
-    return bool(memo[organization.pk])
+    memo = _memo(context, "sme_credit_reader")
+    if "reader" not in memo:  # the viewer's rights, read once per rendered page whatever the number of rows
+        memo["reader"] = selectors.credit_reader(user)
+    reads_all, own = memo["reader"]
+    return bool(reads_all or own == organization.pk)
 
 
 @register.simple_tag(takes_context=True)

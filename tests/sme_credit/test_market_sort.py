@@ -74,3 +74,21 @@ def test_the_page_sorts_by_the_debtors_score_and_keeps_the_order_across_pages(wo
     assert '<option value="debtor_score" selected>' in body
     fallback = client.get("/marketplace/", {"sort": "nonsense"})
     assert fallback.status_code == 200 and '<option value="maturity" selected>' in fallback.content.decode()
+
+
+def test_the_page_reads_the_viewers_credit_rights_once_whatever_the_organizations_listed(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = APIClient()
+    client.force_login(world.user("financier"))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/marketplace/").status_code == 200
+        return len(captured)
+
+    listed(world, "10000.00", debtor="buyer", supplier="supplier")
+    one_pair = queries()
+    listed(world, "20000.00", debtor="buyer2", supplier="supplier2")  # two more organizations on the page
+    assert queries() == one_pair
