@@ -22,8 +22,9 @@ from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of, organization_by_credit_code
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import User
-from sme_credit.errors import CreditInvalid, CreditLimitRevoked, CreditNotFound, CreditNotPermitted
+from sme_credit.errors import CreditInvalid, CreditLimitRevoked, CreditNotPermitted
 from sme_credit.models import IssuingLimit
+from sme_credit.services import limit_revoke
 
 
 def _grantor(actor: User) -> Organization:
@@ -86,19 +87,8 @@ def issuing_limit_revoke(*, limit_id: object, actor: User) -> IssuingLimit:
     """The grantor revokes its limit. 403 for anyone but platform staff and financiers, 404 for a limit another
     organization granted, 409 if already revoked."""
     grantor = _grantor(actor)
-    try:
-        pk = int(str(limit_id))
-    except ValueError:
-        raise CreditNotFound("No such issuing limit.") from None
-    with transaction.atomic():
-        limit = IssuingLimit.objects.select_for_update().filter(pk=pk, grantor=grantor).first()
-        if limit is None:
-            raise CreditNotFound("No such issuing limit.")
-        if limit.revoked_at is not None:
-            raise CreditLimitRevoked(f"Issuing limit {limit.pk} was already revoked on {limit.revoked_at:%Y-%m-%d}.")
-        limit.revoked_at, limit.revoked_by = clock.now(), actor
-        limit.save(update_fields=["revoked_at", "revoked_by"])
-    return limit
+    return limit_revoke(IssuingLimit.objects.filter(grantor=grantor), limit_id=limit_id, actor=actor,
+                        what="issuing limit")
 
 
 def issuing_limits_visible(actor: User) -> QuerySet[IssuingLimit]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from bills import clock
 from bills import selectors as bill_selectors
@@ -27,7 +29,14 @@ from finance_portal.users import User
 from invoices.models import Invoice, InvoiceStatus
 from sme_credit import reports, scoring
 from sme_credit.errors import CreditInvalid, CreditLimitRevoked, CreditNotFound, CreditNotPermitted
-from sme_credit.models import CreditLimit, CreditProfile, CreditReport, CreditScore, RefreshWatermark
+from sme_credit.models import (
+    CreditLimit,
+    CreditProfile,
+    CreditReport,
+    CreditScore,
+    IssuingLimit,
+    RefreshWatermark,
+)
 
 WATERMARK = "bill_events"
 # Events are read again this far behind the watermark on each run: an event whose transaction committed after
@@ -191,23 +200,34 @@ def credit_limit_grant(*, actor: User, debtor: object, amount: object, currency:
         ) from err
 
 
+LimitT = TypeVar("LimitT", CreditLimit, IssuingLimit)
+
+
+def limit_revoke(owned: QuerySet[LimitT], *, limit_id: object, actor: User, what: str) -> LimitT:
+    """Revoke the limit ``limit_id`` among ``owned`` (the limits the actor's organization holds or granted):
+    404 for any other id, 409 if it was revoked already. Credit limits and issuing limits alike."""
+    try:
+        pk = int(str(limit_id))
+    except ValueError:
+        raise CreditNotFound(f"No such {what}.") from None
+    with transaction.atomic():
+        limit = owned.select_for_update().filter(pk=pk).first()
+        if limit is None:
+            raise CreditNotFound(f"No such {what}.")
+        if limit.revoked_at is not None:
+            raise CreditLimitRevoked(
+                f"{what.capitalize()} {limit.pk} was already revoked on {limit.revoked_at:%Y-%m-%d}.")
+        limit.revoked_at, limit.revoked_by = clock.now(), actor
+        limit.save(update_fields=["revoked_at", "revoked_by"])
+    return limit
+
+
 def credit_limit_revoke(*, limit_id: object, actor: User) -> CreditLimit:
     """The financier that holds a limit revokes it: from now on its purchases of that debtor are not capped.
     403 for anyone but a financier, 404 for a limit of another financier, 409 if already revoked."""
     financier = _require_financier(actor)
-    try:
-        pk = int(str(limit_id))
-    except ValueError:
-        raise CreditNotFound("No such credit limit.") from None
-    with transaction.atomic():
-        limit = CreditLimit.objects.select_for_update().filter(pk=pk, financier=financier).first()
-        if limit is None:
-            raise CreditNotFound("No such credit limit.")
-        if limit.revoked_at is not None:
-            raise CreditLimitRevoked(f"Credit limit {limit.pk} was already revoked on {limit.revoked_at:%Y-%m-%d}.")
-        limit.revoked_at, limit.revoked_by = clock.now(), actor
-        limit.save(update_fields=["revoked_at", "revoked_by"])
-    return limit
+    return limit_revoke(CreditLimit.objects.filter(financier=financier), limit_id=limit_id, actor=actor,
+                        what="credit limit")
 
 
 # ---------------------------------------------------------------------------------------------------------
