@@ -12,7 +12,7 @@ from django.db import connection, transaction
 
 from chain_adapter.client import ChainClient, Receipt
 from chain_adapter.contract import AnchoredLog, load_artifact
-from chain_adapter.devnet import DEV_ACCOUNTS
+from chain_adapter.devnet import DEV_ACCOUNTS, rpc_call
 from chain_adapter.errors import TransientChainError
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction, ContractDeployment, TxStatus
@@ -70,6 +70,45 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, what: str | N
     if not held and what is not None:
         raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
     return held
+
+
+@contextmanager
+def mining_by_hand(url: str) -> Iterator[Callable[[], None]]:
+    """The node mines a block only when the test calls the function this yields; automining is restored, and
+    whatever waits in the pool mined, at the end (the node is shared by the run)."""
+    rpc_call(url, "evm_setAutomine", [False])
+    try:
+        yield lambda: rpc_call(url, "evm_mine")
+    finally:
+        rpc_call(url, "evm_setAutomine", [True])
+        rpc_call(url, "evm_mine")
+
+
+def in_flight_unmined(url: str) -> list[str]:
+    """Hashes of the stored transactions that were broadcast and wait unmined in the node's pool."""
+    hashes = AnchorTransaction.objects.filter(status=TxStatus.SENT).values_list("tx_hash", flat=True)
+    return [h for h in hashes if (found := rpc_call(url, "eth_getTransactionByHash", [h]))
+            and isinstance(found, dict) and found.get("blockNumber") is None]
+
+
+def kill_with_a_batch_in_flight(worker, url: str, mine: Callable[[], None],  # type: ignore[no-untyped-def]
+                                progressed: Callable[[], bool], *, timeout: float = 90.0) -> list[str]:
+    """Mine block by block until ``progressed()`` holds, stop mining, wait until the worker has broadcast a
+    transaction the node holds unmined, and SIGKILL the worker's process group there: the kill lands in the
+    middle of a batch on any machine, however fast. Returns the hashes left in flight."""
+    import signal
+
+    deadline = time.monotonic() + timeout
+    while not progressed():
+        assert time.monotonic() < deadline, f"no progress while mining by hand; see {worker.log}"
+        mine()
+        time.sleep(0.02)
+    wait_for(lambda: bool(in_flight_unmined(url)), timeout=timeout,
+             what=f"a broadcast transaction waiting to be mined (see {worker.log})")
+    worker.stop(signal.SIGKILL)
+    left = in_flight_unmined(url)
+    assert left, "the kill must leave a transaction in flight"
+    return left
 
 
 def all_confirmed(ids: list[int]) -> Callable[[], bool]:

@@ -1,7 +1,6 @@
 """Anchoring end to end with real worker processes, Redis and Anvil: many keys, both batch-size paths,
 a worker killed with SIGKILL in the middle of batches, and the node going away and coming back."""
 
-import signal
 
 import pytest
 
@@ -14,6 +13,8 @@ from tests.chain_adapter.helpers import (
     assert_nonces_without_gaps,
     chains,
     enqueue,
+    kill_with_a_batch_in_flight,
+    mining_by_hand,
     wait_for,
 )
 
@@ -52,13 +53,13 @@ def test_a_worker_killed_mid_batch_leaves_every_event_anchored_exactly_once(anvi
     settings = {"ANCHOR_BATCH_SIZE": 10, "ANCHOR_MAX_WAIT_SECONDS": 0}
     links = chains("killed", keys=150, per_key=4)
     ids = enqueue(links, chunk=600)
-    for _round in range(3):
-        worker = anchoring_worker(**settings)
-        sweep.delay()  # what beat does every 15 s: the killed worker's task is not redelivered at once
-        target = confirmed(ids) + 60
-        assert wait_for(lambda t=target: confirmed(ids) >= t, timeout=90, interval=0.02), f"see {worker.log}"
-        worker.stop(signal.SIGKILL)  # the whole process group, in the middle of whatever it does
-        assert confirmed(ids) < len(ids), "the kill came too late to hit a batch"
+    with mining_by_hand(anvil.url) as mine:  # the test mines, so each kill lands with a batch in flight
+        for _round in range(3):
+            worker = anchoring_worker(**settings)
+            sweep.delay()  # what beat does every 15 s: the killed worker's task is not redelivered at once
+            target = confirmed(ids) + 60
+            kill_with_a_batch_in_flight(worker, anvil.url, mine, lambda t=target: confirmed(ids) >= t)
+            assert confirmed(ids) < len(ids)
     worker = anchoring_worker(**settings)
     sweep.delay()
     assert wait_for(all_confirmed(ids), timeout=180), f"not all anchored after the kills; see {worker.log}"
