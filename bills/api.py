@@ -45,6 +45,7 @@ from bills.serializers import (
     SplitInput,
     TransferInput,
 )
+from bills.services.inputs import NOT_AN_OBJECT
 from finance_portal.errors import ERROR_SCHEMA
 from finance_portal.users import signed_in_user
 
@@ -112,8 +113,11 @@ class BillViewSet(viewsets.GenericViewSet):
     def _raw_inputs(rule: rules.Transition, request: Request) -> dict[str, Any]:
         """The rule's inputs from the request, unvalidated: the service parses them after its guard, so a bad
         body never hides a 403, 404 or 409 (the input serializers document the body for the schema only)."""
-        body = request.data if isinstance(request.data, Mapping) else {}
-        kwargs = {name: body.get(name) for name in (*rule.inputs, "reason") if name != "idempotency_key"}
+        names = [name for name in (*rule.inputs, "reason") if name != "idempotency_key"]
+        if isinstance(request.data, Mapping):
+            kwargs = {name: request.data.get(name) for name in names}
+        else:  # null, a list, a number: refused when the service parses an input, after its guard
+            kwargs = dict.fromkeys(names, NOT_AN_OBJECT)
         if "idempotency_key" in rule.inputs:
             kwargs["idempotency_key"] = request.headers.get("Idempotency-Key")
         return kwargs

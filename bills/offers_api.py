@@ -22,6 +22,7 @@ from bills import selectors, services
 from bills.api import ERRORS
 from bills.models_money import BillOffer
 from bills.serializers import BuyResultSerializer, DecimalStringField, QuoteSerializer, ReasonInput
+from bills.services.inputs import NOT_AN_OBJECT
 from finance_portal.users import signed_in_user
 
 
@@ -55,8 +56,11 @@ OFFER_ID = OpenApiParameter("offer_id", OpenApiTypes.INT, OpenApiParameter.PATH,
 
 
 def _body(request: Request, *names: str) -> dict[str, Any]:
-    body = request.data if isinstance(request.data, Mapping) else {}
-    return {name: body.get(name) for name in names}
+    """The named fields, unvalidated; a body that is not a JSON object is refused when the service parses an
+    input, after its guard."""
+    if not isinstance(request.data, Mapping):
+        return dict.fromkeys(names, NOT_AN_OBJECT)
+    return {name: request.data.get(name) for name in names}
 
 
 class BillOffersView(APIView):

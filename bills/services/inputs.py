@@ -7,9 +7,11 @@ amounts go through ``finance_portal.money.parse_amount``; dates are ISO ``YYYY-M
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 
@@ -25,6 +27,35 @@ MAX_REFERENCE = 64
 RATE_DIGITS = 6
 
 
+Parser = TypeVar("Parser", bound=Callable[..., Any])
+
+
+class NotAnObject:
+    """What the API hands a service for every body field when the request body is not a JSON object (``null``, a list,
+    a number): the service refuses it when it parses its first input, after its guard, so a bad body never hides a
+    403, 404 or 409, and an action whose inputs are all optional does not take ``null`` for "no inputs"."""
+
+    def __repr__(self) -> str:
+        return "NOT_AN_OBJECT"
+
+
+NOT_AN_OBJECT = NotAnObject()
+
+
+def an_object(parse: Parser) -> Parser:
+    """Refuse ``NOT_AN_OBJECT`` before ``parse`` reads it: every parser of a body field is wrapped."""
+
+    @functools.wraps(parse)
+    def wrapped(value: object, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, NotAnObject):
+            raise BillInvalid("Send the request body as a JSON object (an empty one, {}, when nothing is needed).",
+                              code="body_not_an_object")
+        return parse(value, *args, **kwargs)
+
+    return cast(Parser, wrapped)
+
+
+@an_object
 def _text(value: object, *, field: str, limit: int, what: str) -> str:
     if value is None:
         return ""
@@ -49,6 +80,7 @@ def reference_text(value: object) -> str:
     return _text(value, field="reference", limit=MAX_REFERENCE, what="reference")
 
 
+@an_object
 def parse_date(value: object, *, field: str) -> dt.date:
     if isinstance(value, dt.datetime):
         raise BillInvalid("Give a date (YYYY-MM-DD), not a date and time.", field=field)
@@ -86,6 +118,7 @@ def check_face(amount: Decimal, currency: str, *, field: str = "face", part: boo
     return amount
 
 
+@an_object
 def parse_moment(value: object, *, field: str) -> dt.datetime | None:
     """An aware ISO-8601 date and time (``2026-12-01T17:00:00+08:00``), or None when not given."""
     if value in (None, ""):
@@ -106,6 +139,7 @@ def parse_moment(value: object, *, field: str) -> dt.datetime | None:
     return moment.astimezone(dt.UTC)
 
 
+@an_object
 def parse_rate(value: object, *, field: str = "rate") -> Decimal:
     """An annual discount rate as a fraction (``"0.036"`` is 3.6 %): above 0, below 1, six decimals at most."""
     if isinstance(value, float | bool) or value is None:
@@ -124,10 +158,12 @@ def parse_rate(value: object, *, field: str = "rate") -> Decimal:
     return rate
 
 
+@an_object
 def optional_rate(value: object) -> Decimal | None:
     return None if value in (None, "") else parse_rate(value)
 
 
+@an_object
 def counterparty(code: object, *, field: str, acting: Organization) -> Organization:
     """An onboarded (KYC approved) trading organization named by its credit code, other than ``acting``."""
     text = str(code).strip().upper() if isinstance(code, str) else ""
@@ -145,6 +181,7 @@ def counterparty(code: object, *, field: str, acting: Organization) -> Organizat
     return org
 
 
+@an_object
 def _list(raw: object, *, field: str, what: str) -> Sequence[object]:
     if raw is None:
         return []
@@ -153,6 +190,7 @@ def _list(raw: object, *, field: str, what: str) -> Sequence[object]:
     return raw
 
 
+@an_object
 def parse_allocations(raw: object, *, currency: str, required: bool) -> list[tuple[uuid.UUID, Decimal]]:
     field = "invoice_allocations"
     items = _list(raw, field=field, what="invoice allocations ({invoice, amount} objects)")
@@ -176,6 +214,7 @@ def parse_allocations(raw: object, *, currency: str, required: bool) -> list[tup
     return parsed
 
 
+@an_object
 def parse_parts(raw: object) -> list[Mapping[str, object]]:
     items = _list(raw, field="parts", what="parts ({face, transfer_to} objects)")
     if not 2 <= len(items) <= MAX_PARTS:

@@ -614,3 +614,23 @@ def test_an_automatic_settlement_after_the_maturity_date_is_recorded_late_with_i
     assert (settlement.kind, settlement.days_late) == ("late", 2)
     assert proven["details.kind"] == "late"
     assert cash(buyer) == D("0.00") and ledger_problems() == []
+
+
+def test_a_body_that_is_not_a_json_object_is_400_after_the_guard_and_never_taken_for_no_inputs(world):
+    """``null``, a list or a number is not "no inputs": the holder accepting an offer gets 400 and nothing moves;
+    a stranger still gets 404 and the debtor 403 (the body is read after the guard)."""
+    bill = listed(world)
+    made = offer(world, "financier", bill).json()
+    for raw in ("null", "[]", "7"):
+        with nothing_written():
+            response = client(world, "supplier").post(f"/api/v1/offers/{made['id']}/accept/", raw,
+                                                      content_type="application/json")
+            refused(response, 400, "body_not_an_object")
+            response = client(world, "supplier2").post(f"/api/v1/bills/{bill.pk}/offers/", raw,
+                                                       content_type="application/json")
+            refused(response, 404, "bill_not_found")  # a stranger does not see listings
+            response = client(world, "buyer").post(f"/api/v1/bills/{bill.pk}/offers/", raw,
+                                                   content_type="application/json")
+            refused(response, 403, "bill_action_not_permitted")
+    accepted = post(world, "supplier", f"/api/v1/offers/{made['id']}/accept/", {})
+    assert accepted.status_code == 200, accepted.content

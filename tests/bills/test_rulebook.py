@@ -192,17 +192,31 @@ def test_every_role_gets_what_the_oracle_predicts(world, action, state):
         clients[user] = APIClient()
         clients[user].force_authenticate(world.user(user))
     failures = []
-    for user in USERS:
+    for index, user in enumerate(USERS):
         want = expected(action, state, user)
         try:
             with transaction.atomic():
                 bill = bill_at(world, state)
                 before = snapshot(bill)
+                url = f"/api/v1/bills/{bill.pk}/{action.replace('_', '-')}/"
+                # A JSON null is no body at all: refused (400) where the action would succeed, and never in
+                # place of a refusal (half the refused roles send it instead of the bad object).
+                null = (clients[user].post(url, "null", content_type="application/json")
+                        if want == 200 or index % 2 else None)
+                refused_null = null is not None and null.status_code == 400 and (
+                    null.json()["code"] == "body_not_an_object")
+                if want == 200 and not refused_null:
+                    assert null is not None
+                    failures.append(f"{user}: a null body answered {null.status_code} {null.content[:200]!r}")
+                elif want == 200 and snapshot(bill) != before:
+                    failures.append(f"{user}: a null body was refused but something was written")
                 body = dict(GOOD_BODY.get(action, {})) if want == 200 else BAD_BODY
                 if "to" in body and body["to"].startswith("ORG:"):
                     body["to"] = world.org(body["to"][4:]).credit_code
-                response = clients[user].post(f"/api/v1/bills/{bill.pk}/{action.replace('_', '-')}/", body,
-                                                format="json")
+                if null is not None and want != 200:
+                    response = null
+                else:
+                    response = clients[user].post(url, body, format="json")
                 got = response.status_code
                 if got != want:
                     failures.append(f"{user}: {got} != {want} {response.content[:200]!r}")
