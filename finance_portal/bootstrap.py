@@ -208,6 +208,34 @@ def compile_messages(root: Path = ROOT) -> list[Path]:
     return written
 
 
+# Browser assets from npm (package.json), copied where the static files finder serves them (STATICFILES_DIRS):
+# the pages load them from the project, never from a CDN. A source map reference is dropped with the map.
+VENDOR_ASSETS = {
+    "htmx.org/dist/htmx.min.js": "js/htmx.min.js",
+    "chart.js/dist/chart.umd.min.js": "js/chart.umd.min.js",
+}
+VENDOR_DIR = RUN / "vendor"
+
+
+def copy_vendor_assets(root: Path = ROOT, target: Path = VENDOR_DIR) -> list[Path]:
+    """Copy the npm assets of ``VENDOR_ASSETS`` under ``target``; raises ``RuntimeError`` when one is missing
+    (``npm install`` has not run)."""
+    written = []
+    for source, dest in VENDOR_ASSETS.items():
+        src = root / "node_modules" / source
+        if not src.is_file():
+            raise RuntimeError(f"{src.relative_to(root)} is missing: run npm install (make deps).")
+        out = target / dest
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = src.read_text(encoding="utf-8")
+        lines = [line for line in text.splitlines() if not line.startswith("//# sourceMappingURL=")]
+        text = "\n".join(lines) + "\n"
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            out.write_text(text, encoding="utf-8")
+            written.append(out)
+    return written
+
+
 def main() -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 (may run under an older system python3)
         say("Python 3.11 or newer is needed.")
@@ -215,6 +243,8 @@ def main() -> int:
     try:
         for mo in compile_messages():
             say(f"compiled {mo.relative_to(ROOT)}")
+        for asset in copy_vendor_assets():
+            say(f"copied {asset.relative_to(ROOT)}")
     except RuntimeError as err:
         say(str(err))
         return 2

@@ -372,7 +372,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "finance_portal" / "static"]
+# The project's own assets, then htmx and Chart.js copied from node_modules by bootstrap (VENDOR_ASSETS).
+STATICFILES_DIRS = [BASE_DIR / "finance_portal" / "static", BASE_DIR / ".run" / "vendor"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
