@@ -187,13 +187,22 @@ def with_database_name(url: str, name: str) -> str:
     return urlunparse(parsed._replace(path="/" + name))
 
 
+# The project's catalogue (LOCALE_PATHS) and the apps' own (Django finds an installed app's locale/ folder).
+CATALOGUE_GLOBS = ("locale/*/LC_MESSAGES/*.po", "*/locale/*/LC_MESSAGES/*.po", "finance_portal/*/locale/*/LC_MESSAGES/*.po")
+
+
+def catalogues(root: Path = ROOT) -> list[Path]:
+    """Every translation catalogue (``.po``) of the project."""
+    return sorted({po for pattern in CATALOGUE_GLOBS for po in root.glob(pattern)})
+
+
 def compile_messages(root: Path = ROOT) -> list[Path]:
     """Compile every ``locale/<lang>/LC_MESSAGES/*.po`` under ``root`` whose ``.mo`` is missing or older, with
     GNU ``msgfmt --check`` (what Django's ``compilemessages`` runs); returns the ``.mo`` files written.
     Raises ``RuntimeError`` when ``msgfmt`` is missing or refuses a catalogue."""
     written: list[Path] = []
     msgfmt = shutil.which("msgfmt")
-    for po in sorted((root / "locale").glob("*/LC_MESSAGES/*.po")):
+    for po in catalogues(root):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
