@@ -47,8 +47,9 @@ class OfferSerializer(serializers.ModelSerializer):
 
 class OfferInput(ReasonInput):
     rate = DecimalStringField(help_text="Your annual discount rate as a fraction: \"0.035\" is 3.5 %.")
-    expires_at = serializers.DateTimeField(required=False, help_text="When the offer lapses (default 72 hours, "
-                                                                     "at most 30 days, never past maturity).")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True,
+                                           help_text="When the offer lapses (default 72 hours, "
+                                                     "at most 30 days, never past maturity).")
 
 
 BILL_ID = OpenApiParameter("bill_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The bill's id.")

@@ -229,7 +229,7 @@ class ListingSerializer(serializers.ModelSerializer):
 
 
 class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500,
+    reason = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=500,
                                    help_text="Why: recorded in the bill's history.")
 
 
@@ -245,18 +245,20 @@ class AllocationInput(serializers.Serializer):
 class BillCreateInput(ReasonInput):
     invoice_allocations = serializers.ListField(child=AllocationInput(), allow_empty=False, max_length=50)
     maturity_date = serializers.DateField(help_text="After today, within BILL_MAX_TENOR_DAYS of today.")
-    face = DecimalStringField(required=False, help_text="Optional: must equal the sum of the allocations.")
-    currency = serializers.CharField(required=False, max_length=8, help_text="ISO 4217; the platform's default.")
-    reference = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    face = DecimalStringField(required=False, allow_null=True,
+                              help_text="Optional: must equal the sum of the allocations.")
+    currency = serializers.CharField(required=False, allow_null=True, max_length=8,
+                                     help_text="ISO 4217; the platform's default.")
+    reference = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
 
 
 class BillIssueInput(ReasonInput):
     to = serializers.CharField(max_length=64, help_text="The supplier's unified social credit code.")
     face = DecimalStringField()
     maturity_date = serializers.DateField()
-    currency = serializers.CharField(required=False, max_length=8)
-    invoice_allocations = serializers.ListField(child=AllocationInput(), required=False, max_length=50)
-    reference = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    currency = serializers.CharField(required=False, allow_null=True, max_length=8)
+    invoice_allocations = serializers.ListField(child=AllocationInput(), required=False, allow_null=True, max_length=50)
+    reference = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
 
 
 class TransferInput(ReasonInput):
@@ -265,7 +267,7 @@ class TransferInput(ReasonInput):
 
 class SplitPartInput(serializers.Serializer):
     face = DecimalStringField()
-    transfer_to = serializers.CharField(required=False, allow_blank=True, max_length=64,
+    transfer_to = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64,
                                         help_text="Offer this part at once to this credit code (split-transfer).")
 
 
@@ -278,7 +280,8 @@ class ListInput(ReasonInput):
 
 
 class BuyInput(ReasonInput):
-    rate = DecimalStringField(required=False, help_text="The asking rate you saw; refused (409) if it changed.")
+    rate = DecimalStringField(required=False, allow_null=True,
+                              help_text="The asking rate you saw; refused (409) if it changed.")
 
 
 # ---------------------------------------------------------------------------------------------------------

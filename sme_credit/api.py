@@ -89,9 +89,10 @@ class CreditLimitSerializer(serializers.ModelSerializer):
 
 class CreditLimitInput(serializers.Serializer):
     debtor = serializers.CharField(help_text="The debtor's unified social credit code.")
-    supplier = serializers.CharField(required=False, help_text="Narrow the limit to bills this supplier drew.")
+    supplier = serializers.CharField(required=False, allow_null=True,
+                                     help_text="Narrow the limit to bills this supplier drew.")
     amount = serializers.CharField(help_text="The most face you will hold, as a decimal string.")
-    currency = serializers.CharField(required=False, help_text="Default: the platform's currency.")
+    currency = serializers.CharField(required=False, allow_null=True, help_text="Default: the platform's currency.")
 
 
 ORG_ID = OpenApiParameter("organization_id", OpenApiTypes.INT, OpenApiParameter.PATH,

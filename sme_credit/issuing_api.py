@@ -38,7 +38,7 @@ class IssuingLimitSerializer(serializers.ModelSerializer):
 class IssuingLimitInput(serializers.Serializer):
     debtor = serializers.CharField(help_text="The core enterprise's unified social credit code.")
     amount = serializers.CharField(help_text="The most it may owe on the platform, as a decimal string.")
-    currency = serializers.CharField(required=False, help_text="Default: the platform's currency.")
+    currency = serializers.CharField(required=False, allow_null=True, help_text="Default: the platform's currency.")
 
 
 class IssuingLimitsView(APIView):
