@@ -1,4 +1,4 @@
-"""Error handlers (``handler403/404/500`` in ``finance_portal.urls``): JSON under ``/api/``, styled pages elsewhere.
+"""Error handlers (``handler403/404/500`` in ``finance_portal.urls``, ``CSRF_FAILURE_VIEW``): JSON under ``/api/``, styled pages elsewhere.
 
 API clients get the project's error shape (``{"detail", "code"}``, as ``api_errors`` answers inside DRF views)
 also for what never reaches a DRF view: an unknown ``/api/...`` URL, a Django ``PermissionDenied``, a crash.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,16 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
             status=403,
         )
     return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a form sent without its session's token (an expired session, a page kept open
+    across a sign-out, a cross-site post). The reason stays in the log, never on the page."""
+    logger.warning("CSRF check failed on %s: %s", request.path, reason)
+    if _is_api(request):
+        return JsonResponse({"detail": "The CSRF check failed: reload the page or send the X-CSRFToken header "
+                             "with the token of your session.", "code": "csrf_failed"}, status=403)
+    return render(request, "403_csrf.html", status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -371,6 +371,7 @@ LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
+CSRF_FAILURE_VIEW = "finance_portal.portal.errors_views.csrf_failure"
 STATIC_URL = "/static/"
 # The project's own assets, then htmx and Chart.js copied from node_modules by bootstrap (VENDOR_ASSETS).
 STATICFILES_DIRS = [BASE_DIR / "finance_portal" / "static", BASE_DIR / ".run" / "vendor"]

@@ -110,3 +110,22 @@ def test_a_drf_not_found_keeps_its_json_shape(client, demo_orgs):
     response = client.get("/api/v1/bills/00000000-0000-0000-0000-000000000000/")
     assert response.status_code == 404
     assert response.json()["code"] == "bill_not_found"  # the domain error's code, not the generic handler's
+
+
+def test_a_form_without_its_csrf_token_gets_the_styled_expired_form_page_and_nothing_happens(demo_orgs):
+    csrf_client = Client(enforce_csrf_checks=True)
+    login(csrf_client, "supplier")
+    response = csrf_client.post("/accounts/logout/", {})
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "The form has expired" in body and "CSRF cookie" not in body and "Reason given" not in body
+    assert csrf_client.get("/").status_code in (200, 302)  # still signed in: the post did nothing
+    assert "_auth_user_id" in csrf_client.session
+
+
+def test_an_api_post_without_its_csrf_token_answers_json_403(demo_orgs):
+    csrf_client = Client(enforce_csrf_checks=True)
+    login(csrf_client, "supplier")
+    response = csrf_client.post("/api/v1/bills/", {}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] in ("csrf_failed", "permission_denied", "not_authenticated"), response.json()
