@@ -49,3 +49,16 @@ VERDICT_LABELS = {"verified": _("Verified"), "disputed": _("Disputed")}
 class InvoiceVerifyForm(DomainErrorFormMixin, forms.Form):
     verdict = forms.ChoiceField(choices=[(v, VERDICT_LABELS.get(v, v.capitalize())) for v in VERDICTS])
     note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class InvoiceImportForm(DomainErrorFormMixin, forms.Form):
+    file = forms.FileField(
+        label=_("CSV or XLSX file"),
+        help_text=_("UTF-8 CSV separated by commas, or an Excel workbook (first sheet); at most 5 MiB and 10,000 rows."),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["file"].widget.attrs.update({
+            "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        })

@@ -113,3 +113,76 @@ class InvoiceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", _("CSV")
+    XLSX = "xlsx", _("Excel workbook (XLSX)")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """One bulk import of invoices from a CSV or XLSX file: the parsed rows wait here for the worker.
+
+    Each row is registered through ``invoices.services.invoice_register`` in its own transaction, so a refused
+    row writes nothing but its ``ImportRowError``. ``processed = created_count + failed_count`` always: the
+    three move together when the worker commits its progress. ``rows`` (the parsed cells as JSON text, so a
+    NUL byte survives until the service refuses it) is emptied when the job ends.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=8, choices=ImportFormat.choices)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    total_rows = models.PositiveIntegerField()
+    processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    rows = models.TextField(blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text=_("When the worker last committed progress"))
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(name="import_job_status_valid", condition=Q(status__in=[s.value for s in ImportStatus])),
+            models.CheckConstraint(name="import_job_format_valid", condition=Q(format__in=[f.value for f in ImportFormat])),
+            models.CheckConstraint(
+                name="import_job_counts_add_up",
+                condition=Q(processed=F("created_count") + F("failed_count")) & Q(processed__lte=F("total_rows")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.file_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class ImportRowError(models.Model):
+    """Why one row of an import was refused: the row number as a spreadsheet shows it (the header is row 1)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="errors")
+    row_number = models.PositiveIntegerField()
+    field = models.CharField(max_length=64, blank=True)
+    message = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["row_number"]
+        constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_error_once")]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.message}"

@@ -15,7 +15,7 @@ from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of, organizations_active
 from finance_portal.users import Viewer
 from invoices.errors import InvoiceNotFound
-from invoices.models import Invoice
+from invoices.models import ImportJob, Invoice
 
 
 def _base() -> QuerySet[Invoice]:
@@ -72,3 +72,23 @@ def invoice_buyer_candidates(seller: Organization | None) -> QuerySet[Organizati
     if seller is not None:
         qs = qs.exclude(pk=seller.pk)
     return qs.order_by("legal_name")
+
+
+def import_jobs_of(user: Viewer) -> QuerySet[ImportJob]:
+    """The bulk-import jobs of the user's organization, newest first; no one else's, oversight included."""
+    membership = membership_of(user)
+    if membership is None:
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(organization_id=membership.organization_id).defer("rows")
+
+
+def import_job_get_for(*, user: Viewer, job_id: object) -> ImportJob:
+    """The job if it belongs to the user's organization; ``NotFound`` otherwise, also for a malformed id."""
+    try:
+        pk = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
+    except (TypeError, ValueError, AttributeError):
+        raise InvoiceNotFound("No such import.") from None
+    job = import_jobs_of(user).filter(pk=pk).first()
+    if job is None:
+        raise InvoiceNotFound("No such import.")
+    return job
