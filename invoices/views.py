@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,6 +30,8 @@ from invoices.selectors import (
 from invoices.services import VERDICTS, invoice_check_can_register, invoice_register, invoice_verify
 
 PAGE_SIZE = 50
+# The fields each dropped file has of its own; the buyer and the currency come from the page's form.
+DROP_FIELDS = ("invoice_code", "invoice_number", "issue_date", "amount_excl_tax", "tax_amount", "total_amount")
 
 
 def _can_register(request: HttpRequest) -> DomainError | None:
@@ -82,8 +85,12 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
         "title": _("Upload an invoice"),
         "refusal": refusal,
         "buyers": invoice_buyer_candidates(membership.organization if membership else None),
+        "drop_fields": DROP_FIELDS,
     }
+    as_json = request.method == "POST" and _wants_json(request)
     if refusal is not None:
+        if as_json:
+            return JsonResponse({"ok": False, "message": refusal.message, "errors": {}}, status=refusal.http_status)
         return render(request, "invoices/upload.html", context, status=refusal.http_status)
     form = InvoiceUploadForm(request.POST or None, request.FILES or None)
     context["form"] = form
@@ -94,11 +101,30 @@ def invoice_upload(request: HttpRequest) -> HttpResponse:
                 invoice = invoice_register(actor=signed_in_user(request), **data)
             except DomainError as err:
                 form.add_domain_error(err)
+                if as_json:
+                    return _form_errors_json(form, err.http_status)
                 return render(request, "invoices/upload.html", context, status=err.http_status)
-            messages.success(request, _("Invoice No. %(number)s is registered.") % {"number": invoice.invoice_number})
+            registered = _("Invoice No. %(number)s is registered.") % {"number": invoice.invoice_number}
+            if as_json:
+                url = reverse("invoices:detail", kwargs={"invoice_id": invoice.pk})
+                return JsonResponse({"ok": True, "message": registered, "url": url}, status=201)
+            messages.success(request, registered)
             return redirect("invoices:detail", invoice_id=invoice.pk)
+        if as_json:
+            return _form_errors_json(form, 400)
         return render(request, "invoices/upload.html", context, status=400)
     return render(request, "invoices/upload.html", context)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """The drop zone (static/js/invoice_drop.js) asks for JSON; the plain form gets the page."""
+    return request.headers.get("Accept", "").split(",")[0].strip() == "application/json"
+
+
+def _form_errors_json(form: InvoiceUploadForm, status: int) -> JsonResponse:
+    errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+    first = next((msgs[0] for msgs in errors.values() if msgs), _("The invoice was refused."))
+    return JsonResponse({"ok": False, "message": first, "errors": errors}, status=status)
 
 
 @login_required
