@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import uuid
 from xml.etree import ElementTree as ET
 
 from django.conf import settings
@@ -69,7 +70,7 @@ def import_job_create(*, actor: User, file: object) -> ImportJob:
     return job
 
 
-def import_job_run(*, job_id: object) -> ImportJob | None:
+def import_job_run(*, job_id: str | uuid.UUID) -> ImportJob | None:
     """Import the rows of a queued job (or of a running one whose worker went silent); idempotent.
 
     Returns the job, or None when there was nothing to do (unknown, finished, or running elsewhere). Rows a
@@ -88,13 +89,18 @@ def import_job_run(*, job_id: object) -> ImportJob | None:
     return job
 
 
-def _claim(job_id: object) -> ImportJob | None:
+def _claim(job_id: str | uuid.UUID) -> ImportJob | None:
+    try:
+        pk = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
+    except ValueError:
+        logger.warning("invoice import: no job with id %r", job_id)
+        return None
     now = timezone.now()
     with transaction.atomic():
         job = (
             ImportJob.objects.select_for_update(skip_locked=True)
             .filter(Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER))
-            .filter(pk=job_id)
+            .filter(pk=pk)
             .first()
         )
         if job is None:
