@@ -9,15 +9,25 @@ classes in ``finance_portal/static/css/charts.css`` (``series-0``…``series-5``
 
 The drawing is sized for a phone: a ``viewBox`` 400 units wide scaled to the container, so 13-unit text
 stays about 11 px on a 390 px screen; the stylesheet caps the width on a desktop.
+
+The second half is the data of the client-side charts (Chart.js, drawn by ``static/js/charts.js``): a chart
+*source* is registered by name with ``@chart_source("name", authorize=...)``: ``authorize`` applies the rule of
+the page that shows the chart (``Http404``/``PermissionDenied``) and returns its subject, the decorated function
+builds ``data_payload(...)`` from it (``ValueError`` for a bad parameter). The JSON view
+(``/charts/data/<name>/``) and the ``{% data_chart %}`` tag that puts the canvas and its fallback table on a
+page call the same source, so the table a screen reader gets is the data the chart draws. Amounts travel as
+decimal strings, never floats.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Literal
 
+from django.http import HttpRequest
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -309,3 +319,91 @@ def _tick_text(t: float, fmt: Formatter) -> str:
     if t == int(t):
         return fmt(int(t))
     return fmt(Decimal(repr(t)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data of the client-side charts: named sources and their JSON payload
+# ---------------------------------------------------------------------------------------------------------
+
+ChartKind = Literal["bar", "line", "doughnut"]
+ValueType = Literal["money", "count", "score"]
+Authorize = Callable[[HttpRequest, Mapping[str, str]], Any]
+Build = Callable[[Any, Mapping[str, str]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """A named chart's two halves: ``authorize(request, params)`` applies the rule of the page that shows the
+    chart and returns its subject (an organization, or None); ``build(subject, params)`` reads the data."""
+
+    name: str
+    authorize: Authorize
+    build: Build
+
+    def payload(self, request: HttpRequest, params: Mapping[str, str]) -> dict[str, Any]:
+        return self.build(self.authorize(request, params), params)
+
+
+SOURCES: dict[str, ChartSource] = {}
+
+
+def chart_source(name: str, *, authorize: Authorize) -> Callable[[Build], Build]:
+    """Register the decorated ``build`` as the chart ``name`` (a slug), guarded by ``authorize``."""
+    def register(build: Build) -> Build:
+        known = SOURCES.get(name)
+        if known is not None and known.build is not build:
+            raise ValueError(f"Two chart sources named {name!r}.")
+        SOURCES[name] = ChartSource(name, authorize, build)
+        return build
+    return register
+
+
+@dataclass(frozen=True)
+class Series:
+    """One dataset: its label, one value per category, and how it is drawn. ``stack`` groups bars stacked
+    together; ``draw=False`` is a column of the table only (a count beside the amounts); ``kind`` overrides
+    the chart's kind for this dataset (a line over bars)."""
+
+    key: str
+    label: str
+    values: Sequence[Number]
+    stack: str = ""
+    draw: bool = True
+    kind: ChartKind | None = None
+    value_type: ValueType | None = None
+
+
+def _json_number(value: Number) -> str | int:
+    """A Decimal as its exact text (``"1234.50"``), an int as itself; a float is refused (money is never one)."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise TypeError(f"chart values are int or Decimal, not {type(value).__name__}")
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def data_payload(*, title: str, kind: ChartKind, category: str, labels: Sequence[str], series: Sequence[Series],
+                 value_type: ValueType = "money", unit: str = "", stacked: bool = False, horizontal: bool = False,
+                 empty: str = "", note: str = "", as_of: str = "", timezone_name: str = "") -> dict[str, Any]:
+    """The JSON of one chart: ``labels`` (the categories, translated), one dataset per series with a value per
+    label (amounts as decimal strings), the unit, and ``empty`` (the sentence shown instead of a drawing)
+    when every drawn value is zero or there is no category."""
+    for s in series:
+        if len(s.values) != len(labels):
+            raise ValueError(f"series {s.key!r} has {len(s.values)} values for {len(labels)} labels")
+    nothing = not labels or all(v == 0 for s in series if s.draw for v in s.values)
+    return {
+        "title": title,
+        "kind": kind,
+        "category": category,
+        "labels": [str(label) for label in labels],
+        "datasets": [{"key": s.key, "label": str(s.label), "values": [_json_number(v) for v in s.values],
+                      "stack": s.stack, "draw": s.draw, "kind": s.kind or kind,
+                      "value_type": s.value_type or value_type} for s in series],
+        "value_type": value_type,
+        "unit": unit,
+        "stacked": stacked,
+        "horizontal": horizontal,
+        "empty": str(empty) if nothing else "",
+        "note": str(note),
+        "as_of": as_of,
+        "timezone": timezone_name,
+    }

@@ -8,13 +8,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bills import verify_views
 from bills.verify_api import BillBundleView
+from finance_portal.oversight import charts_data as oversight_charts
 from finance_portal.portal import api as portal_api
+from finance_portal.portal import charts_data
 from sme_credit import views as credit_views
 
 if settings.ADMIN_REQUIRE_2FA:
     admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "Supply-chain finance portal: administration"
 admin.site.site_title = "Finance portal admin"
+
+CHART_SOURCES = (charts_data, oversight_charts)  # imported for their @chart_source registrations
 
 handler403 = "finance_portal.portal.errors_views.permission_denied"
 handler404 = "finance_portal.portal.errors_views.page_not_found"
@@ -46,6 +50,8 @@ urlpatterns = [
     path("verify/credit/<int:pk>/", credit_views.verify_credit_report, name="verify-credit"),
     path("verify/<str:bill_id>/", verify_views.verify_page, name="verify"),
     path("verify/<str:bill_id>/bundle.json", verify_views.verify_bundle_download, name="verify-bundle"),
+    # Client-side charts' data (finance_portal.charts.SOURCES): the portal's sources and the regulator's.
+    path("charts/data/<slug:name>/", charts_data.chart_data, name="chart-data"),
     path("", include("finance_portal.oversight.explorer_urls")),
     path("", include("finance_portal.audit.urls")),
     path("", include("finance_portal.portal.urls")),

@@ -3,9 +3,10 @@ organization's credit page, ``/organizations/<id>/credit/``.
 
 A report is seen by the issuing organization, the recipient, regulators and platform staff; anyone else gets
 the same 404 as for a report that does not exist. The chain is read through a cache (``sme_credit.reports``).
-An organization's credit page (latest score and its reasons, profile, score history as an SVG line chart) is
-seen by whoever may read its credit (``selectors.credit_readable_by``: its members, financiers, regulators,
-platform staff); another trading organization gets the 404 of an organization that does not exist.
+An organization's credit page (latest score and its reasons, profile, score history as a client-side line chart
+from ``/charts/data/organization-score/``) is seen by whoever may read its credit (``selectors.credit_readable_by``:
+its members, financiers, regulators, platform staff); another trading organization gets the 404 of an
+organization that does not exist.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -48,13 +48,6 @@ def verify_credit_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 HISTORY_POINTS = 120  # the most recent scores drawn; older ones stay in the API's history
-
-
-def score_history_chart(scores: list[CreditScore], name: str) -> SafeString:
-    """The scores, oldest first, as a line: one point per score row, its date on the axis."""
-    points = [charts.Point(timezone.localtime(s.computed_at).strftime("%Y-%m-%d"), s.score,
-                           note=timezone.localtime(s.computed_at).strftime("%Y-%m-%d %H:%M")) for s in scores]
-    return charts.line_chart(title=f"Credit score history of {name}", points=points, empty="No score yet.")
 
 
 def factor_chart(score: CreditScore | None) -> SafeString | None:
@@ -96,7 +89,6 @@ def organization_credit(request: HttpRequest, pk: int) -> HttpResponse:
         "latest": latest,
         "factors": [dict(f, up=f.get("factor") != "base" and int(f.get("points", 0)) > 0,
                          down=int(f.get("points", 0)) < 0) for f in (latest.factors if latest else [])],
-        "history_chart": score_history_chart(history, org.legal_name),
         "factor_chart": factor_chart(latest),
         "history_count": len(history),
         "volume": _volume(profile.volume_by_quarter if profile else {}),

@@ -2,8 +2,9 @@
 by month, open flags by rule, anchoring health and the last reconciliation runs.
 
 Regulators and platform staff only (403 for others, as the other oversight pages). The figures come from
-``oversight.stats`` (one aggregate query each); the drawings are inline SVG from ``finance_portal.charts``,
-so the page needs no script and nothing from outside the platform.
+``oversight.stats`` (one aggregate query each); most drawings are inline SVG from ``finance_portal.charts``;
+the volume by month and state and the open flags are Chart.js canvases fed by ``oversight.charts_data``, each
+with its numbers in a table for readers without script.
 """
 
 from __future__ import annotations
@@ -57,14 +58,6 @@ def state_chart() -> SafeString:
                             empty="No bills yet.")
 
 
-def volume_chart(currency: str) -> SafeString:
-    rows = stats.volume_by_month(currency=currency)
-    return charts.bar_chart(
-        title=f"Bills issued by month, count and face in {currency}",
-        bars=[(f"{_month(r.month)} · {r.count} bill{'s' if r.count != 1 else ''}", r.face) for r in rows],
-        unit=f" {currency}", empty=f"No bills issued in {currency} in the last 12 months.")
-
-
 def rates_chart() -> SafeString:
     rows = stats.financing_rates_by_month()
     points = [charts.Point(_month(r.month), _pct(r.median), _pct(r.low), _pct(r.high)) for r in rows]
@@ -75,13 +68,6 @@ def rates_chart() -> SafeString:
 
 def _pct(rate: Decimal | None) -> Decimal | None:
     return None if rate is None else rate * HUNDRED
-
-
-def flags_chart(rows: list[stats.RuleFlags]) -> SafeString:
-    return charts.stacked_bar_chart(
-        title="Open flags by rule and severity",
-        rows=[(r.label, [charts.Segment(sev, n) for sev, n in r.by_severity.items()]) for r in rows],
-        series=[s.value for s in stats.SEVERITY_ORDER], css="severity")
 
 
 def anchoring_chart(health: stats.AnchoringHealth) -> SafeString:
@@ -136,8 +122,8 @@ def charts_page(request: HttpRequest) -> HttpResponse:
         "title": "Oversight charts",
         "currency": currency,
         "charts": {
-            "states": state_chart(), "volume": volume_chart(currency), "rates": rates_chart(),
-            "flags": flags_chart(flags), "anchoring": anchoring_chart(health),
+            # Volume by month and state, and open flags: client-side charts (finance_portal.oversight.charts_data).
+            "states": state_chart(), "rates": rates_chart(), "anchoring": anchoring_chart(health),
             "anchored_per_day": anchored_per_day_chart(), "reconciliation": reconciliation_chart(runs),
         },
         "open_flags": sum(r.total for r in flags),

@@ -1,6 +1,6 @@
 """The organization credit page, ``/organizations/<id>/credit/``: who sees it (members, financiers, regulators,
 platform staff; 404 for another trading organization), what it shows (the latest score with every factor's
-reason, the profile, a score-history chart with one point per score row), and its link from the score badge."""
+reason, the profile, a score-history chart with one point per score row in its table), and its link from the score badge."""
 
 from __future__ import annotations
 
@@ -23,10 +23,14 @@ def page(world, org_key: str) -> str:  # type: ignore[no-untyped-def]
     return f"/organizations/{world.org(org_key).pk}/credit/"
 
 
-def history_svg(html: str) -> str:
-    m = re.search(r'<svg [^>]*aria-label="Credit score history of .*?</svg>', html, flags=re.S)
+def history_chart(html: str) -> str:
+    """The score history's figure: its canvas (drawn by static/js/charts.js) and its table."""
+    m = re.search(r'<figure class="data-chart data-chart-organization-score".*?</figure>', html, flags=re.S)
     assert m is not None
     return m.group(0)
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)")
 
 
 @pytest.fixture
@@ -73,18 +77,17 @@ def test_the_latest_score_shows_every_factor_as_a_reason(scored, client):
         assert f'data-factor="{factor["factor"]}"' in html
     assert "2 bills drawn or owed on the platform: +4" in html
     assert '<span class="points up">+4</span>' in html
-    assert "<script" not in html
+    assert not INLINE_SCRIPT.search(html)
 
 
 def test_the_history_chart_has_one_point_per_score(scored, client):
     login(client, "supplier")
     html = client.get(page(scored, "supplier")).content.decode()
-    svg = history_svg(html)
+    chart = history_chart(html)
     scores = list(CreditScore.objects.filter(organization=scored.org("supplier")).order_by("computed_at", "id"))
     assert len(scores) == 2
-    assert svg.count("<circle") == len(scores)
-    assert re.findall(r"<title>[^<]*: (\d+)</title></circle>", svg) == [str(s.score) for s in scores]
-    assert 'role="img"' in svg
+    assert re.findall(r'<td class="num">(\d+)</td></tr>', chart) == [str(s.score) for s in scores]
+    assert '<canvas data-chart-url="/charts/data/organization-score/?org=' in chart and 'role="img"' in chart
 
 
 def test_the_profile_figures_are_shown(scored, client):
@@ -109,8 +112,8 @@ def test_an_organization_name_is_escaped_in_the_page_and_its_chart(world, client
     response = client.get(f"/organizations/{org.pk}/credit/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<script" not in html
-    assert "Credit score history of &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Parts Ltd" in history_svg(html)
+    assert "<script>" not in html and not INLINE_SCRIPT.search(html)
+    assert "Credit score history of &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Parts Ltd" in history_chart(html)
 
 
 def test_the_score_badge_links_to_the_page(scored, client):
