@@ -57,7 +57,9 @@ urlpatterns = [
     path("", include("finance_portal.portal.urls")),
     path("", include("invoices.urls")),
     path("", include("bills.urls")),
+    path("", include("finance_portal.organizations.urls")),  # the counterparty picker's search
     path("", include("finance_portal.ledger.urls")),
     path("", include("bills.portfolio_urls")),
     path("", include("finance_portal.oversight.urls")),
+    path("", include("finance_portal.notifications.urls")),
 ]

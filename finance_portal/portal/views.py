@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from finance_portal.organizations.selectors import membership_of
 from finance_portal.portal import health as health_views
 from finance_portal.portal.models import WorkerProbe
 from finance_portal.portal.roles import role_of
@@ -32,13 +35,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def landing(request: HttpRequest, role: str) -> HttpResponse:
-    actual = role_of(request.user)
+    """The role's dashboard: its work queues and figures, built by the function ``settings.PORTAL_DASHBOARD``
+    names (``dashboard(*, user, organization, role)``; the app that provides it sits above the portal)."""
     if role not in ROLE_TITLES:
         raise Http404("No such page.")
-    if actual != role:
+    membership = membership_of(request.user)
+    if role_of(request.user, membership) != role:
         # One role's page is never shown to another role.
         return redirect("portal:home")
-    return render(request, f"portal/landing_{role}.html", {"role": role, "title": ROLE_TITLES[role]})
+    organization = membership.organization if membership else None
+    board = import_string(settings.PORTAL_DASHBOARD)(user=request.user, organization=organization, role=role)
+    return render(request, f"portal/landing_{role}.html",
+                  {"role": role, "title": ROLE_TITLES[role], "dashboard": board})
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -223,6 +223,13 @@ def build(dev: bool) -> dict[str, object]:
     s["METRICS_TOKEN"] = env_str("METRICS_TOKEN", default="")
     s["READYZ_MAX_ANCHOR_LAG_SECONDS"] = env_int("READYZ_MAX_ANCHOR_LAG_SECONDS", default=300, minimum=1)
     s["HEALTH_RPC_TIMEOUT_MS"] = env_int("HEALTH_RPC_TIMEOUT_MS", default=2000, minimum=1)
+    # Notification emails (finance_portal/notifications/emails.py): printed to the console in development; the
+    # SMTP server of EMAIL_HOST/EMAIL_PORT in production; links in them start with PORTAL_BASE_URL.
+    s["EMAIL_BACKEND"] = env_str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if dev
+                                 else "django.core.mail.backends.smtp.EmailBackend")
+    s["EMAIL_HOST"], s["EMAIL_PORT"] = env_str("EMAIL_HOST", default="localhost"), env_int("EMAIL_PORT", default=25)
+    s["DEFAULT_FROM_EMAIL"] = env_str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+    s["PORTAL_BASE_URL"] = env_str("PORTAL_BASE_URL", default="http://127.0.0.1:8000" if dev else "")
     return s
 
 
@@ -279,6 +286,7 @@ INSTALLED_APPS = [
     "finance_portal.portal",
     "finance_portal.oversight",
     "finance_portal.audit",
+    "finance_portal.notifications",
     "chain_adapter",
     "invoices",
     "bills",
@@ -329,6 +337,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "finance_portal.portal.context_processors.membership",
+                "finance_portal.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -347,13 +356,16 @@ BILL_PURCHASE_POLICIES = ["sme_credit.policies.exposure_within_limit"]
 BILL_OBLIGATION_POLICIES = ["sme_credit.policies.issuing_within_limit"]
 # Told of each bill event as it is appended: dotted paths of callables ``hook(*, bill_id, event_type)``, called
 # inside the event's transaction (defer work with ``transaction.on_commit``); bills never imports oversight.
-BILL_EVENT_HOOKS = ["finance_portal.oversight.hooks.bill_event_appended"]
+BILL_EVENT_HOOKS = ["finance_portal.oversight.hooks.bill_event_appended",
+                    "finance_portal.notifications.hooks.bill_event_appended"]
 # Told of anchor records confirmed on chain: dotted paths of callables ``hook(*, keys)`` (the records' keys, e.g.
 # bill keys), called inside the confirming transaction; chain_adapter never imports the apps behind them.
 ANCHOR_CONFIRMED_HOOKS = ["finance_portal.oversight.hooks.anchors_confirmed"]
 # Annotates a queryset with organizations' latest credit scores: ``annotate(qs, name="fk_path", ...)``; the
 # marketplace sorts by it (bills never imports sme_credit).
 ORGANIZATION_SCORE_ANNOTATION = "sme_credit.selectors.annotate_latest_scores"
+# Builds each role's landing dashboard, ``dashboard(*, user, organization, role)`` (it sits above the portal).
+PORTAL_DASHBOARD = "finance_portal.notifications.worklists.dashboard"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

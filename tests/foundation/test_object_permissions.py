@@ -26,6 +26,7 @@ from bills import services
 from bills.models import Bill
 from bills.verify_tokens import verification_token_create
 from finance_portal.ledger.models import Account
+from finance_portal.notifications.models import Notification
 from finance_portal.oversight.models import OversightFlag
 from sme_credit.issuing import issuing_limit_grant
 from sme_credit.services import credit_limit_grant, credit_report_issue
@@ -83,7 +84,7 @@ def _kind(route: str, param: str) -> str:
     return {"bill_id": "bill", "invoice_id": "invoice", "offer_id": "offer", "report_id": "report",
             "limit_id": "limit", "organization_id": "organization", "flag_id": "flag", "token_id": "token",
             "role": "role", "key": "dataset", "action": "action", "format": "format", "url": "admin_path",
-            "object_id": "admin_object", "app_label": "app_label"}[param]
+            "object_id": "admin_object", "app_label": "app_label", "notification_id": "notification"}[param]
 
 
 def _fill(patterns: tuple[Any, ...], values: dict[str, str]) -> str:
@@ -116,12 +117,14 @@ def foreign(world) -> dict[str, Any]:
     flag = OversightFlag.objects.create(rule="tenor_beyond_limit", subject=f"bill:{bill.pk}", severity="medium",
                                         explanation="x", evidence={}, first_seen=bill.created_at,
                                         last_seen=bill.created_at, bill=bill)
-    assert account is not None
+    notification = Notification.objects.filter(organization=world.org("buyer2")).order_by("pk").first()
+    assert account is not None and notification is not None  # buyer2 was told of the bills submitted to it
     return {
         "bills": [bill, held], "on_sale": on_sale, "invoice": invoice,
         "objects": {"bill": str(bill.pk), "invoice": str(invoice.pk), "offer": str(offer.pk), "report": str(report.pk),
                     "limit": str(limit.pk), "issuing": str(issuing.pk), "organization": str(world.org("supplier2").pk),
-                    "flag": str(flag.pk), "token": str(token.pk), "account": str(account.pk)},
+                    "flag": str(flag.pk), "token": str(token.pk), "account": str(account.pk),
+                    "notification": str(notification.pk)},
         # Strings that must never reach a prober: numbers and ids of the bills it is not party to, the invoice,
         # financier2's offer rate, and the purchase's counterparty and amounts.
         "secrets": [bill.number, str(bill.pk), held.number, str(held.pk), invoice.invoice_number, str(invoice.pk),
