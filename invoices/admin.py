@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from invoices.models import Invoice, InvoiceEvent
+from invoices.models import ImportJob, ImportRowError, Invoice, InvoiceEvent
 
 
 class InvoiceEventInline(admin.TabularInline):
@@ -88,6 +88,48 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # staff with view permission get the read-only page
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ImportRowErrorInline(admin.TabularInline):
+    model = ImportRowError
+    extra = 0
+    can_delete = False
+    fields = ("row_number", "field", "message")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Bulk imports, read-only: a failed job and its reason are seen here; rows are only ever run by the worker."""
+
+    list_display = ("file_name", "organization", "status", "total_rows", "created_count", "failed_count", "created_at")
+    list_filter = ("status", "format")
+    search_fields = ("file_name", "organization__legal_name")
+    list_select_related = ("organization",)
+    fields = (
+        "id", "organization", "uploaded_by", "file_name", "format", "status", "total_rows", "processed",
+        "created_count", "failed_count", "failure_message", "created_at", "started_at", "heartbeat_at", "finished_at",
+    )
+    readonly_fields = fields
+    inlines = [ImportRowErrorInline]
+
+    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).defer("rows")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -312,3 +312,14 @@ def test_the_import_page_documents_the_columns(users):
     for name in HEADER:
         assert f"<code>{name}</code>" in html
     assert "/invoices/import/template.csv" in html and 'type="file"' in html
+
+
+def test_platform_staff_see_a_job_and_its_errors_in_the_admin_read_only(users):
+    page("supplier").post("/invoices/import/", {"file": upload("seen.csv", csv_bytes([good_row(1)]))})
+    job = ImportJob.objects.get()
+    ImportRowError.objects.create(job=job, row_number=7, field="invoice_number", message="Refused for a reason.")
+    admin = page("admin")
+    assert "seen.csv" in admin.get("/admin/invoices/importjob/").content.decode()
+    html = admin.get(f"/admin/invoices/importjob/{job.pk}/change/").content.decode()
+    assert "Refused for a reason." in html
+    assert admin.get("/admin/invoices/importjob/add/").status_code == 403
