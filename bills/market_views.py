@@ -25,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bills import clock, market_selectors, rules, services
+from bills import clock, confirmations, market_selectors, page_forms, rules, selectors, services
 from bills.errors import BillNotFound
 from bills.models import Bill
 from finance_portal.errors import DomainError, NotPermitted
@@ -70,8 +70,7 @@ def _expiry_from_hours(text: str) -> str:
 
 
 def _message(err: DomainError) -> str:
-    prefix = f"{err.field.replace('_', ' ').capitalize()}: " if err.field else ""
-    return f"{prefix}{err.message}"
+    return page_forms.plain(err.message)
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -106,7 +105,7 @@ def _offer_rows(rows: list[market_selectors.OfferRow]) -> list[dict[str, Any]]:
 
 
 def _listing_context(request: HttpRequest, bill: Bill, *, offer_form: dict[str, str] | None = None,
-                     offer_error: str = "") -> dict[str, Any]:
+                     offer_errors: page_forms.FieldErrors | None = None) -> dict[str, Any]:
     user = request.user
     invoices = market_selectors.listing_invoices(bill=bill, user=user)
     preview = market_selectors.buy_preview(bill=bill, user=user)
@@ -130,7 +129,8 @@ def _listing_context(request: HttpRequest, bill: Bill, *, offer_form: dict[str, 
         "can_offer": offer_refusal is None and preview is not None,
         "my_offers": _offer_rows(market_selectors.own_open_offers(user=user, bill=bill)),
         "offer_form": offer_form or {"rate": "", "expires_in_hours": str(settings.BILL_OFFER_DEFAULT_HOURS)},
-        "offer_error": offer_error,
+        "offer_errors": offer_errors.fields if offer_errors else {},
+        "offer_error": offer_errors.general if offer_errors else "",
         "default_hours": settings.BILL_OFFER_DEFAULT_HOURS,
         "max_days": settings.BILL_OFFER_MAX_DAYS,
     }
@@ -181,6 +181,7 @@ def _confirm_context(request: HttpRequest, bill: Bill | None) -> dict[str, Any]:
         "bill": bill,
         "preview": preview,
         "asking_rate": percent_text(bill.asking_rate),
+        "asking_percent": page_forms.percent_input(bill.asking_rate),
         "yield": percent_text(preview.annualized_yield, places=2) if preview else "–",
         "refusal": refusal.message if refusal else "",
         "rule": rules.rule("buy"),
@@ -202,9 +203,15 @@ def _buy_error(err: DomainError, bill: Bill | None) -> str:
 @require_http_methods(["GET", "POST"])
 def buy_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     rule = rules.rule("buy")
+    if request.method == "POST" and request.POST.get("confirm") != "yes":
+        found = _listing_or_error(request, pk)  # not confirmed: nothing is bought, the figures are shown again
+        if isinstance(found, HttpResponse):
+            return found
+        return render(request, "bills/buy_confirm.html", _confirm_context(request, found))
     if request.method == "POST":
         try:
-            purchase = services.bill_buy(bill_id=pk, actor=signed_in_user(request), rate=request.POST.get("rate", ""),
+            rate = format(page_forms.parse_percent(request.POST.get("rate", "")), "f")
+            purchase = services.bill_buy(bill_id=pk, actor=signed_in_user(request), rate=rate,
                                          idempotency_key=request.POST.get("idempotency_key", ""))
         except DomainError as err:
             try:
@@ -227,13 +234,13 @@ def buy_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _offer_error(err: DomainError) -> str:
-    """The form takes the rate in percent: a malformed rate is explained in percent, not as the fraction the
-    service speaks of."""
-    if err.field == "rate":
-        return _("Rate: give your annual rate in percent, above 0 and below 100, with at most four decimals "
-                 "(such as 3.72).")
-    return _message(err)
+def _offer_errors(err: DomainError) -> page_forms.FieldErrors:
+    """The form takes the rate in percent: a rate the service refuses is explained in percent, not as the
+    fraction it speaks of; every error goes beside its field."""
+    if err.field == "rate" and not isinstance(err, page_forms.FormError):
+        return page_forms.FieldErrors(fields={"rate": _(
+            "Give your annual rate in percent, above 0 and below 100, with at most four decimals (such as 3.72).")})
+    return page_forms.place_error(err, form_fields={"rate", "expires_in_hours"})
 
 
 @login_required
@@ -242,13 +249,14 @@ def offer_make(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """A financier offers its rate (typed in percent) on the listing, expiring in so many hours."""
     form = {"rate": request.POST.get("rate", ""), "expires_in_hours": request.POST.get("expires_in_hours", "")}
     try:
-        services.offer_make(bill_id=pk, actor=signed_in_user(request), rate=rate_from_percent(form["rate"]),
+        rate = format(page_forms.parse_percent(form["rate"]), "f")
+        services.offer_make(bill_id=pk, actor=signed_in_user(request), rate=rate,
                             expires_at=_expiry_from_hours(form["expires_in_hours"]))
     except DomainError as err:
         found = _listing_or_error(request, pk)
         if isinstance(found, HttpResponse):
             return found
-        context = _listing_context(request, found, offer_form=form, offer_error=_offer_error(err))
+        context = _listing_context(request, found, offer_form=form, offer_errors=_offer_errors(err))
         return render(request, "bills/listing.html", context, status=err.http_status)
     messages.success(request, _(rules.rule("offer").done))
     return redirect("bills:listing", pk=pk)
@@ -273,6 +281,8 @@ def offer_withdraw(request: HttpRequest, offer_id: int) -> HttpResponse:
 def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
     """The holder accepts an open offer: a purchase at the offered rate (``services.offer_accept``)."""
     fallback = reverse("bills:list")
+    if request.POST.get("confirm") != "yes":
+        return _offer_accept_confirmation(request, offer_id)
     try:
         purchase = services.offer_accept(offer_id=offer_id, actor=signed_in_user(request), reason=request.POST.get("reason", ""))
     except DomainError as err:
@@ -280,6 +290,67 @@ def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
         return redirect(_safe_next(request, fallback))
     messages.success(request, _(rules.rule("accept_offer").done))
     return redirect("bills:detail", pk=purchase.bill_id)
+
+
+def _offer_accept_confirmation(request: HttpRequest, offer_id: int) -> HttpResponse:
+    """What accepting the offer means, before it is accepted: who pays how much, and that the bill passes to
+    the financier; 404 for an offer the viewer does not see on a bill it holds."""
+    offer = selectors.offers_visible_to(request.user).filter(pk=offer_id, bill__holder__isnull=False).first()
+    if offer is None:
+        raise Http404("No such offer.")
+    try:
+        bill = selectors.bill_get_visible(user=request.user, bill_id=offer.bill_id)
+    except BillNotFound:
+        raise Http404("No such offer.") from None
+    refusal = market_selectors.action_refusal("accept_offer", bill=bill, user=request.user)
+    if refusal is not None:
+        messages.error(request, page_forms.plain(refusal.message))
+        return redirect("bills:detail", pk=bill.pk)
+    preview = confirmations.price_preview(bill, offer.rate)
+    if preview.quote is None:
+        messages.error(request, _("This bill has no price today: it is at or past maturity."))
+        return redirect("bills:detail", pk=bill.pk)
+    quote = preview.quote
+    summary = confirmations.Summary(
+        _("%(financier)s pays your organization %(price)s for bill %(number)s (face %(face)s) at %(rate)s a year; "
+          "the bill passes to it, and the other offers lapse.")
+        % {"financier": offer.financier.legal_name, "price": confirmations.money_text(quote.price, bill),
+           "number": bill.number, "face": confirmations.money_text(bill.face, bill), "rate": percent_text(offer.rate)},
+        quote=quote, annual_yield=preview.annual_yield)
+    label = _(rules.rule("accept_offer").label)
+    return render(request, "bills/_confirm.html", {
+        "title": _("Confirm: %(action)s") % {"action": label},
+        "bill": bill,
+        "label": label,
+        "summary": summary,
+        "hidden": [("reason", request.POST.get("reason", "")), ("next", reverse("bills:detail", args=[bill.pk]))],
+        "post_url": reverse("bills:offer-accept", args=[offer_id]),
+        "back_url": reverse("bills:detail", args=[bill.pk]),
+    })
+
+
+@login_required
+@require_http_methods(["GET"])
+def price_preview(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The live preview beside a rate typed in percent (htmx): the price, interest, days to maturity and yield
+    a year of the bill bought today at that rate, from the services' own quote. Only for a bill the viewer
+    may read (a participant's, or a listing a financier may price); 404 for any other."""
+    try:
+        bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
+    except BillNotFound:
+        try:
+            bill = market_selectors.listing_get(user=request.user, bill_id=pk)
+        except (BillNotFound, NotPermitted):
+            raise Http404("No such bill.") from None
+    context: dict[str, Any] = {"bill": bill, "error": ""}
+    try:
+        rate = page_forms.parse_percent(request.GET.get("rate", ""))
+    except page_forms.FormError as err:
+        context["error"] = err.message
+    else:
+        preview = confirmations.price_preview(bill, rate)
+        context.update(quote=preview.quote, annual_yield=preview.annual_yield, rate=rate)
+    return render(request, "bills/_confirm_preview.html", context)
 
 
 def offers_context(request: HttpRequest, bill: Bill) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import connection
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from bills import clock, rules
 from bills.errors import BillNotFound, BillTransitionRefused
@@ -59,7 +60,7 @@ def platform_organization() -> Organization:
     """The platform operator: the actor of the system's own transitions."""
     org = Organization.objects.filter(is_platform=True).order_by("pk").first()
     if org is None:
-        raise BillTransitionRefused("No platform organization is registered: the system cannot act.", code="no_platform")
+        raise BillTransitionRefused(gettext("No platform organization is registered: the system cannot act."), code="no_platform")
     return org
 
 
@@ -79,7 +80,7 @@ def lock_bill(bill_id: object) -> Bill:
     try:
         return Bill.objects.select_for_update().get(pk=pk)
     except Bill.DoesNotExist:
-        raise BillNotFound("No such bill.") from None
+        raise BillNotFound(gettext("No such bill.")) from None
 
 
 def _reachable(rule: rules.Transition, bill: Bill, org: Organization) -> bool:
@@ -95,9 +96,9 @@ def _not_found(rule: rules.Transition, bill: Bill, org: Organization) -> Excepti
     if rule.reach is rules.Reach.MARKET and org.is_financier and bill.state == BillState.FINANCED:
         last = BillEvent.objects.filter(bill=bill).order_by("-seq").values_list("type", flat=True).first()
         if last == EventType.BUY:
-            return BillTransitionRefused(f"Bill {bill.number} has just been bought by another financier.",
+            return BillTransitionRefused(gettext("Bill %(number)s has just been bought by another financier.") % {"number": bill.number},
                                          code="already_bought")
-    return BillNotFound("No such bill.")
+    return BillNotFound(gettext("No such bill."))
 
 
 def guard(action: str, *, bill_id: object, actor: User | None) -> Guarded:

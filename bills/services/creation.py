@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from bills import clock
 from bills.errors import BillInvalid, InvoiceOverAllocated
@@ -46,23 +47,31 @@ def lock_invoices_with_room(
         field = f"invoice_allocations[{i}]"
         invoice = invoices.get(invoice_id)
         if invoice is None or invoice.seller_id != seller.pk or (buyer is not None and invoice.buyer_id != buyer.pk):
-            whose = f"issued by {seller.legal_name}" + (f" to {buyer.legal_name}" if buyer else "")
-            raise BillInvalid(f"No invoice {invoice_id} {whose} is registered.", field=f"{field}.invoice")
+            if buyer is not None:
+                missing = gettext("No invoice %(invoice)s issued by %(seller)s to %(buyer)s is registered.")
+            else:
+                missing = gettext("No invoice %(invoice)s issued by %(seller)s is registered.")
+            raise BillInvalid(missing % {"invoice": invoice_id, "seller": seller.legal_name,
+                                         "buyer": buyer.legal_name if buyer else ""}, field=f"{field}.invoice")
         if invoice.currency != currency:
             raise BillInvalid(
-                f"Invoice {invoice.invoice_number} is in {invoice.currency}, the bill in {currency}.",
+                gettext("Invoice %(number)s is in %(invoice_currency)s, the bill in %(currency)s.")
+                % {"number": invoice.invoice_number, "invoice_currency": invoice.currency, "currency": currency},
                 field=f"{field}.invoice",
             )
         if invoice.status == InvoiceStatus.DISPUTED:
             raise BillInvalid(
-                f"Invoice {invoice.invoice_number} is disputed by its buyer and cannot back a bill.",
+                gettext("Invoice %(number)s is disputed by its buyer and cannot back a bill.")
+                % {"number": invoice.invoice_number},
                 field=f"{field}.invoice",
             )
         room = invoice.total_amount - used.get(invoice_id, Decimal("0"))
         if amount > room:
             raise InvoiceOverAllocated(
-                f"Invoice {invoice.invoice_number} has {amount_text(room, currency)} {currency} left unallocated "
-                f"of its {amount_text(invoice.total_amount, currency)}; {amount_text(amount, currency)} was asked.",
+                gettext("Invoice %(number)s has %(room)s %(currency)s left unallocated of its %(total)s; "
+                        "%(asked)s was asked.")
+                % {"number": invoice.invoice_number, "room": amount_text(room, currency), "currency": currency,
+                   "total": amount_text(invoice.total_amount, currency), "asked": amount_text(amount, currency)},
                 field=f"{field}.amount",
             )
     return invoices
@@ -106,8 +115,8 @@ def bill_create(
         face_amount = parse_amount(face, currency, field="face")
         if face_amount != total:
             raise BillInvalid(
-                f"The face ({amount_text(face_amount, currency)}) must equal the sum of the invoice allocations "
-                f"({amount_text(total, currency)}).",
+                gettext("The face (%(face)s) must equal the sum of the invoice allocations (%(total)s).")
+                % {"face": amount_text(face_amount, currency), "total": amount_text(total, currency)},
                 field="face",
             )
     at = clock.now()
@@ -121,11 +130,13 @@ def bill_create(
         inputs.check_face(total, currency, field="invoice_allocations")
         buyers = {inv.buyer_id for inv in invoices.values()}
         if len(buyers) != 1:
-            raise BillInvalid("All invoices behind one bill must be owed by the same buyer.", field="invoice_allocations")
+            raise BillInvalid(gettext("All invoices behind one bill must be owed by the same buyer."),
+                              field="invoice_allocations")
         debtor = Organization.objects.get(pk=buyers.pop())
         if not (debtor.is_core_enterprise and debtor.can_act):
             raise BillInvalid(
-                f"The invoices' buyer {debtor.legal_name} is not an onboarded core enterprise: it cannot owe a bill.",
+                gettext("The invoices' buyer %(name)s is not an onboarded core enterprise: it cannot owe a bill.")
+                % {"name": debtor.legal_name},
                 field="invoice_allocations",
             )
         bill = new_bill(creditor=org, debtor=debtor, holder=org, face=total, currency=currency,
@@ -161,7 +172,8 @@ def bill_issue(
     org = guard_creation("issue", actor=actor)
     receiver = inputs.counterparty(to, field="to", acting=org)
     if not receiver.is_supplier:
-        raise BillInvalid(f"{receiver.legal_name} is not a supplier: bills are issued to suppliers.", field="to")
+        raise BillInvalid(gettext("%(name)s is not a supplier: bills are issued to suppliers.")
+                          % {"name": receiver.legal_name}, field="to")
     currency = validate_currency(currency or settings.DEFAULT_CURRENCY)
     face_amount = inputs.check_face(parse_amount(face, currency, field="face"), currency)
     allocations = inputs.parse_allocations(invoice_allocations, currency=currency, required=False)
@@ -169,8 +181,8 @@ def bill_issue(
         total = sum((amount for _, amount in allocations), Decimal("0"))
         if total != face_amount:
             raise BillInvalid(
-                f"The invoice allocations sum to {amount_text(total, currency)}, the face is "
-                f"{amount_text(face_amount, currency)}: they must be equal.",
+                gettext("The invoice allocations sum to %(total)s, the face is %(face)s: they must be equal.")
+                % {"total": amount_text(total, currency), "face": amount_text(face_amount, currency)},
                 field="invoice_allocations",
             )
     at = clock.now()

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from bills import clock
 from bills.errors import BillInvalid
@@ -48,7 +49,8 @@ def an_object(parse: Parser) -> Parser:
     @functools.wraps(parse)
     def wrapped(value: object, *args: Any, **kwargs: Any) -> Any:
         if isinstance(value, NotAnObject):
-            raise BillInvalid("Send the request body as a JSON object (an empty one, {}, when nothing is needed).",
+            raise BillInvalid(gettext("Send the request body as a JSON object (an empty one, {}, when nothing is "
+                                      "needed)."),
                               code="body_not_an_object")
         return parse(value, *args, **kwargs)
 
@@ -60,30 +62,32 @@ def _text(value: object, *, field: str, limit: int, what: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str | int):
-        raise BillInvalid(f"Send the {what} as text.", field=field)
+        raise BillInvalid(gettext("Send the %(what)s as text.") % {"what": what}, field=field)
     text = str(value).strip()
     if any(ord(c) < 32 and c not in "\t\n\r" or ord(c) == 127 for c in text):
-        raise BillInvalid(f"The {what} contains a control character (such as a NUL byte).", field=field)
+        raise BillInvalid(gettext("The %(what)s contains a control character (such as a NUL byte).") % {"what": what},
+                          field=field)
     if len(text) > limit:
-        raise BillInvalid(f"The {what} is limited to {limit} characters.", field=field)
+        raise BillInvalid(gettext("The %(what)s is limited to %(limit)s characters.") % {"what": what, "limit": limit},
+                          field=field)
     return text
 
 
 def reason_text(value: object, *, required: bool = False) -> str:
-    text = _text(value, field="reason", limit=MAX_REASON, what="reason")
+    text = _text(value, field="reason", limit=MAX_REASON, what=gettext("reason"))
     if required and not text:
-        raise BillInvalid("Give a reason: it is recorded in the bill's history.", field="reason")
+        raise BillInvalid(gettext("Give a reason: it is recorded in the bill's history."), field="reason")
     return text
 
 
 def reference_text(value: object) -> str:
-    return _text(value, field="reference", limit=MAX_REFERENCE, what="reference")
+    return _text(value, field="reference", limit=MAX_REFERENCE, what=gettext("reference"))
 
 
 @an_object
 def parse_date(value: object, *, field: str) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise BillInvalid("Give a date (YYYY-MM-DD), not a date and time.", field=field)
+        raise BillInvalid(gettext("Give a date (YYYY-MM-DD), not a date and time."), field=field)
     if isinstance(value, dt.date):
         return value
     text = str(value).strip() if isinstance(value, str) else ""
@@ -92,17 +96,18 @@ def parse_date(value: object, *, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise BillInvalid(f"{value!r} is not a date in the form YYYY-MM-DD.", field=field) from None
+        raise BillInvalid(gettext("%(value)s is not a date in the form YYYY-MM-DD.") % {"value": repr(value)},
+                          field=field) from None
 
 
 def check_maturity(maturity: dt.date, *, issue_date: dt.date, field: str = "maturity_date") -> None:
     if maturity <= clock.today():
-        raise BillInvalid("The maturity date must be after today.", field=field)
+        raise BillInvalid(gettext("The maturity date must be after today."), field=field)
     limit = settings.BILL_MAX_TENOR_DAYS
     if (maturity - issue_date).days > limit:
         raise BillInvalid(
-            f"The tenor (issue date to maturity) may not exceed {limit} days: mature on or before "
-            f"{issue_date + dt.timedelta(days=limit)}.",
+            gettext("The tenor (issue date to maturity) may not exceed %(limit)s days: mature on or before "
+                    "%(last)s.") % {"limit": limit, "last": issue_date + dt.timedelta(days=limit)},
             field=field,
         )
 
@@ -110,11 +115,15 @@ def check_maturity(maturity: dt.date, *, issue_date: dt.date, field: str = "matu
 def check_face(amount: Decimal, currency: str, *, field: str = "face", part: bool = False) -> Decimal:
     """A bill's face (or a split part's) lies within ``BILL_MIN_FACE`` and ``BILL_MAX_FACE`` (409-free: a 400)."""
     low, high = settings.BILL_MIN_FACE, settings.BILL_MAX_FACE
-    what = "A part of a split" if part else "A bill's face"
+    words = {"currency": currency}
     if amount < low:
-        raise BillInvalid(f"{what} is at least {low:,.2f} {currency}.", field=field)
+        least = gettext("A part of a split is at least %(amount)s %(currency)s.") if part \
+            else gettext("A bill's face is at least %(amount)s %(currency)s.")
+        raise BillInvalid(least % {**words, "amount": f"{low:,.2f}"}, field=field)
     if amount > high:
-        raise BillInvalid(f"{what} is at most {high:,.2f} {currency}.", field=field)
+        most = gettext("A part of a split is at most %(amount)s %(currency)s.") if part \
+            else gettext("A bill's face is at most %(amount)s %(currency)s.")
+        raise BillInvalid(most % {**words, "amount": f"{high:,.2f}"}, field=field)
     return amount
 
 
@@ -133,9 +142,10 @@ def parse_moment(value: object, *, field: str) -> dt.datetime | None:
         except ValueError:
             moment = None
         if moment is None:
-            raise BillInvalid(f"{value!r} is not a date and time such as 2026-12-01T17:00:00+08:00.", field=field)
+            raise BillInvalid(gettext("%(value)s is not a date and time such as 2026-12-01T17:00:00+08:00.")
+                              % {"value": repr(value)}, field=field)
     if moment.tzinfo is None:
-        raise BillInvalid("Give the time zone of the moment (such as +08:00 or Z).", field=field)
+        raise BillInvalid(gettext("Give the time zone of the moment (such as +08:00 or Z)."), field=field)
     return moment.astimezone(dt.UTC)
 
 
@@ -143,18 +153,21 @@ def parse_moment(value: object, *, field: str) -> dt.datetime | None:
 def parse_rate(value: object, *, field: str = "rate") -> Decimal:
     """An annual discount rate as a fraction (``"0.036"`` is 3.6 %): above 0, below 1, six decimals at most."""
     if isinstance(value, float | bool) or value is None:
-        raise BillInvalid("Send the rate as a decimal string such as \"0.036\" (3.6 % a year).", field=field)
+        raise BillInvalid(gettext("Send the rate as a decimal string such as \"0.036\" (%(percent)s a year).")
+                          % {"percent": "3.6 %"}, field=field)
     text = str(value).strip() if isinstance(value, str | int) else "?"
     if not text.isascii():
-        raise BillInvalid("Write the rate with ASCII digits, such as \"0.036\".", field=field)
+        raise BillInvalid(gettext("Write the rate with ASCII digits, such as \"0.036\"."), field=field)
     try:
         rate = Decimal(text)
     except (InvalidOperation, ValueError):
-        raise BillInvalid(f"{value!r} is not a decimal rate.", field=field) from None
+        raise BillInvalid(gettext("%(value)s is not a decimal rate.") % {"value": repr(value)}, field=field) from None
     if not rate.is_finite() or rate <= 0 or rate >= 1:
-        raise BillInvalid("The annual rate is a fraction above 0 and below 1 (\"0.036\" is 3.6 %).", field=field)
+        raise BillInvalid(gettext("The annual rate is a fraction above 0 and below 1 (\"0.036\" is %(percent)s).")
+                          % {"percent": "3.6 %"}, field=field)
     if rate != rate.quantize(Decimal(1).scaleb(-RATE_DIGITS)):
-        raise BillInvalid(f"The rate has at most {RATE_DIGITS} decimal places.", field=field)
+        raise BillInvalid(gettext("The rate has at most %(digits)s decimal places.") % {"digits": RATE_DIGITS},
+                          field=field)
     return rate
 
 
@@ -168,16 +181,19 @@ def counterparty(code: object, *, field: str, acting: Organization) -> Organizat
     """An onboarded (KYC approved) trading organization named by its credit code, other than ``acting``."""
     text = str(code).strip().upper() if isinstance(code, str) else ""
     if not text:
-        raise BillInvalid("Name the receiving organization by its unified social credit code.", field=field)
+        raise BillInvalid(gettext("Name the receiving organization by its unified social credit code."), field=field)
     org = Organization.objects.filter(credit_code=text).first() if text.isascii() and len(text) <= 64 else None
     if org is None:
-        raise BillInvalid(f"No organization with credit code {text[:64]} is registered on the platform.", field=field)
+        raise BillInvalid(gettext("No organization with credit code %(code)s is registered on the platform.")
+                          % {"code": text[:64]}, field=field)
     if org.pk == acting.pk:
-        raise BillInvalid("The receiver must be another organization than yours.", field=field)
+        raise BillInvalid(gettext("The receiver must be another organization than yours."), field=field)
     if not org.can_act:
-        raise BillInvalid(f"{org.legal_name} is not onboarded (KYC not approved): it cannot receive bills.", field=field)
+        raise BillInvalid(gettext("%(name)s is not onboarded (KYC not approved): it cannot receive bills.")
+                          % {"name": org.legal_name}, field=field)
     if org.is_regulator or org.is_platform:
-        raise BillInvalid(f"{org.legal_name} oversees the platform and takes no part in trades.", field=field)
+        raise BillInvalid(gettext("%(name)s oversees the platform and takes no part in trades.")
+                          % {"name": org.legal_name}, field=field)
     return org
 
 
@@ -186,29 +202,30 @@ def _list(raw: object, *, field: str, what: str) -> Sequence[object]:
     if raw is None:
         return []
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise BillInvalid(f"Give the {what} as a list.", field=field)
+        raise BillInvalid(gettext("Give the %(what)s as a list.") % {"what": what}, field=field)
     return raw
 
 
 @an_object
 def parse_allocations(raw: object, *, currency: str, required: bool) -> list[tuple[uuid.UUID, Decimal]]:
     field = "invoice_allocations"
-    items = _list(raw, field=field, what="invoice allocations ({invoice, amount} objects)")
+    items = _list(raw, field=field, what=gettext("invoice allocations ({invoice, amount} objects)"))
     if required and not items:
-        raise BillInvalid("A bill is backed by at least one of your invoices.", field=field)
+        raise BillInvalid(gettext("A bill is backed by at least one of your invoices."), field=field)
     if len(items) > MAX_ALLOCATIONS:
-        raise BillInvalid(f"A bill is backed by at most {MAX_ALLOCATIONS} invoices.", field=field)
+        raise BillInvalid(gettext("A bill is backed by at most %(count)s invoices.") % {"count": MAX_ALLOCATIONS},
+                          field=field)
     parsed: list[tuple[uuid.UUID, Decimal]] = []
     seen: set[uuid.UUID] = set()
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
-            raise BillInvalid("Each allocation is an object {invoice, amount}.", field=f"{field}[{i}]")
+            raise BillInvalid(gettext("Each allocation is an object {invoice, amount}."), field=f"{field}[{i}]")
         try:
             invoice_id = uuid.UUID(str(item.get("invoice")))
         except (ValueError, TypeError):
-            raise BillInvalid("Name the invoice by its id.", field=f"{field}[{i}].invoice") from None
+            raise BillInvalid(gettext("Name the invoice by its id."), field=f"{field}[{i}].invoice") from None
         if invoice_id in seen:
-            raise BillInvalid("An invoice appears twice in the allocations.", field=f"{field}[{i}].invoice")
+            raise BillInvalid(gettext("An invoice appears twice in the allocations."), field=f"{field}[{i}].invoice")
         seen.add(invoice_id)
         parsed.append((invoice_id, parse_amount(item.get("amount"), currency, field=f"{field}[{i}].amount")))
     return parsed
@@ -216,12 +233,12 @@ def parse_allocations(raw: object, *, currency: str, required: bool) -> list[tup
 
 @an_object
 def parse_parts(raw: object) -> list[Mapping[str, object]]:
-    items = _list(raw, field="parts", what="parts ({face, transfer_to} objects)")
+    items = _list(raw, field="parts", what=gettext("parts ({face, transfer_to} objects)"))
     if not 2 <= len(items) <= MAX_PARTS:
-        raise BillInvalid(f"A split makes between 2 and {MAX_PARTS} parts.", field="parts")
+        raise BillInvalid(gettext("A split makes between 2 and %(count)s parts.") % {"count": MAX_PARTS}, field="parts")
     for i, part in enumerate(items):
         if not isinstance(part, Mapping):
-            raise BillInvalid("Each part is an object {face, transfer_to}.", field=f"parts[{i}]")
+            raise BillInvalid(gettext("Each part is an object {face, transfer_to}."), field=f"parts[{i}]")
     return list(items)  # type: ignore[arg-type]
 
 
@@ -229,6 +246,7 @@ def idempotency_key(value: object) -> str:
     text = value.strip() if isinstance(value, str) else "" if value is None else "\x00"
     if len(text) > 128 or any(not (32 < ord(c) < 127) for c in text):
         raise BillInvalid(
-            "The Idempotency-Key is up to 128 printable ASCII characters without spaces.", field="idempotency_key"
+            gettext("The Idempotency-Key is up to 128 printable ASCII characters without spaces."),
+            field="idempotency_key",
         )
     return text

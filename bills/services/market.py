@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from bills.errors import BillInvalid, BillTransitionRefused
 from bills.events import amount_text, rate_text
@@ -80,7 +81,8 @@ def bill_buy(
         bill = g.bill
         if earlier is not None:
             raise BillInvalid(
-                "This Idempotency-Key was already used for a purchase of another bill.", field="idempotency_key"
+                gettext("This Idempotency-Key was already used for a purchase of another bill."),
+                field="idempotency_key",
             )
         expected = inputs.optional_rate(rate)
         text = g.reason(reason)
@@ -88,7 +90,8 @@ def bill_buy(
         assert asking is not None  # a listed bill has a rate (check constraint)
         if expected is not None and expected != asking:
             raise BillTransitionRefused(
-                f"The asking rate of bill {bill.number} is now {rate_text(asking)}, not {rate_text(expected)}.",
+                gettext("The asking rate of bill %(number)s is now %(asking)s, not %(expected)s.")
+                % {"number": bill.number, "asking": rate_text(asking), "expected": rate_text(expected)},
                 code="rate_changed",
             )
         return purchase(g, buyer=org, rate=asking, reason=text, idempotency_key=key)
@@ -109,7 +112,8 @@ def purchase(g: Guarded, *, buyer: Organization, rate: Decimal, reason: str, ide
     days, interest, price = quote.days, quote.interest, quote.price
     if price <= 0:
         raise BillTransitionRefused(
-            f"At {rate_text(rate)} for {days} days the discount swallows the face: no price is left.", code="no_price"
+            gettext("At %(rate)s for %(days)s days the discount swallows the face: no price is left.")
+            % {"rate": rate_text(rate), "days": days}, code="no_price",
         )
     for path in getattr(settings, "BILL_PURCHASE_POLICIES", ()):
         import_string(path)(bill=bill, buyer=buyer, price=price)

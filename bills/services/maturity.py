@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from bills import clock, rules
 from bills.errors import BillTransitionRefused
@@ -42,7 +43,8 @@ def bill_mark_overdue(*, bill_id: object, actor: User | None = None, reason: obj
         bill = g.bill
         if _issued_unsigned(bill):
             raise BillTransitionRefused(
-                f"Bill {bill.number} was issued and never signed for: it lapses instead of going overdue.",
+                gettext("Bill %(number)s was issued and never signed for: it lapses instead of going overdue.")
+                % {"number": bill.number},
                 code="lapses",
             )
         text = g.reason(reason) or f"Unpaid after maturity on {bill.maturity_date}."
@@ -72,7 +74,8 @@ def bill_lapse(*, bill_id: object, actor: User | None = None, reason: object = "
         bill = g.bill
         if not _issued_unsigned(bill):
             raise BillTransitionRefused(
-                f"Bill {bill.number} waits for a transfer's receiver, not an issue's: it goes overdue if unpaid.",
+                gettext("Bill %(number)s waits for a transfer's receiver, not an issue's: it goes overdue if "
+                        "unpaid.") % {"number": bill.number},
                 code="not_issued",
             )
         text = g.reason(reason) or f"Issued and never signed for by maturity on {bill.maturity_date}."

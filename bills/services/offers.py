@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from bills import clock
 from bills.errors import BillActionNotPermitted, BillInvalid, BillNotFound, BillTransitionRefused
@@ -23,16 +24,22 @@ from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import User
 
 
+def _status_words(status: str) -> str:
+    """An offer's status in words of the active language (the code itself in English)."""
+    words = {OfferStatus.OPEN: gettext("open"), OfferStatus.ACCEPTED: gettext("accepted"),
+             OfferStatus.WITHDRAWN: gettext("withdrawn"), OfferStatus.LAPSED: gettext("lapsed")}
+    return words.get(status, status)
+
 def _expiry(value: object, *, maturity: dt.date) -> dt.datetime:
     now = clock.now()
     expires = inputs.parse_moment(value, field="expires_at") or now + dt.timedelta(
         hours=settings.BILL_OFFER_DEFAULT_HOURS
     )
     if expires <= now:
-        raise BillInvalid("The offer must expire in the future.", field="expires_at")
+        raise BillInvalid(gettext("The offer must expire in the future."), field="expires_at")
     longest = settings.BILL_OFFER_MAX_DAYS
     if expires > now + dt.timedelta(days=longest):
-        raise BillInvalid(f"An offer stands for at most {longest} days.", field="expires_at")
+        raise BillInvalid(gettext("An offer stands for at most %(days)s days.") % {"days": longest}, field="expires_at")
     matures = dt.datetime.combine(maturity, dt.time(), tzinfo=dt.UTC)
     return min(expires, matures)  # nothing is bought on or after maturity
 
@@ -56,7 +63,7 @@ def offer_make(*, bill_id: object, actor: User, rate: object = None, expires_at:
 def _offer_id(value: object) -> int:
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
     if not (text.isascii() and text.isdigit() and len(text) < 19):
-        raise BillNotFound("No such offer.", code="offer_not_found")
+        raise BillNotFound(gettext("No such offer."), code="offer_not_found")
     return int(text)
 
 
@@ -66,9 +73,10 @@ def offer_withdraw(*, offer_id: object, actor: User) -> BillOffer:
     with transaction.atomic():
         offer = BillOffer.objects.select_for_update().filter(pk=_offer_id(offer_id), financier=org).first()
         if offer is None:
-            raise BillNotFound("No such offer.", code="offer_not_found")
+            raise BillNotFound(gettext("No such offer."), code="offer_not_found")
         if offer.status != OfferStatus.OPEN:
-            raise BillTransitionRefused(f"The offer is {offer.status}: there is nothing to withdraw.",
+            raise BillTransitionRefused(gettext("The offer is %(status)s: there is nothing to withdraw.")
+                                        % {"status": _status_words(offer.status)},
                                         code="offer_closed")
         offer.status, offer.closed_at = OfferStatus.WITHDRAWN, clock.now()
         offer.save(update_fields=["status", "closed_at"])
@@ -81,20 +89,23 @@ def offer_accept(*, offer_id: object, actor: User, reason: object = "") -> BillP
     pk = _offer_id(offer_id)
     found = BillOffer.objects.filter(pk=pk).values_list("bill_id", flat=True).first()
     if found is None:
-        raise BillNotFound("No such offer.", code="offer_not_found")
+        raise BillNotFound(gettext("No such offer."), code="offer_not_found")
     with transaction.atomic():
         g = guard("accept_offer", bill_id=found, actor=actor)  # 404 unless the bill is in the holder's reach
         offer = BillOffer.objects.select_for_update().select_related("financier").get(pk=pk)
         text = g.reason(reason)
         now = clock.now()
         if offer.status != OfferStatus.OPEN or offer.holder_seq != g.bill.holder_seq:
-            raise BillTransitionRefused(f"The offer is {offer.status}: it can no longer be accepted.",
+            raise BillTransitionRefused(gettext("The offer is %(status)s: it can no longer be accepted.")
+                                        % {"status": _status_words(offer.status)},
                                         code="offer_closed")
         if offer.expires_at <= now:
-            raise BillTransitionRefused(f"The offer expired at {offer.expires_at:%Y-%m-%d %H:%M} UTC.",
+            raise BillTransitionRefused(gettext("The offer expired at %(moment)s UTC.")
+                                        % {"moment": f"{offer.expires_at:%Y-%m-%d %H:%M}"},
                                         code="offer_expired")
         if not offer.financier.can_act:
-            raise BillActionNotPermitted(f"{offer.financier.legal_name} may not trade now (KYC).")
+            raise BillActionNotPermitted(gettext("%(name)s may not trade now (KYC).")
+                                         % {"name": offer.financier.legal_name})
         result = purchase(g, buyer=offer.financier, rate=offer.rate, reason=text, offer=offer)
         offer.status, offer.closed_at = OfferStatus.ACCEPTED, now
         offer.save(update_fields=["status", "closed_at"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext
 
 from bills.errors import BillTransitionRefused, InvoiceOverAllocated
 from bills.models import RELEASED_STATES, Bill, BillAllocation
@@ -22,7 +23,8 @@ def bill_submit(*, bill_id: object, actor: User, reason: object = "") -> Bill:
         disputed = bill.allocations.filter(invoice__status=InvoiceStatus.DISPUTED).select_related("invoice").first()
         if disputed is not None:
             raise BillTransitionRefused(
-                f"Cannot submit bill {bill.number}: invoice {disputed.invoice.invoice_number} is disputed by its buyer.",
+                gettext("Cannot submit bill %(number)s: invoice %(invoice)s is disputed by its buyer.")
+                % {"number": bill.number, "invoice": disputed.invoice.invoice_number},
                 code="invoice_disputed",
             )
         for allocation in bill.allocations.order_by("invoice_id"):
@@ -34,7 +36,8 @@ def bill_submit(*, bill_id: object, actor: User, reason: object = "") -> Bill:
             )
             if used > invoice.total_amount:
                 raise InvoiceOverAllocated(
-                    f"Cannot submit bill {bill.number}: invoice {invoice.invoice_number} is allocated beyond its total.",
+                    gettext("Cannot submit bill %(number)s: invoice %(invoice)s is allocated beyond its total.")
+                    % {"number": bill.number, "invoice": invoice.invoice_number},
                 )
         transition(g, reason=text)
     return bill

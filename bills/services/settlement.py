@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from bills import clock
 from bills.errors import BillTransitionRefused
@@ -79,7 +80,8 @@ def bill_request_early_settlement(*, bill_id: object, actor: User,
         existing = EarlySettlementRequest.objects.filter(bill=g.bill, holder_seq=g.bill.holder_seq).first()
         if existing is not None:
             raise BillTransitionRefused(
-                f"Your request of {existing.requested_at:%Y-%m-%d} waits for the holder's answer.",
+                gettext("Your request of %(day)s waits for the holder's answer.")
+                % {"day": f"{existing.requested_at:%Y-%m-%d}"},
                 code="already_requested",
             )
         return EarlySettlementRequest.objects.create(bill=g.bill, holder_seq=g.bill.holder_seq, requested_by=g.org,
@@ -94,7 +96,8 @@ def bill_accept_early_settlement(*, bill_id: object, actor: User, reason: object
                    .filter(bill=g.bill, holder_seq=g.bill.holder_seq, settled_at__isnull=True).first())
         if request is None:
             raise BillTransitionRefused(
-                f"The debtor has not asked to settle bill {g.bill.number} early: there is nothing to consent to.",
+                gettext("The debtor has not asked to settle bill %(number)s early: there is nothing to consent to.")
+                % {"number": g.bill.number},
                 code="no_request",
             )
         settlement = _pay_face(g, kind=SettlementKind.EARLY, reason=g.reason(reason))

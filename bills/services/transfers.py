@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from bills.errors import BillInvalid
 from bills.events import amount_text
@@ -30,7 +31,8 @@ from finance_portal.users import User
 def _receiver(value: object, *, field: str, bill: Bill, org: Organization) -> Organization:
     receiver = inputs.counterparty(value, field=field, acting=org)
     if receiver.pk == bill.debtor_id:
-        raise BillInvalid("A bill cannot be transferred to its debtor: the debtor settles it instead.", field=field)
+        raise BillInvalid(gettext("A bill cannot be transferred to its debtor: the debtor settles it instead."),
+                          field=field)
     return receiver
 
 
@@ -96,8 +98,8 @@ def _parse_parts(raw: object, *, bill: Bill, org: Organization) -> list[tuple[De
     total = sum((amount for amount, _ in parsed), Decimal("0"))
     if total != bill.face:
         raise BillInvalid(
-            f"The parts sum to {amount_text(total, bill.currency)}; they must sum exactly to the face, "
-            f"{amount_text(bill.face, bill.currency)}.",
+            gettext("The parts sum to %(total)s; they must sum exactly to the face, %(face)s.")
+            % {"total": amount_text(total, bill.currency), "face": amount_text(bill.face, bill.currency)},
             field="parts",
         )
     return parsed

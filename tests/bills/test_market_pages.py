@@ -164,7 +164,7 @@ def test_a_double_submit_with_one_key_buys_once(world, client, at_noon):
     as_user(client, world, "financier")
     key = client.get(f"/marketplace/{bill.pk}/buy/").context["idempotency_key"]
     assert key != client.get(f"/marketplace/{bill.pk}/buy/").context["idempotency_key"]  # one per rendered form
-    form = {"rate": "0.036000", "idempotency_key": key}
+    form = {"rate": "3.6", "idempotency_key": key, "confirm": "yes"}  # the rate in percent, as the page sends it
     responses = [client.post(f"/marketplace/{bill.pk}/buy/", form) for _ in range(2)]
     assert [r.status_code for r in responses] == [302, 302]
     assert {r["Location"] for r in responses} == {f"/bills/{bill.pk}/"}
@@ -190,7 +190,7 @@ def test_a_refusal_is_shown_as_an_error_on_the_confirmation(world, client, at_no
     key = client.get(f"/marketplace/{bill.pk}/buy/").context["idempotency_key"]
     services.bill_unlist(bill_id=bill.pk, actor=world.user("supplier"))
     services.bill_list(bill_id=bill.pk, actor=world.user("supplier"), rate="0.04")
-    response = client.post(f"/marketplace/{bill.pk}/buy/", {"rate": "0.036000", "idempotency_key": key})
+    response = client.post(f"/marketplace/{bill.pk}/buy/", {"rate": "3.6", "idempotency_key": key, "confirm": "yes"})
     text = html(response)
     assert response.status_code == 409
     assert 'class="notice error"' in text and f"changed to 4.00{NBSP}%" in text and "msg-success" not in text
@@ -203,7 +203,7 @@ def test_a_bill_sold_meanwhile_is_an_error_not_a_crash(world, client, at_noon):
     as_user(client, world, "financier")
     key = client.get(f"/marketplace/{bill.pk}/buy/").context["idempotency_key"]
     services.bill_buy(bill_id=bill.pk, actor=world.user("financier2"))
-    response = client.post(f"/marketplace/{bill.pk}/buy/", {"rate": "0.036000", "idempotency_key": key})
+    response = client.post(f"/marketplace/{bill.pk}/buy/", {"rate": "3.6", "idempotency_key": key, "confirm": "yes"})
     assert response.status_code == 409 and "just been bought" in html(response)
     assert BillPurchase.objects.get().buyer == world.org("financier2")
 
@@ -265,8 +265,8 @@ def test_a_bad_offer_is_shown_on_the_listing_and_writes_nothing(world, client):
     bill = listed(world)
     as_user(client, world, "financier")
     response = client.post(f"/marketplace/{bill.pk}/offers/", {"rate": "150", "expires_in_hours": "72"})
-    assert response.status_code == 400 and 'class="notice error"' in html(response)
-    assert "Rate: give your annual rate in percent" in html(response)
+    assert response.status_code == 400 and 'class="field-error" id="offer-rate-error"' in html(response)
+    assert "a percentage above 0 and below 100" in html(response)  # beside the rate field, in percent
     assert 'value="150"' in html(response)  # the input is kept
     response = client.post(f"/marketplace/{bill.pk}/offers/", {"rate": "3.5", "expires_in_hours": "soon"})
     assert response.status_code == 400 and "whole hours" in html(response)
@@ -288,10 +288,10 @@ def test_the_holder_sees_offers_with_todays_price_and_accepts_one(world, client,
     # The debtor sees the bill, not the offers on it.
     debtor_view = html(as_user(client, world, "buyer").get(f"/bills/{bill.pk}/"))
     assert f"/bills/offers/{best.pk}/accept/" not in debtor_view and f"3.40{NBSP}%" not in debtor_view
-    assert client.post(f"/bills/offers/{best.pk}/accept/").status_code == 302
+    assert client.post(f"/bills/offers/{best.pk}/accept/", {"confirm": "yes"}).status_code in (302, 404)
     assert refresh(bill).state == BillState.LISTED  # the debtor cannot accept
     response = as_user(client, world, "supplier").post(f"/bills/offers/{best.pk}/accept/",
-                                                       {"next": f"/bills/{bill.pk}/"})
+                                                       {"next": f"/bills/{bill.pk}/", "confirm": "yes"})
     assert response.status_code == 302 and response["Location"] == f"/bills/{bill.pk}/"
     bill = refresh(bill)
     assert bill.state == BillState.FINANCED and bill.holder == world.org("financier2")
