@@ -11,6 +11,7 @@ urlpatterns = [
     path("bills/issue/", views.bill_issue, name="issue"),
     path("bills/<uuid:pk>/", views.bill_detail, name="detail"),
     path("bills/<uuid:pk>/price-preview/", market_views.price_preview, name="price-preview"),
+    path("bills/<uuid:pk>/history/", views.bill_history, name="history"),
     path("bills/<uuid:pk>/<slug:action>/", views.bill_action, name="action"),
     path("marketplace/", views.marketplace, name="marketplace"),
     path("marketplace/<uuid:pk>/", market_views.listing, name="listing"),

@@ -3,10 +3,14 @@ the bundles they offer, and the page of an anchoring transaction.
 
 The one thing to know: a public page shows exactly the public disclosure profile and nothing that names a
 bill (no id, no number, no link to another bill); it is reached only through a token the holder shared
-(``/verify/t/<token>/``). ``/verify/<id>/`` is for logged-in users who may see the bill, with their own
-profile (``bills.disclosure``). Public pages are rate-limited per client address (``VERIFY_RATE_LIMIT``
-requests per ``VERIFY_RATE_WINDOW_SECONDS``, through Django's cache) and cost the node nothing beyond what is
-cached (``bills.verification.bill_chain_view``); no RPC URL reaches a template.
+(``/verify/t/<token>/``), or its verification code typed at ``/verify/code/`` (the token written for typing,
+``bills.verify_tokens.verification_code``), which leads to the same page; ``/verify/t/<token>/certificate/``
+is the printable certificate of that page. ``/verify/<id>/`` is for logged-in users who may see the bill,
+with their own profile (``bills.disclosure``). Every verification page opens with a plain-language verdict
+(``plain_verdict``); the technical proof follows, folded. Public pages (code lookups included) are
+rate-limited per client address (``VERIFY_RATE_LIMIT`` requests per ``VERIFY_RATE_WINDOW_SECONDS``, through
+Django's cache) and cost the node nothing beyond what is cached (``bills.verification.bill_chain_view``); a
+node that cannot be reached makes a 200 page that says so; no RPC URL reaches a template.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -36,6 +41,10 @@ from bills.models import Bill, BillEvent, BillState
 from bills.selectors import bills_visible_to, marketplace_allowed, marketplace_listings, viewer_organization
 from bills.verification import BillVerdict, bill_bundle, bill_events_for_bundle, bill_verdict
 from bills.verify_tokens import (
+    CODE_MAX_INPUT,
+    CodeError,
+    verification_code,
+    verification_code_parse,
     verification_token_create,
     verification_token_lookup,
     verification_token_revoke,
@@ -127,12 +136,41 @@ def _rows(events: Sequence[BillEvent], disclosure: Disclosure, verdict: BillVerd
     return rows
 
 
+PASSED, FAILED, WAITING, NOT_CHECKED = "passed", "failed", "waiting", "not_checked"
+
+
+def plain_verdict(verdict: BillVerdict, *, contract: str | None) -> dict[str, Any]:
+    """The verdict for a reader who is no expert: its ``kind`` (``verified``, ``pending`` (verified so far,
+    the newest steps still being anchored), ``not_verified``, ``unreachable`` (the chain cannot be reached
+    right now) or ``not_set_up`` (no anchoring contract yet)) and the four checks behind it, each ``passed``,
+    ``failed``, ``waiting`` or ``not_checked``: the platform's records are intact, the chain was reached,
+    every step shown is anchored in this order, and nothing later is hidden. The words are the template's."""
+    report = verdict.report
+    kind = {"verified": "verified", "pending": "pending", "mismatch": "not_verified"}.get(verdict.status)
+    if kind is None:
+        kind = "not_set_up" if contract is None else "unreachable"
+    checks = {"records": FAILED if verdict.database_problems else PASSED}
+    if report is None or not report.checked_on_chain:
+        checks["chain"] = FAILED if report is not None else NOT_CHECKED
+        checks["steps"] = checks["complete"] = NOT_CHECKED
+    else:
+        statuses = {e.status for e in report.events}
+        checks["chain"] = PASSED
+        checks["steps"] = FAILED if "mismatch" in statuses else WAITING if "not_anchored" in statuses else PASSED
+        checks["complete"] = (FAILED if report.problems else PASSED if report.complete
+                              else WAITING if checks["steps"] == WAITING else FAILED)
+    return {"kind": kind, "checks": checks}
+
+
 def _render_page(request: HttpRequest, *, bill: Bill, events: list[BillEvent], disclosure: Disclosure,
-                 bundle_url: str, page_url: str | None) -> HttpResponse:
+                 bundle_url: str, page_url: str | None, token: str | None = None) -> HttpResponse:
     bundle = bill_bundle(bill=bill, disclosure=disclosure, events=events)
     verdict = bill_verdict(bill=bill, bundle=bundle, events=events)
     genesis = disclosure.visible_fields(0, events[0]) if events else {}
     context = {
+        "plain": plain_verdict(verdict, contract=bundle["contract"]),
+        "code": verification_code(token) if token else None,
+        "certificate_url": reverse("verify-certificate", args=[token]) if token else None,
         "title": _("Verify a bill"),
         "bill": bill,
         "number": genesis.get("details.number"),
@@ -181,7 +219,72 @@ def verify_token_page(request: HttpRequest, token: str) -> HttpResponse:
     disclosure = disclosure_for(user=request.user, bill=bill, events=events, via_token=True)
     return _render_page(request, bill=bill, events=events, disclosure=disclosure,
                         bundle_url=reverse("verify-token-bundle", args=[token]),
-                        page_url=request.build_absolute_uri(reverse("verify-token", args=[token])))
+                        page_url=request.build_absolute_uri(reverse("verify-token", args=[token])), token=token)
+
+
+@require_GET
+@rate_limited
+def verify_token_certificate(request: HttpRequest, token: str) -> HttpResponse:
+    """The printable certificate of a verification link: the bill's public facts, the verdict at the time
+    of printing, the verification code and the QR code of the page. Public profile only, whoever prints."""
+    bill = _token_bill(request, token)
+    if isinstance(bill, HttpResponse):
+        return bill
+    events = bill_events_for_bundle(bill)
+    disclosure = disclosure_for(user=None, bill=bill, events=events, via_token=True)
+    bundle = bill_bundle(bill=bill, disclosure=disclosure, events=events)
+    verdict = bill_verdict(bill=bill, bundle=bundle, events=events)
+    genesis = disclosure.visible_fields(0, events[0]) if events else {}
+    latest = disclosure.visible_fields(len(events) - 1, events[-1]) if events else {}
+    debtor_code = genesis.get("details.debtor")
+    page_url = request.build_absolute_uri(reverse("verify-token", args=[token]))
+    return render(request, "bills/certificate.html", {
+        "title": _("Bill verification certificate"),
+        "facts": {
+            "face": latest.get("amounts.face"),
+            "currency": genesis.get("details.currency"),
+            "debtor_code": debtor_code,
+            "debtor_name": bill.debtor.legal_name if debtor_code == bill.debtor.credit_code else None,
+            "maturity": genesis.get("details.maturity"),
+            "state": _state_words(str(latest["to"])) if "to" in latest else None,
+            "transitions": len(events),
+        },
+        "verdict": verdict,
+        "plain": plain_verdict(verdict, contract=bundle["contract"]),
+        "code": verification_code(token),
+        "page_url": page_url,
+        "code_url": request.build_absolute_uri(reverse("verify-code")),
+        "qr_svg": _qr(page_url),
+        "chain_id": settings.CHAIN_ID,
+        "bill_key": bill.bill_key,
+        "issued_at": timezone.now(),
+    })
+
+
+@require_GET
+@rate_limited
+def verify_code_lookup(request: HttpRequest) -> HttpResponse:
+    """The form where someone holding a paper copy types its verification code; a valid live code leads
+    to the page its link opens. An unknown code and a revoked one say so, and nothing about any bill:
+    guessing a 192-bit code is hopeless, and every try counts against the address's rate limit."""
+    context: dict[str, Any] = {"title": _("Verify a paper copy"), "max_length": CODE_MAX_INPUT}
+    if "code" not in request.GET:
+        return render(request, "bills/verify_code.html", context)
+    typed = request.GET.get("code", "")
+    context["typed"] = typed[:CODE_MAX_INPUT]
+    try:
+        token = verification_code_parse(typed)
+    except CodeError as err:
+        context["error"] = err.reason
+        return render(request, "bills/verify_code.html", context, status=400)
+    found = verification_token_lookup(token)
+    if found is None:
+        context["error"] = "unknown"
+        return render(request, "bills/verify_code.html", context, status=404)
+    if found.revoked_at is not None:
+        context["error"] = "revoked"
+        return render(request, "bills/verify_code.html", context, status=410)
+    return redirect("verify-token", token=found.token)
 
 
 @require_GET

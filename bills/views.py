@@ -18,12 +18,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from bills import market_views, rules, selectors, services, verify_views
 from bills.disclosure import disclosure_for
 from bills.errors import BillNotFound
-from bills.models import BillState
+from bills.models import Bill, BillEvent, BillState
+from chain_adapter.conf import anchoring_settings
+from chain_adapter.models import AnchorStatus, TxStatus
 from finance_portal.errors import DomainError, NotPermitted
 from finance_portal.users import signed_in_user
 
@@ -86,13 +88,25 @@ def bill_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    try:
-        bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
-    except BillNotFound:
-        raise Http404("No such bill.") from None
-    events = list(selectors.bill_events(bill))
+def _anchoring_stage(event: BillEvent) -> dict[str, object]:
+    """Where an event's anchoring stands, for the history's words: ``waiting`` (no transaction yet),
+    ``sent`` (in a transaction not mined yet), ``mined`` (in block N, waiting for confirmations),
+    ``confirmed`` (anchored in block N) or ``failed``. Reads ``event.anchor.anchor_tx``: select it."""
+    anchor = event.anchor
+    tx = anchor.anchor_tx if anchor.status == AnchorStatus.SENT else None
+    if anchor.status == AnchorStatus.CONFIRMED:
+        return {"stage": "confirmed", "block": anchor.block_number, "live": False}
+    if anchor.status == AnchorStatus.FAILED:
+        return {"stage": "failed", "block": None, "live": False}
+    if tx is not None and tx.status == TxStatus.MINED:
+        return {"stage": "mined", "block": tx.block_number, "live": True}
+    return {"stage": "sent" if tx is not None else "waiting", "block": None, "live": True}
+
+
+def history_context(request: HttpRequest, bill: Bill) -> dict[str, Any]:
+    """The history partial's context (``templates/bills/_history.html``): one row per event with what the
+    viewer's disclosure shows of it and its anchoring stage, and whether the partial should keep polling."""
+    events = list(selectors.bill_events(bill).select_related("anchor__anchor_tx"))
     disclosure = disclosure_for(user=request.user, bill=bill, events=events)
     history = []
     for index, event in enumerate(events):
@@ -100,6 +114,7 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         history.append({
             "event": event,
             "anchoring": selectors.anchoring_status(event),
+            "stage": _anchoring_stage(event),
             "actor": event.actor.legal_name if "actor" in fields else "",
             "amounts": {AMOUNT_LABELS.get(name, name): v for name, v in (
                 (k.removeprefix("amounts."), v) for k, v in fields.items() if k.startswith("amounts."))},
@@ -107,13 +122,38 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "to_label": _state_label(event.to_state),
             "reason": fields.get("details.reason", ""),
         })
+    return {
+        "bill": bill,
+        "history": history,
+        "history_live": any(row["stage"]["live"] for row in history),
+        "confirmations": anchoring_settings().confirmations,
+    }
+
+
+@login_required
+@require_GET
+def bill_history(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The bill page's history table alone, which the page polls while an event waits to be anchored;
+    404 exactly where the bill page is."""
+    try:
+        bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
+    except BillNotFound:
+        raise Http404("No such bill.") from None
+    return render(request, "bills/_history.html", history_context(request, bill))
+
+
+@login_required
+def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    try:
+        bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
+    except BillNotFound:
+        raise Http404("No such bill.") from None
     return render(
         request,
         "bills/detail.html",
         {
             "title": _("Bill %(number)s") % {"number": bill.number},
-            "bill": bill,
-            "history": history,
+            **history_context(request, bill),
             "allocations": selectors.bill_allocations(bill),
             "children": bill.children.order_by("number"),
             "purchases": selectors.bill_purchases_visible(bill=bill, user=request.user),

@@ -10,6 +10,7 @@ from bills import verify_views
 from bills.verify_api import BillBundleView
 from finance_portal.oversight import charts_data as oversight_charts
 from finance_portal.portal import api as portal_api
+from finance_portal.portal import status_views
 from finance_portal.portal import charts_data
 from sme_credit import views as credit_views
 
@@ -42,7 +43,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Verification (bills.verify_views): public pages only through a holder's token; by id for members.
+    path("verify/code/", verify_views.verify_code_lookup, name="verify-code"),
     path("verify/t/<str:token>/", verify_views.verify_token_page, name="verify-token"),
+    path("verify/t/<str:token>/certificate/", verify_views.verify_token_certificate, name="verify-certificate"),
     path("verify/t/<str:token>/bundle.json", verify_views.verify_token_bundle, name="verify-token-bundle"),
     path("verify/tx/<str:tx_hash>/", verify_views.verify_transaction, name="verify-tx"),
     path("verify/links/<uuid:bill_id>/", verify_views.verify_link_create, name="verify-link-create"),
@@ -52,6 +55,7 @@ urlpatterns = [
     path("verify/<str:bill_id>/bundle.json", verify_views.verify_bundle_download, name="verify-bundle"),
     # Client-side charts' data (finance_portal.charts.SOURCES): the portal's sources and the regulator's.
     path("charts/data/<slug:name>/", charts_data.chart_data, name="chart-data"),
+    path("status/anchoring/", status_views.anchoring_status, name="chain-status"),
     path("", include("finance_portal.oversight.explorer_urls")),
     path("", include("finance_portal.audit.urls")),
     path("", include("finance_portal.portal.urls")),

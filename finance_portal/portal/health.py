@@ -50,12 +50,13 @@ def _timeout() -> float:
     return int(getattr(settings, "HEALTH_RPC_TIMEOUT_MS", 2000)) / 1000
 
 
-def rpc(method: str, params: list[object]) -> object:
-    """One JSON-RPC call to ``ETH_RPC_URL`` with the health timeout; CheckFailed on any failure."""
+def rpc(method: str, params: list[object], *, timeout: float | None = None) -> object:
+    """One JSON-RPC call to ``ETH_RPC_URL`` with ``timeout`` seconds (the health timeout by default);
+    CheckFailed on any failure."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
     request = urllib.request.Request(settings.ETH_RPC_URL, data=body, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=_timeout()) as answer:  # noqa: S310 (the configured node)
+        with urllib.request.urlopen(request, timeout=_timeout() if timeout is None else timeout) as answer:  # noqa: S310 (the configured node)
             response = json.loads(answer.read())
     except (OSError, ValueError) as err:
         raise CheckFailed(f"the node does not answer {method} ({err.__class__.__name__})") from err

@@ -42,7 +42,7 @@ def world(db: None) -> World:
 PROBES = ("supplier", "buyer", "financier")
 # Routes that take no object of another organization, or are public by design (the token is the secret; a
 # transaction hash opens only the bills the viewer may see, tested in tests/bills/test_verify_pages.py).
-SKIP = {"verify-token", "verify-token-bundle", "verify-tx", "portal:login", "portal:logout", "api-token"}
+SKIP = {"verify-token", "verify-token-bundle", "verify-certificate", "verify-tx", "portal:login", "portal:logout", "api-token"}
 # (route, prober): what that prober may see of the foreign world by design.
 ALLOWED = {
     ("api-organization-credit", "financier"), ("portal:organization-credit", "financier"),
