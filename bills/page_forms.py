@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bills import rules
 from bills.models import BillState
@@ -132,8 +133,23 @@ _ALLOCATION_FIELD = re.compile(r"invoice_allocations\[(\d+)\](?:\.(invoice|amoun
 _STATE_CODE = re.compile(r"\b(" + "|".join(re.escape(v) for v in BillState.values if "_" in v) + r")\b")
 
 
+# The fixed messages of ``finance_portal.money`` (amount input rules, English there): the pages show them in the
+# request's language through this catalogue.
+MONEY_MESSAGES = (
+    gettext_noop("Send amounts as decimal strings, not binary floating-point numbers."),
+    gettext_noop("The amount is too large."),
+    gettext_noop('Send the amount as a decimal string such as "100.00".'),
+    gettext_noop("The amount must be a finite number."),
+    gettext_noop("The amount must be greater than zero."),
+    gettext_noop("Write amounts with ASCII digits 0-9: full-width and other non-ASCII digits are not accepted."),
+)
+
+
 def plain(message: str) -> str:
-    """A service's message with any state code a person would not read (``pending_receipt``) as its label."""
+    """A service's message for a person: in the request's language where it is one of the fixed amount rules,
+    and with any state code (``pending_receipt``) written as its label."""
+    if message in MONEY_MESSAGES:
+        message = _(message)
     return _STATE_CODE.sub(lambda m: str(BillState(m.group(1)).label).lower(), message)
 
 

@@ -8,6 +8,7 @@ page. The views translate form fields into service arguments and hold no rule of
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +21,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from bills import market_views, rules, selectors, services, verify_views
+from bills import (
+    confirmations,
+    market_selectors,
+    market_views,
+    page_forms,
+    rules,
+    selectors,
+    services,
+    verify_views,
+)
 from bills.disclosure import disclosure_for
 from bills.errors import BillNotFound
 from bills.models import Bill, BillEvent, BillState
@@ -47,23 +57,71 @@ def _state_label(value: str) -> str:
 ACTIONS: dict[str, rules.Transition] = {action: rules.rule(action) for action in rules.ROUTED_ACTIONS}
 
 
-def _parts_from_text(text: str) -> list[dict[str, str]]:
-    """One part per line: ``<face>`` or ``<face>, <credit code to transfer it to>``."""
-    parts = []
-    for line in text.splitlines():
-        if not line.strip():
+DEFAULT_PARTS = 2  # rows a blank split form starts with (the browser adds and removes rows)
+
+
+@dataclass
+class ActionForm:
+    """One action's form on the bill page as posted: what was typed (kept on an error), the split's rows, and
+    the errors beside each field."""
+
+    action: str
+    values: dict[str, str] = field(default_factory=dict)
+    rows: list[page_forms.PartRow] = field(default_factory=list)
+    errors: page_forms.FieldErrors = field(default_factory=page_forms.FieldErrors)
+
+    @classmethod
+    def posted(cls, rule: rules.Transition, post: Any) -> ActionForm:
+        names = [n for n in (*rule.inputs, "reason") if n != "parts"]
+        values = {name: str(post.get(name, "")) for name in names}
+        return cls(rule.action, values, page_forms.part_rows(post) if "parts" in rule.inputs else [])
+
+    def service_kwargs(self, rule: rules.Transition) -> dict[str, Any]:
+        """The service's arguments: the rate in percent as its fraction, the rows as parts, a picked receiver
+        as its credit code. Raises ``page_forms.FormError`` for a field the page cannot translate."""
+        kwargs: dict[str, Any] = {}
+        for name in (*rule.inputs, "reason"):
+            if name == "parts":
+                kwargs[name] = page_forms.service_parts(self.rows)
+            elif name == "rate":
+                kwargs[name] = format(page_forms.parse_percent(self.values.get("rate", "")), "f")
+            elif name == "to":
+                kwargs[name] = page_forms.counterparty_code(self.values.get("to", ""))
+            else:
+                kwargs[name] = self.values.get(name, "")
+        return kwargs
+
+    def hidden(self) -> list[tuple[str, str]]:
+        """The form's fields as the confirmation posts them back, unchanged."""
+        pairs = [(name, value) for name, value in self.values.items() if value]
+        for n, row in enumerate(self.rows):
+            pairs.append((f"parts-{n}-face", row.face))
+            if row.transfer_to:
+                pairs.append((f"parts-{n}-transfer_to", row.transfer_to))
+        return pairs
+
+    def fail(self, err: DomainError, rule: rules.Transition) -> None:
+        names = {n for n in (*rule.inputs, "reason") if n != "parts"}
+        self.errors = page_forms.place_error(err, form_fields=names, rows=self.rows)
+
+
+def _action_tiles(request: HttpRequest, bill: Bill, posted: ActionForm | None) -> list[dict[str, Any]]:
+    """The bill page's action forms, from the rule book: one tile per action the viewer may try now."""
+    tiles = []
+    for action in selectors.bill_available_actions(bill=bill, user=request.user):
+        rule = ACTIONS.get(action)
+        if rule is None:
             continue
-        face, _, target = line.partition(",")
-        part = {"face": face.strip()}
-        if target.strip():
-            part["transfer_to"] = target.strip()
-        parts.append(part)
-    return parts
-
-
-def _error(request: HttpRequest, err: DomainError) -> None:
-    prefix = f"{err.field}: " if err.field else ""
-    messages.error(request, f"{prefix}{err.message}")
+        form = posted if posted is not None and posted.action == action else ActionForm(action)
+        rows = form.rows
+        if "parts" in rule.inputs and len(rows) < DEFAULT_PARTS:
+            rows = rows + [page_forms.PartRow() for _ in range(DEFAULT_PARTS - len(rows))]
+        for n, row in enumerate(rows):
+            row.index = n
+        tiles.append({"rule": rule, "values": form.values, "errors": form.errors.fields,
+                      "general": form.errors.general, "rows": rows, "confirm": page_forms.needs_confirmation(rule),
+                      "open": form is posted})
+    return tiles
 
 
 @login_required
@@ -142,12 +200,20 @@ def bill_history(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     return render(request, "bills/_history.html", history_context(request, bill))
 
 
-@login_required
-def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def _visible_bill(request: HttpRequest, pk: uuid.UUID) -> Bill:
     try:
-        bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
+        return selectors.bill_get_visible(user=request.user, bill_id=pk)
     except BillNotFound:
         raise Http404("No such bill.") from None
+
+
+@login_required
+def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    return _detail_page(request, _visible_bill(request, pk))
+
+
+def _detail_page(request: HttpRequest, bill: Bill, *, posted: ActionForm | None = None,
+                 status: int = 200) -> HttpResponse:
     return render(
         request,
         "bills/detail.html",
@@ -157,31 +223,40 @@ def bill_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "allocations": selectors.bill_allocations(bill),
             "children": bill.children.order_by("number"),
             "purchases": selectors.bill_purchases_visible(bill=bill, user=request.user),
-            "actions": [ACTIONS[a] for a in selectors.bill_available_actions(bill=bill, user=request.user)
-                        if a in ACTIONS],
+            "actions": _action_tiles(request, bill, posted),
             "anchoring": selectors.bill_anchoring_summary(bill),
             **verify_views.verification_links_context(request, bill),
             **market_views.offers_context(request, bill),
         },
+        status=status,
     )
 
 
 @login_required
 @require_POST
 def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpResponse:
+    """An action form of the bill page. An action that moves money or cannot be undone first shows what will
+    happen (``bills/_confirm.html``) and runs only when posted again with ``confirm=yes``; a refused input
+    comes back beside its field with what was typed, a refusal of the action as the page's message."""
     rule = ACTIONS.get(action.replace("-", "_"))
     if rule is None:
         raise Http404("No such action.")
-    kwargs: dict[str, Any] = {}
-    for field in (*rule.inputs, "reason"):
-        value = request.POST.get(field, "")
-        kwargs[field] = _parts_from_text(value) if field == "parts" else value
+    if rule.action == "buy" and request.POST.get("confirm") != "yes":
+        return redirect("bills:buy-confirm", pk=pk)  # the marketplace's confirmation shows the price first
+    form = ActionForm.posted(rule, request.POST)
+    bill = None if rule.action == "buy" else _visible_bill(request, pk)
     try:
+        kwargs = form.service_kwargs(rule)
+        if bill is not None and page_forms.needs_confirmation(rule) and request.POST.get("confirm") != "yes":
+            return _confirm_page(request, bill, rule, form, kwargs)
         services.SERVICES[rule.action](bill_id=pk, actor=signed_in_user(request), **kwargs)
     except BillNotFound:
         raise Http404("No such bill.") from None
     except DomainError as err:
-        _error(request, err)
+        form.fail(err, rule)
+        if bill is not None and form.errors.fields:
+            return _detail_page(request, bill, posted=form, status=err.http_status)
+        messages.error(request, page_forms.plain(err.message))
         back = request.POST.get("next") or reverse("bills:detail", args=[pk])
         return redirect(back if back.startswith("/") and not back.startswith("//") else reverse("bills:list"))
     messages.success(request, _(rule.done))
@@ -192,6 +267,25 @@ def bill_action(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpRespons
     return redirect("bills:detail", pk=pk)
 
 
+def _confirm_page(request: HttpRequest, bill: Bill, rule: rules.Transition, form: ActionForm,
+                  kwargs: dict[str, Any]) -> HttpResponse:
+    """What the action will do, in words and amounts, with the form's fields to post again and confirm.
+    Raises the refusal the rule book foresees, or an input's error, for ``bill_action`` to show."""
+    refusal = market_selectors.action_refusal(rule.action, bill=bill, user=request.user)
+    if refusal is not None:
+        raise refusal
+    summary = confirmations.summary(request, bill=bill, rule=rule, kwargs=kwargs, rows=form.rows)
+    return render(request, "bills/_confirm.html", {
+        "title": _("Confirm: %(action)s") % {"action": _(rule.label)},
+        "bill": bill,
+        "label": _(rule.label),
+        "summary": summary,
+        "hidden": form.hidden(),
+        "post_url": reverse("bills:action", args=[bill.pk, rule.url]),
+        "back_url": reverse("bills:detail", args=[bill.pk]),
+    })
+
+
 @login_required
 def bill_create(request: HttpRequest) -> HttpResponse:
     """Draft a bill from one or more of the supplier's invoices: an amount per invoice, the face is the sum."""
@@ -199,6 +293,7 @@ def bill_create(request: HttpRequest) -> HttpResponse:
     invoices = selectors.invoices_with_room(org=org) if org is not None else []
     preselected = request.GET.get("invoice", "")
     form: dict[str, Any] = {"maturity_date": "", "reference": "", "amounts": {}}
+    errors = page_forms.FieldErrors()
     if request.method == "POST":
         form["maturity_date"] = request.POST.get("maturity_date", "")
         form["reference"] = request.POST.get("reference", "")
@@ -215,7 +310,8 @@ def bill_create(request: HttpRequest) -> HttpResponse:
                 reference=form["reference"],
             )
         except DomainError as err:
-            _error(request, err)
+            errors = page_forms.place_error(err, form_fields={"maturity_date", "reference"},
+                                            allocation_keys=[a["invoice"] for a in allocations])
         else:
             messages.success(request, _("Bill %(number)s drafted.") % {"number": bill.number})
             return redirect("bills:detail", pk=bill.pk)
@@ -228,26 +324,30 @@ def bill_create(request: HttpRequest) -> HttpResponse:
             value = room
         else:
             value = ""
-        rows.append({"invoice": invoice, "room": room, "value": value})
-    return render(request, "bills/create.html", {"title": _("Draft a bill"), "form": form, "rows": rows})
+        rows.append({"invoice": invoice, "room": room, "value": value, "error": errors.fields.get(f"amount-{key}", "")})
+    return render(request, "bills/create.html", {"title": _("Draft a bill"), "form": form, "rows": rows,
+                                                 "errors": errors.fields, "general": errors.general})
 
 
 @login_required
 def bill_issue(request: HttpRequest) -> HttpResponse:
     """A core enterprise issues a bill it owes directly to a supplier."""
     form: dict[str, Any] = {"to": "", "face": "", "maturity_date": "", "reference": ""}
+    errors = page_forms.FieldErrors()
     if request.method == "POST":
-        form = {k: request.POST.get(k, "") for k in form}
+        form = {k: str(request.POST.get(k, "")) for k in form}
         try:
-            bill = services.bill_issue(actor=signed_in_user(request), **form)
+            bill = services.bill_issue(actor=signed_in_user(request),
+                                       **{**form, "to": page_forms.counterparty_code(form["to"])})
         except DomainError as err:
-            _error(request, err)
+            errors = page_forms.place_error(err, form_fields=set(form))
         else:
             messages.success(
                 request, _("Bill %(number)s issued; it waits for the supplier's signature.") % {"number": bill.number}
             )
             return redirect("bills:detail", pk=bill.pk)
-    return render(request, "bills/issue.html", {"title": _("Issue a bill"), "form": form})
+    return render(request, "bills/issue.html", {"title": _("Issue a bill"), "form": form, "errors": errors.fields,
+                                                "general": errors.general})
 
 
 @login_required

@@ -26,8 +26,8 @@ from finance_portal.users import User
 
 def _status_words(status: str) -> str:
     """An offer's status in words of the active language (the code itself in English)."""
-    words = {OfferStatus.OPEN: gettext("open"), OfferStatus.ACCEPTED: gettext("accepted"),
-             OfferStatus.WITHDRAWN: gettext("withdrawn"), OfferStatus.LAPSED: gettext("lapsed")}
+    words: dict[str, str] = {OfferStatus.OPEN: gettext("open"), OfferStatus.ACCEPTED: gettext("accepted"),
+                             OfferStatus.WITHDRAWN: gettext("withdrawn"), OfferStatus.LAPSED: gettext("lapsed")}
     return words.get(status, status)
 
 def _expiry(value: object, *, maturity: dt.date) -> dt.datetime:

@@ -36,9 +36,12 @@ def test_the_detail_page_shows_history_and_actions_and_hides_foreign_bills(world
 def test_action_forms_call_the_services_and_report_refusals(world, client):
     bill = accepted(world, "10000.00")
     as_user(client, world, "supplier")
-    response = client.post(f"/bills/{bill.pk}/list/", {"rate": "1.5"}, follow=True)
-    assert "rate:" in response.content.decode() and refresh(bill).state == BillState.ACCEPTED
-    client.post(f"/bills/{bill.pk}/split/", {"parts": f"4000.00, {world.org('supplier2').credit_code}\n6000.00"})
+    response = client.post(f"/bills/{bill.pk}/list/", {"rate": "150", "confirm": "yes"})  # in percent
+    assert response.status_code == 400 and 'id="list-rate-error"' in response.content.decode()
+    assert refresh(bill).state == BillState.ACCEPTED
+    client.post(f"/bills/{bill.pk}/split/", {"parts-0-face": "4000.00",
+                                             "parts-0-transfer_to": world.org("supplier2").credit_code,
+                                             "parts-1-face": "6000.00", "confirm": "yes"})
     assert refresh(bill).state == BillState.SPLIT
     part = Bill.objects.get(parent=bill, face="4000.00")
     assert part.state == BillState.PENDING_RECEIPT
@@ -77,7 +80,8 @@ def test_the_marketplace_page_buys_once_per_form(world, client):
     assert page.status_code == 200 and bill.number in page.content.decode()
     key = page.context["rows"][0][2]
     for _ in range(2):  # a double click
-        client.post(f"/bills/{bill.pk}/buy/", {"rate": "0.036000", "idempotency_key": key, "next": "/marketplace/"})
+        client.post(f"/bills/{bill.pk}/buy/", {"rate": "3.6", "idempotency_key": key, "next": "/marketplace/",
+                                               "confirm": "yes"})
     assert BillPurchase.objects.filter(bill=bill).count() == 1
     assert refresh(bill).holder == world.org("financier")
     assert as_user(client, world, "supplier").get("/marketplace/").status_code == 403

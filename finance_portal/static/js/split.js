@@ -6,7 +6,7 @@
   var AMOUNT = /^[0-9]+(\.[0-9]{1,2})?$/;
 
   function cents(text) {
-    var clean = String(text || "").replace(/[,\s\u00a0]/g, "");
+    var clean = String(text || "").trim();
     if (!AMOUNT.test(clean)) { return null; }
     var pieces = clean.split(".");
     return parseInt(pieces[0], 10) * 100 + parseInt(((pieces[1] || "") + "00").slice(0, 2), 10);
