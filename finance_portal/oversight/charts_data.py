@@ -93,5 +93,5 @@ def flags_source(_subject: None, params: Mapping[str, str]) -> dict[str, Any]:
         labels=[r.label for r in rows], stacked=True, horizontal=True, value_type="count",
         series=[charts.Series(sev.value, str(Severity(sev).label), [r.by_severity[sev.value] for r in rows],
                               stack="flags") for sev in stats.SEVERITY_ORDER],
-        empty=_("No open flags."), note=_("Flags not acknowledged yet."),
+        empty=_("No open flags."),
         as_of=clock.today().isoformat(), timezone_name=str(timezone.get_default_timezone()))

@@ -67,7 +67,7 @@ def test_charts_fit_a_phone_and_the_regulators_page_draws_too(browser, live_serv
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
             page.wait_for_load_state("networkidle")
             assert violations(page, console) == [], path
+            screenshot(page, "charts-phone-" + path.strip("/").split("/")[-1].split("?")[0])
         assert [m for m in console if "error" in m.lower()] == []
-        screenshot(page, "charts-phone-portfolio")
     finally:
         context.close()
