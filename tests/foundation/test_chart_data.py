@@ -357,3 +357,16 @@ def test_a_month_boundary_is_the_platforms_calendar(world):
     payload = fetch(as_user("supplier"), CASH)
     assert Decimal(dataset(payload, "discount")[-1]) > 0  # this month in the platform's calendar
     assert Decimal(dataset(payload, "discount")[-2]) == 0
+
+
+def test_a_reversed_settlement_is_not_cash_received(world):
+    """A settlement the platform reversed (money taken back) counts for no month; the reversal itself neither."""
+    from finance_portal.ledger.services import entry_reverse
+
+    kept = accepted(world, "7000.00", days=10)
+    with past(10):
+        services.bill_settle(bill_id=kept.pk, actor=world.user("buyer"))
+    assert sum(money(dataset(fetch(as_user("supplier"), CASH), "settlement"))) == Decimal("7000.00")
+    [posting] = Posting.objects.filter(account__organization=world.org("supplier"), entry__kind=EntryKind.SETTLEMENT)
+    entry_reverse(entry_id=posting.entry_id, reason="paid to the wrong account", actor=world.user("admin"))
+    assert sum(money(dataset(fetch(as_user("supplier"), CASH), "settlement"))) == Decimal("0.00")
