@@ -70,10 +70,13 @@ def test_from_invoice_to_a_verified_financed_bill(page, demo_orgs, anchor_contra
     click_action(page, "Accept", reason="Goods received")
     assert "Accepted" in page.inner_text("h1")
 
-    # The supplier lists it at 3.6 % a year.
+    # The supplier lists it at 3.6 % a year (typed in percent), and confirms after reading what it means.
     relogin(page, "supplier")
     page.goto(f"/bills/{bill.pk}/")
-    click_action(page, "List", rate="0.036")
+    click_action(page, "List…", rate="3.6")
+    assert "9,910.00" in page.content()
+    page.locator("form.confirm-form button[type=submit]").click()
+    page.wait_for_load_state()
     assert "Listed" in page.inner_text("h1")
 
     # The financier, with cash on the platform, studies the listing, checks it against the chain, confirms the
