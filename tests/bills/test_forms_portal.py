@@ -386,3 +386,30 @@ def test_an_unknown_organization_is_not_created_by_the_picker(world, client):
     count = Organization.objects.count()
     as_user(client, world, "buyer").get(SEARCH, {"q": "New Co", "kind": "supplier"})
     assert Organization.objects.count() == count
+
+
+def test_settling_and_early_settlement_say_who_pays_whom_how_much_before_they_run(world, client):
+    bill = accepted(world, "10000.00")
+    holder = world.org("supplier").legal_name
+    with clock.travel_to(dt.datetime.combine(bill.maturity_date, dt.time(9), tzinfo=dt.UTC)):
+        as_user(client, world, "buyer")
+        before = written()
+        page = text(client.post(f"/bills/{bill.pk}/settle/", {})).replace("&#x27;", "'")
+        assert f"Your organization pays {holder} 10,000.00 CNY, the face of bill {bill.number}" in page
+        assert written() == before and refresh(bill).state == BillState.ACCEPTED
+        assert client.post(f"/bills/{bill.pk}/settle/", {"confirm": "yes"}).status_code == 302
+        assert refresh(bill).state == BillState.SETTLED
+    early = accepted(world, "20000.00")
+    services.bill_request_early_settlement(bill_id=early.pk, actor=world.user("buyer"))
+    as_user(client, world, "supplier")
+    page = text(client.post(f"/bills/{early.pk}/accept-early-settlement/", {})).replace("&#x27;", "'")
+    assert f"{world.org('buyer').legal_name} pays your organization 20,000.00 CNY now" in page
+    assert refresh(early).state == BillState.ACCEPTED
+
+
+def test_a_refused_action_is_not_offered_for_confirmation(world, client):
+    bill = accepted(world)
+    response = as_user(client, world, "supplier").post(f"/bills/{bill.pk}/settle/", {})  # the debtor settles
+    assert response.status_code == 302 and refresh(bill).state == BillState.ACCEPTED
+    page = text(client.get(response["Location"]))
+    assert "msg-error" in page and "Only the bill&#x27;s debtor can settle this bill." in page
