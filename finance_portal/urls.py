@@ -10,8 +10,7 @@ from bills import verify_views
 from bills.verify_api import BillBundleView
 from finance_portal.oversight import charts_data as oversight_charts
 from finance_portal.portal import api as portal_api
-from finance_portal.portal import status_views
-from finance_portal.portal import charts_data
+from finance_portal.portal import charts_data, status_views
 from sme_credit import views as credit_views
 
 if settings.ADMIN_REQUIRE_2FA:
@@ -53,9 +52,9 @@ urlpatterns = [
     path("verify/credit/<int:pk>/", credit_views.verify_credit_report, name="verify-credit"),
     path("verify/<str:bill_id>/", verify_views.verify_page, name="verify"),
     path("verify/<str:bill_id>/bundle.json", verify_views.verify_bundle_download, name="verify-bundle"),
+    path("status/anchoring/", status_views.anchoring_status, name="chain-status"),
     # Client-side charts' data (finance_portal.charts.SOURCES): the portal's sources and the regulator's.
     path("charts/data/<slug:name>/", charts_data.chart_data, name="chart-data"),
-    path("status/anchoring/", status_views.anchoring_status, name="chain-status"),
     path("", include("finance_portal.oversight.explorer_urls")),
     path("", include("finance_portal.audit.urls")),
     path("", include("finance_portal.portal.urls")),
