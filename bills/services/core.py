@@ -191,6 +191,15 @@ def append_event(
     return event
 
 
+def tell_activity(bill: Bill, activity: str, **params: str) -> None:
+    """Tell the hooks named in ``settings.BILL_ACTIVITY_HOOKS`` (``hook(*, bill_id, activity, params)``, inside
+    this transaction) of something on ``bill`` that is not a bill event but needs someone's answer: an offer made
+    (``offer_made``), an early settlement asked for (``early_settlement_requested``). ``params`` are words and
+    amounts for the recipient, already visible to it."""
+    for path in getattr(settings, "BILL_ACTIVITY_HOOKS", ()):
+        import_string(path)(bill_id=bill.pk, activity=activity, params=params)
+
+
 def transition(
     g: Guarded,
     *,

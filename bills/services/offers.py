@@ -18,7 +18,7 @@ from bills.errors import BillActionNotPermitted, BillInvalid, BillNotFound, Bill
 from bills.models import BillPurchase
 from bills.models_money import BillOffer, OfferStatus
 from bills.services import inputs
-from bills.services.core import guard, lapse_open_offers
+from bills.services.core import guard, lapse_open_offers, tell_activity
 from bills.services.market import purchase
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import User
@@ -56,8 +56,11 @@ def offer_make(*, bill_id: object, actor: User, rate: object = None, expires_at:
         BillOffer.objects.filter(bill=g.bill, financier=g.org, status=OfferStatus.OPEN).update(
             status=OfferStatus.WITHDRAWN, closed_at=now
         )
-        return BillOffer.objects.create(bill=g.bill, holder_seq=g.bill.holder_seq, financier=g.org, rate=offer_rate,
-                                        expires_at=expires, created_at=now)
+        offer = BillOffer.objects.create(bill=g.bill, holder_seq=g.bill.holder_seq, financier=g.org, rate=offer_rate,
+                                         expires_at=expires, created_at=now)
+        tell_activity(g.bill, "offer_made", financier=g.org.legal_name, rate=str(offer_rate),
+                      expires_at=expires.isoformat())
+        return offer
 
 
 def _offer_id(value: object) -> int:

@@ -17,7 +17,7 @@ from bills.errors import BillTransitionRefused
 from bills.events import amount_text
 from bills.models import Bill
 from bills.models_money import BillSettlement, EarlySettlementRequest, SettlementKind
-from bills.services.core import Guarded, guard, transition
+from bills.services.core import Guarded, guard, tell_activity, transition
 from finance_portal.ledger.services import cash_account, entry_post
 from finance_portal.users import User
 
@@ -84,8 +84,10 @@ def bill_request_early_settlement(*, bill_id: object, actor: User,
                 % {"day": f"{existing.requested_at:%Y-%m-%d}"},
                 code="already_requested",
             )
-        return EarlySettlementRequest.objects.create(bill=g.bill, holder_seq=g.bill.holder_seq, requested_by=g.org,
+        made = EarlySettlementRequest.objects.create(bill=g.bill, holder_seq=g.bill.holder_seq, requested_by=g.org,
                                                      reason=text, requested_at=clock.now())
+        tell_activity(g.bill, "early_settlement_requested", debtor=g.org.legal_name)
+        return made
 
 
 def bill_accept_early_settlement(*, bill_id: object, actor: User, reason: object = "") -> Bill:

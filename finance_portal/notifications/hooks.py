@@ -14,8 +14,16 @@ overdue             the holder and the debtor
 freeze              the holder
 ==================  ==========================================================
 
-Offers and early-settlement requests are not bill events (they are commercially secret), so no hook sees them:
-they show on the holder's dashboard instead (``notifications.worklists``).
+Offers and early-settlement requests are not bill events (an offer is commercially secret, and neither is
+anchored): ``bills`` tells ``bill_activity`` of them through ``BILL_ACTIVITY_HOOKS``, and only the holder, who
+must answer, is told (never another financier):
+
+==========================  ======================================================
+activity                    recipients
+==========================  ======================================================
+offer_made                  the holder (accept the offer or let it lapse)
+early_settlement_requested  the holder (accept the early settlement or not)
+==========================  ======================================================
 """
 
 from __future__ import annotations
@@ -51,15 +59,12 @@ def recipients(bill: Bill, event_type: str) -> list[tuple[Organization, str, dic
     return []
 
 
-def bill_event_appended(*, bill_id: Any, event_type: str) -> None:
-    """Write the notifications ``event_type`` calls for. Precondition: inside the event's transaction."""
-    if event_type not in NOTIFYING_EVENTS:
-        return
-    bill = Bill.objects.select_related("creditor", "debtor", "holder", "pending_holder").get(pk=bill_id)
-    told = recipients(bill, event_type)
-    if not told:
-        return
-    common = {
+ACTIVITY_KINDS = {"offer_made": NotificationKind.OFFER_MADE,
+                  "early_settlement_requested": NotificationKind.EARLY_SETTLEMENT_REQUESTED}
+
+
+def _common(bill: Bill) -> dict[str, str]:
+    return {
         "number": bill.number,
         "face": str(bill.face),
         "currency": bill.currency,
@@ -67,9 +72,33 @@ def bill_event_appended(*, bill_id: Any, event_type: str) -> None:
         "creditor": bill.creditor.legal_name,
         "debtor": bill.debtor.legal_name,
     }
+
+
+def _write(bill: Bill, told: list[tuple[Organization, str, dict[str, str]]]) -> None:
     now = clock.now()
+    common = _common(bill)
     made = Notification.objects.bulk_create([
         Notification(organization=org, kind=kind, bill=bill, params={**common, **extra}, created_at=now)
         for org, kind, extra in told
     ])
     send_on_commit([n.pk for n in made])
+
+
+def bill_activity(*, bill_id: Any, activity: str, params: dict[str, str]) -> None:
+    """An offer made or an early settlement asked for (``BILL_ACTIVITY_HOOKS``): the holder is told, with the
+    words ``params`` give. Precondition: inside the activity's transaction."""
+    kind = ACTIVITY_KINDS.get(activity)
+    if kind is None:
+        return
+    bill = Bill.objects.select_related("creditor", "debtor", "holder").get(pk=bill_id)
+    _write(bill, [(bill.holder, kind, {key: str(value) for key, value in params.items()})])
+
+
+def bill_event_appended(*, bill_id: Any, event_type: str) -> None:
+    """Write the notifications ``event_type`` calls for. Precondition: inside the event's transaction."""
+    if event_type not in NOTIFYING_EVENTS:
+        return
+    bill = Bill.objects.select_related("creditor", "debtor", "holder", "pending_holder").get(pk=bill_id)
+    told = recipients(bill, event_type)
+    if told:
+        _write(bill, told)

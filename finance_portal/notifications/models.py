@@ -22,6 +22,8 @@ class NotificationKind(models.TextChoices):
     BILL_TRANSFERRED = "bill_transferred", _("A bill was transferred to you: sign for it")
     BILL_OVERDUE = "bill_overdue", _("A bill is overdue")
     BILL_FROZEN = "bill_frozen", _("A bill you hold was frozen")
+    OFFER_MADE = "offer_made", _("A financier made an offer on your listed bill")
+    EARLY_SETTLEMENT_REQUESTED = "early_settlement_requested", _("The debtor asks to settle a bill early")
 
 
 class AppendOnlyViolation(Exception):

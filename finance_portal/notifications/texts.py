@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from django.utils.translation import gettext
 
 from finance_portal.notifications.models import NotificationKind
-from finance_portal.portal.templatetags.money import format_money
+from finance_portal.portal.templatetags.money import format_money, percent
 
 
 def _values(params: Mapping[str, object]) -> dict[str, str]:
@@ -43,4 +43,11 @@ def body(kind: str, params: Mapping[str, object]) -> str:
     if kind == NotificationKind.BILL_FROZEN:
         return gettext("Bill %(number)s (%(face)s, owed by %(debtor)s) was frozen by the platform: it cannot move "
                        "until it is unfrozen.") % v
+    if kind == NotificationKind.OFFER_MADE:
+        v["rate"] = percent(params.get("rate"))
+        return gettext("%(financier)s offers %(rate)s a year for bill %(number)s (%(face)s, owed by %(debtor)s): "
+                       "accept the offer on the bill's page, or let it lapse.") % v
+    if kind == NotificationKind.EARLY_SETTLEMENT_REQUESTED:
+        return gettext("%(debtor)s asks to pay bill %(number)s (%(face)s) now, before its maturity on "
+                       "%(maturity)s: accept the early settlement on the bill's page, or leave it.") % v
     return title(kind)

@@ -235,7 +235,9 @@ def financier_dashboard(org: Organization, today: dt.date) -> Dashboard:
         n_due30=Count("id", filter=later), t_due30=Sum("face", filter=later),
     )
     now = clock.now()
-    offers = BillOffer.objects.filter(financier=org, status=OfferStatus.OPEN, expires_at__gt=now)
+    # An offer on a bill that is not on sale now (frozen, say) cannot be accepted: not a live offer for the queue.
+    offers = BillOffer.objects.filter(financier=org, status=OfferStatus.OPEN, bill__state=BillState.LISTED,
+                                      expires_at__gt=now)
     offer_rows = [Row(label=o.bill.number, url=reverse("bills:listing", args=[o.bill_id]), party=o.bill.debtor.legal_name,
                       amount=o.bill.face, currency=o.bill.currency, moment=o.expires_at,
                       note=_("rate %(rate)s") % {"rate": percent(o.rate)})

@@ -358,6 +358,9 @@ BILL_OBLIGATION_POLICIES = ["sme_credit.policies.issuing_within_limit"]
 # inside the event's transaction (defer work with ``transaction.on_commit``); bills never imports oversight.
 BILL_EVENT_HOOKS = ["finance_portal.oversight.hooks.bill_event_appended",
                     "finance_portal.notifications.hooks.bill_event_appended"]
+# Told of what needs an answer on a bill without being a bill event (an offer made, an early settlement asked
+# for): ``hook(*, bill_id, activity, params)``, inside the transaction (bills.services.core.tell_activity).
+BILL_ACTIVITY_HOOKS = ["finance_portal.notifications.hooks.bill_activity"]
 # Told of anchor records confirmed on chain: dotted paths of callables ``hook(*, keys)`` (the records' keys, e.g.
 # bill keys), called inside the confirming transaction; chain_adapter never imports the apps behind them.
 ANCHOR_CONFIRMED_HOOKS = ["finance_portal.oversight.hooks.anchors_confirmed"]

@@ -174,3 +174,39 @@ def test_a_notification_needs_exactly_one_recipient(world):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Notification.objects.create(kind=NotificationKind.BILL_FROZEN, created_at=clock.now())
+
+
+def test_an_offer_notifies_the_holder_only_with_the_rate_and_a_rival_financier_hears_nothing(
+        world, django_capture_on_commit_callbacks):
+    bill = accepted(world)
+    services.bill_list(bill_id=bill.pk, actor=world.user("supplier"), rate="0.04")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.offer_make(bill_id=bill.pk, actor=world.user("financier"), rate="0.035")
+        services.offer_make(bill_id=bill.pk, actor=world.user("financier2"), rate="0.034")
+    assert told(world, NotificationKind.OFFER_MADE) == {"supplier": [NotificationKind.OFFER_MADE] * 2}
+    assert recipients_of_mail() == {"supplier@example.test"}
+    bodies = [message.body for message in mail.outbox]
+    assert any(world.org("financier").legal_name in b and "3.50%" in b for b in bodies), bodies
+    client = login(Client(), "financier")
+    page = client.get("/notifications/").content.decode()
+    assert bill.number not in page and "3.40%" not in page  # a rival's rate reaches no other financier
+
+
+def test_a_rolled_back_offer_leaves_no_notification(world):
+    bill = accepted(world)
+    services.bill_list(bill_id=bill.pk, actor=world.user("supplier"), rate="0.04")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.offer_make(bill_id=bill.pk, actor=world.user("financier"), rate="0.035")
+        raise RuntimeError("the request failed after the offer")
+    assert told(world, NotificationKind.OFFER_MADE) == {}
+
+
+def test_an_early_settlement_request_notifies_the_holder(world, django_capture_on_commit_callbacks):
+    bill = accepted(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.bill_request_early_settlement(bill_id=bill.pk, actor=world.user("buyer"))
+    kind = NotificationKind.EARLY_SETTLEMENT_REQUESTED
+    assert told(world, kind) == {"supplier": [kind]}
+    assert "supplier@example.test" in recipients_of_mail()
+    assert any(bill.number in m.body and world.org("buyer").legal_name in m.body for m in mail.outbox)
