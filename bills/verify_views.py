@@ -406,14 +406,16 @@ def verify_transaction(request: HttpRequest, tx_hash: str) -> HttpResponse:
 
 def verification_links_context(request: HttpRequest, bill: Bill) -> dict[str, Any]:
     """The bill page's "verification links" section (``templates/bills/_verification_links.html``): for the
-    holder, its live links with their QR codes, a form to create one and a revoke button per link."""
+    holder, its live links with their QR codes and paper codes, a printable certificate each, a form to create
+    one and a revoke button per link."""
     org = viewer_organization(request.user)
     if org is None or bill.holder_id != org.pk:
         return {"verification_links": None}
     links = []
     for token in verification_tokens_live(bill):
         url = request.build_absolute_uri(reverse("verify-token", args=[token.token]))
-        links.append({"token": token, "url": url, "qr": _qr(url)})
+        links.append({"token": token, "url": url, "qr": _qr(url), "code": verification_code(token.token),
+                      "certificate": reverse("verify-certificate", args=[token.token])})
     return {"verification_links": {"links": links, "bill": bill}}
 
 

@@ -15,7 +15,7 @@ from bills import services
 from bills.errors import BillActionNotPermitted, BillNotFound
 from bills.events import event_format
 from bills.models import Bill, VerificationToken
-from bills.verify_tokens import verification_token_create, verification_token_revoke
+from bills.verify_tokens import verification_code, verification_token_create, verification_token_revoke
 from chain_adapter import txmanager
 from chain_adapter import verify as verifier
 from tests.bills import factories as f
@@ -90,8 +90,11 @@ def test_the_bill_page_shows_the_holder_its_links_and_the_forms_work(world):
     token = VerificationToken.objects.get(bill=bill)
     page = holder.get(f"/bills/{bill.pk}/").content.decode()
     assert f"/verify/t/{token.token}/" in page and "Revoke" in page and "<svg" in page
+    code = verification_code(token.token)
+    assert code and code in page and f"/verify/t/{token.token}/certificate/" in page  # paper code, certificate
     debtor_page = client_for(world, "buyer").get(f"/bills/{bill.pk}/").content.decode()
     assert token.token not in debtor_page and "Create a verification link" not in debtor_page
+    assert code not in debtor_page
     assert client_for(world, "buyer").post(f"/verify/links/{token.pk}/revoke/").status_code == 302
     assert VerificationToken.objects.get(pk=token.pk).revoked_at is None  # refused, with a message
     assert client_for(world, "supplier2").post(f"/verify/links/{token.pk}/revoke/").status_code == 404
