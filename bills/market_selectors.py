@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from bills import clock, rules
 from bills.disclosure import bill_for_viewer
 from bills.errors import BillActionNotPermitted, BillNotFound
-from bills.models import Bill, BillAllocation, BillEvent, EventType
+from bills.models import Bill, BillAllocation, BillEvent, BillState, EventType
 from bills.models_money import BillOffer, OfferStatus
 from bills.portfolio import annualized_yield
 from bills.selectors import (
@@ -64,7 +65,8 @@ class ListingTransition:
 
 
 def _state_label(value: str) -> str:
-    return value.replace("_", " ")
+    """A state as the request's language names it (``pending_receipt``: "Waiting for the receiver's signature")."""
+    return str(BillState(value).label) if value in BillState.values else value.replace("_", " ")
 
 
 def listing_transitions(bill: Bill) -> list[ListingTransition]:
@@ -121,15 +123,16 @@ def action_refusal(action: str, *, bill: Bill, user: Viewer) -> DomainError | No
     A hint for pages: the service runs the same checks under the bill's row lock and decides."""
     org = viewer_organization(user)
     if org is None:
-        return BillActionNotPermitted("Only members of an onboarded organization take part in trades.")
+        return BillActionNotPermitted(gettext("Only members of an onboarded organization take part in trades."))
     if not org.can_act:
         return BillActionNotPermitted(
-            f"{org.legal_name} cannot act on the platform while its KYC status is "
-            f"{org.get_kyc_status_display().lower()}."
+            gettext("%(name)s cannot act on the platform while its KYC status is %(status)s.")
+            % {"name": org.legal_name, "status": org.get_kyc_status_display().lower()}
         )
     rule = rules.rule(action)
     if (rule.needs and rule.needs not in bill_facts(bill)) or (rule.unless and rule.unless in bill_facts(bill)):
-        return BillActionNotPermitted(f"{rule.label} is not available on this bill now.")
+        return BillActionNotPermitted(gettext("%(action)s is not available on this bill now.")
+                                      % {"action": gettext(rule.label)})
     staff = bool(getattr(user, "is_staff", False) and org.is_platform)
     return rules.refusal(rule, bill=bill, org=org, staff=staff, today=clock.today(),
                          grace_days=settings.BILL_GRACE_DAYS)

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext
+
 from finance_portal.errors import InvalidInput
 
 # ISO 4217 code -> digits of the minor unit. The platform's ledger is in these currencies only.
@@ -25,7 +27,9 @@ def validate_currency(code: object, *, field: str = "currency") -> str:
     text = str(code or "").strip().upper()
     if text not in CURRENCIES:
         raise InvalidInput(
-            f"Unknown or unsupported currency {code!r}: use one of {', '.join(sorted(CURRENCIES))}.", field=field
+            gettext("Unknown or unsupported currency %(value)s: use one of %(currencies)s.")
+            % {"value": repr(code), "currencies": ", ".join(sorted(CURRENCIES))},
+            field=field,
         )
     return text
 
@@ -47,28 +51,29 @@ def parse_amount(value: object, currency: str, *, field: str = "amount", allow_z
     No arithmetic runs on the value before its size is known, so no input can raise ``decimal.Overflow``.
     """
     if isinstance(value, float | bool):
-        raise InvalidInput("Send amounts as decimal strings, not binary floating-point numbers.", field=field)
+        raise InvalidInput(gettext("Send amounts as decimal strings, not binary floating-point numbers."), field=field)
     if isinstance(value, int):
         if abs(value) > _MAX_INTEGER:
-            raise InvalidInput("The amount is too large.", field=field)
+            raise InvalidInput(gettext("The amount is too large."), field=field)
         amount = Decimal(value)
     elif isinstance(value, Decimal):
         amount = value
     elif isinstance(value, str):
         amount = _amount_from_text(value, field)
     else:
-        raise InvalidInput("Send the amount as a decimal string such as \"100.00\".", field=field)
+        raise InvalidInput(gettext('Send the amount as a decimal string such as "100.00".'), field=field)
     if not amount.is_finite():
-        raise InvalidInput("The amount must be a finite number.", field=field)
+        raise InvalidInput(gettext("The amount must be a finite number."), field=field)
     if amount.is_zero():
         amount = Decimal(0)  # -0 and 0E+7 are plain zero
     elif amount.adjusted() > _MAX_ADJUSTED or amount.copy_abs() > MAX_AMOUNT:
-        raise InvalidInput("The amount is too large.", field=field)
+        raise InvalidInput(gettext("The amount is too large."), field=field)
     digits = CURRENCIES[currency]
     if amount != amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):
-        raise InvalidInput(f"{currency} amounts have at most {digits} decimal places.", field=field)
+        raise InvalidInput(gettext("%(currency)s amounts have at most %(digits)s decimal places.")
+                           % {"currency": currency, "digits": digits}, field=field)
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise InvalidInput("The amount must be greater than zero.", field=field)
+        raise InvalidInput(gettext("The amount must be greater than zero."), field=field)
     return quantize(amount, currency)
 
 
@@ -77,19 +82,20 @@ def _amount_from_text(value: str, field: str) -> Decimal:
     if not _AMOUNT_TEXT.fullmatch(text):
         if any(ch.isdigit() or unicodedata.category(ch) == "Nd" for ch in text if not ch.isascii()):
             raise InvalidInput(
-                "Write amounts with ASCII digits 0-9: full-width and other non-ASCII digits are not accepted.",
+                gettext("Write amounts with ASCII digits 0-9: full-width and other non-ASCII digits are not accepted."),
                 field=field,
             )
         shown = repr(text[:40]) + ("…" if len(text) > 40 else "")
         raise InvalidInput(
-            f"{shown} is not a decimal amount: write it with the digits 0-9 and an optional decimal point, "
-            "such as 1234.56.",
+            gettext("%(value)s is not a decimal amount: write it with the digits 0-9 and an optional decimal point, "
+                    "such as 1234.56.") % {"value": shown},
             field=field,
         )
     if len(text.lstrip("-").split(".")[0].lstrip("0")) > _MAX_ADJUSTED + 1:
-        raise InvalidInput("The amount is too large.", field=field)
+        raise InvalidInput(gettext("The amount is too large."), field=field)
     if len(text) > _MAX_TEXT:
-        raise InvalidInput(f"The amount has too many digits: write at most {_MAX_TEXT} characters.", field=field)
+        raise InvalidInput(gettext("The amount has too many digits: write at most %(count)s characters.")
+                           % {"count": _MAX_TEXT}, field=field)
     return Decimal(text)
 
 

@@ -9,22 +9,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from finance_portal.organizations.validators import validate_credit_code
 
 
 class KycStatus(models.TextChoices):
-    PENDING = "pending", "Pending review"
-    APPROVED = "approved", "Approved"
-    SUSPENDED = "suspended", "Suspended"
+    PENDING = "pending", _("Pending review")
+    APPROVED = "approved", _("Approved")
+    SUSPENDED = "suspended", _("Suspended")
 
 
 class OrganizationKind(models.TextChoices):
-    SUPPLIER = "supplier", "Supplier"
-    CORE_ENTERPRISE = "core_enterprise", "Core enterprise"
-    FINANCIER = "financier", "Financier"
-    REGULATOR = "regulator", "Regulator"
-    PLATFORM = "platform", "Platform operator"
+    SUPPLIER = "supplier", _("Supplier")
+    CORE_ENTERPRISE = "core_enterprise", _("Core enterprise")
+    FINANCIER = "financier", _("Financier")
+    REGULATOR = "regulator", _("Regulator")
+    PLATFORM = "platform", _("Platform operator")
 
 
 class Organization(models.Model):
@@ -75,7 +76,7 @@ class Organization(models.Model):
 
     @property
     def kind_labels(self) -> str:
-        return ", ".join(OrganizationKind(k).label for k in self.kinds)
+        return ", ".join(str(OrganizationKind(k).label) for k in self.kinds)
 
     @property
     def can_act(self) -> bool:
@@ -96,8 +97,8 @@ def kind_field(kind: str) -> str:
 
 
 class MemberRole(models.TextChoices):
-    ADMIN = "admin", "Organization administrator"
-    MEMBER = "member", "Member"
+    ADMIN = "admin", _("Organization administrator")
+    MEMBER = "member", _("Member")
 
 
 class Membership(models.Model):

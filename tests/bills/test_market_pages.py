@@ -57,7 +57,7 @@ def test_financiers_see_debtor_seller_terms_invoices_transitions_and_anchoring(w
         assert expected in text, expected
     invoice = bill.allocations.get().invoice
     assert invoice.invoice_number in text and "Verified" in text
-    assert "Listed" in text and "accepted → listed" in text
+    assert "Listed" in text and "Accepted by the debtor → Listed on the marketplace" in text
     assert re.search(r"\d+ of 4 events anchored", text)
     assert f'href="/marketplace/{bill.pk}/buy/"' in text
     assert f'href="/verify/{bill.pk}/"' in text  # the login-only page shows listings to financiers
