@@ -82,7 +82,8 @@ def test_the_upload_form_renders_for_a_supplier(users):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'enctype="multipart/form-data"' in html and 'name="file"' in html
-    assert make_credit_code("91440300MA5F00033") in html  # the buyer pick list
+    assert 'role="combobox"' in html and 'hx-get="/organizations/search/"' in html  # the buyer picker
+    assert '"kind": "core_enterprise"' in html and 'name="buyer_credit_code"' in html
 
 
 @pytest.mark.parametrize("username", ["financier", "regulator", "core2"])
@@ -113,7 +114,8 @@ def test_service_errors_show_on_the_right_field_and_nothing_is_written(users, no
     assert response.status_code == 400
     form_obj = response.context["form"]
     assert any(words in e for e in form_obj.errors[field]), form_obj.errors
-    assert f'id="error-{field}"' in response.content.decode()
+    error_id = "id_buyer_credit_code-error" if field == "buyer_credit_code" else f"error-{field}"  # the picker's
+    assert f'id="{error_id}"' in response.content.decode()
     nothing_written(0)
 
 
