@@ -197,7 +197,9 @@ def bill_history(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
     except BillNotFound:
         raise Http404("No such bill.") from None
-    return render(request, "bills/_history.html", history_context(request, bill))
+    # The page's "N of M events anchored" line rides along (htmx out-of-band swap) so it moves with the table.
+    context = {**history_context(request, bill), "anchoring": selectors.bill_anchoring_summary(bill), "oob": True}
+    return render(request, "bills/_history.html", context)
 
 
 def _visible_bill(request: HttpRequest, pk: uuid.UUID) -> Bill:

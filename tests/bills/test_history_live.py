@@ -69,6 +69,9 @@ def test_the_bill_page_polls_while_an_event_waits_and_stops_when_all_are_anchore
     done = history(world, "supplier", bill)
     assert "hx-trigger" not in done and 'data-live="false"' in done  # the swapped-in copy stops polling
     assert "anchored in block 42, confirmed (1 confirmation)" in done
+    # The page's summary line comes along, swapped out of band into the line of the same id.
+    assert 'id="anchoring-summary" hx-swap-oob="true"' in done and "3 of 3 events anchored" in done
+    assert '<span id="anchoring-summary">0 of 3 events anchored' in page
 
 
 def test_a_failed_anchor_is_said_in_words_and_does_not_keep_the_page_polling(world):

@@ -42,4 +42,5 @@ def test_the_history_turns_anchored_without_a_reload(page, anvil, anchor_contrac
         assert f"anchored in block {event.anchor.block_number}, confirmed" in text
     assert page.get_attribute("#bill-history", "data-live") == "false"  # the swapped-in copy polls no more
     assert page.get_attribute("#bill-history", "hx-trigger") is None
+    assert page.inner_text("#anchoring-summary") == f"{events} of {events} events anchored"  # the page's line too
     screenshot(page, "live-anchoring-anchored")
