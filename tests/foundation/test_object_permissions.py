@@ -28,6 +28,7 @@ from bills.verify_tokens import verification_token_create
 from finance_portal.ledger.models import Account
 from finance_portal.notifications.models import Notification
 from finance_portal.oversight.models import OversightFlag
+from invoices.models import ImportJob
 from sme_credit.issuing import issuing_limit_grant
 from sme_credit.services import credit_limit_grant, credit_report_issue
 from tests.bills.factories import World, accepted, build_world, financed, listed, make_invoice
@@ -42,7 +43,9 @@ def world(db: None) -> World:
 PROBES = ("supplier", "buyer", "financier")
 # Routes that take no object of another organization, or are public by design (the token is the secret; a
 # transaction hash opens only the bills the viewer may see, tested in tests/bills/test_verify_pages.py).
-SKIP = {"verify-token", "verify-token-bundle", "verify-certificate", "verify-tx", "portal:login", "portal:logout", "api-token"}
+# A chart's data is named, not an object: whose data it reads (``?org=``) is tested in tests/foundation/test_chart_data.py.
+SKIP = {"verify-token", "verify-token-bundle", "verify-certificate", "verify-tx", "portal:login", "portal:logout", "api-token",
+        "chart-data"}
 # (route, prober): what that prober may see of the foreign world by design.
 ALLOWED = {
     ("api-organization-credit", "financier"), ("portal:organization-credit", "financier"),
@@ -84,7 +87,8 @@ def _kind(route: str, param: str) -> str:
     return {"bill_id": "bill", "invoice_id": "invoice", "offer_id": "offer", "report_id": "report",
             "limit_id": "limit", "organization_id": "organization", "flag_id": "flag", "token_id": "token",
             "role": "role", "key": "dataset", "action": "action", "format": "format", "url": "admin_path",
-            "object_id": "admin_object", "app_label": "app_label", "notification_id": "notification"}[param]
+            "object_id": "admin_object", "app_label": "app_label", "notification_id": "notification",
+            "job_id": "import_job"}[param]
 
 
 def _fill(patterns: tuple[Any, ...], values: dict[str, str]) -> str:
@@ -118,16 +122,18 @@ def foreign(world) -> dict[str, Any]:
                                         explanation="x", evidence={}, first_seen=bill.created_at,
                                         last_seen=bill.created_at, bill=bill)
     notification = Notification.objects.filter(organization=world.org("buyer2")).order_by("pk").first()
+    job = ImportJob.objects.create(organization=world.org("supplier2"), file_name="supplier2-invoices.csv",
+                                   format="csv", total_rows=0)
     assert account is not None and notification is not None  # buyer2 was told of the bills submitted to it
     return {
         "bills": [bill, held], "on_sale": on_sale, "invoice": invoice,
         "objects": {"bill": str(bill.pk), "invoice": str(invoice.pk), "offer": str(offer.pk), "report": str(report.pk),
                     "limit": str(limit.pk), "issuing": str(issuing.pk), "organization": str(world.org("supplier2").pk),
                     "flag": str(flag.pk), "token": str(token.pk), "account": str(account.pk),
-                    "notification": str(notification.pk)},
+                    "notification": str(notification.pk), "import_job": str(job.pk)},
         # Strings that must never reach a prober: numbers and ids of the bills it is not party to, the invoice,
         # financier2's offer rate, and the purchase's counterparty and amounts.
-        "secrets": [bill.number, str(bill.pk), held.number, str(held.pk), invoice.invoice_number, str(invoice.pk),
+        "secrets": ["supplier2-invoices.csv", bill.number, str(bill.pk), held.number, str(held.pk), invoice.invoice_number, str(invoice.pk),
                     "4.32", "0.0432", "88888888", "99999.00", "7777.77"],
     }
 
@@ -153,7 +159,7 @@ def _values(route: str, params: list[str], objects: dict[str, str], *, missing: 
         if kind == "limit" and route.startswith("api-issuing"):
             kind = "issuing"
         if missing:
-            values[param] = str(uuid.uuid4()) if kind in ("bill", "invoice") else "987654321"
+            values[param] = str(uuid.uuid4()) if kind in ("bill", "invoice", "import_job") else "987654321"
         else:
             values[param] = objects[kind]
     return values
