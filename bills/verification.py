@@ -19,6 +19,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch
+from django.utils.translation import gettext
 
 from bills.disclosure import Disclosure, Profile
 from bills.events import FORMAT_V2, bill_chain_verify, event_format, fields_of_event
@@ -159,12 +160,12 @@ def bill_verdict(*, bill: Bill, bundle: dict[str, Any], events: Sequence[BillEve
     problems = bill_chain_verify(bill)
     deployment = deployment_current(chain_id=settings.CHAIN_ID)
     if deployment is None:
-        return BillVerdict(bill, problems, None, "no anchoring contract is deployed on this chain yet")
+        return BillVerdict(bill, problems, None, gettext("no anchoring contract is deployed on this chain yet"))
     try:
         view = bill_chain_view(bill=bill, events=events, deployment=deployment)
         report = verify_bundle(bundle, view=view)
     except VerifierError as err:
-        return BillVerdict(bill, problems, None, f"the chain could not be reached ({err})")
+        return BillVerdict(bill, problems, None, gettext("the chain could not be reached (%(error)s)") % {"error": err})
     return BillVerdict(bill, problems, report)
 
 

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 Number = int | Decimal
 Formatter = Callable[[Number], str]
@@ -256,7 +257,7 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
             continue
         tip = f"{p.note or p.label}: {fmt(p.value)}{unit}"
         if p.low is not None and p.high is not None:
-            tip += f" (range {fmt(p.low)}{unit}–{fmt(p.high)}{unit})"
+            tip += " " + gettext("(range %(low)s–%(high)s)") % {"low": f"{fmt(p.low)}{unit}", "high": f"{fmt(p.high)}{unit}"}
             body.append(f'<line class="chart-range" x1="{_f(x(i))}" x2="{_f(x(i))}" y1="{_f(y(p.low))}" '
                         f'y2="{_f(y(p.high))}"><title>{escape(tip)}</title></line>')
         body.append(f'<circle class="chart-dot" cx="{_f(x(i))}" cy="{_f(y(p.value))}" r="4">'
@@ -268,7 +269,8 @@ def line_chart(*, title: str, points: Sequence[Point], fmt: Formatter = fmt_numb
                 f"{escape(fmt(last) + unit)}</text>")
     summary = "; ".join(
         f"{p.note or p.label} " + (gap if p.value is None else f"{fmt(p.value)}{unit}")
-        + (f" (range {fmt(p.low)}–{fmt(p.high)})" if p.low is not None and p.high is not None else "")
+        + (" " + gettext("(range %(low)s–%(high)s)") % {"low": fmt(p.low), "high": fmt(p.high)}
+           if p.low is not None and p.high is not None else "")
         for p in points)
     return _svg(title=title, summary=summary, height=LINE_HEIGHT, body=body, css=f"chart-line-box {css}")
 

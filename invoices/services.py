@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from finance_portal.money import parse_amount, validate_currency
 from finance_portal.organizations.models import Organization
@@ -54,6 +55,7 @@ VERDICTS: dict[str, tuple[str, ...]] = {
     InvoiceStatus.VERIFIED.value: (InvoiceStatus.REGISTERED.value, InvoiceStatus.DISPUTED.value),
     InvoiceStatus.DISPUTED.value: (InvoiceStatus.REGISTERED.value,),
 }
+_VERDICT_CODES = tuple(VERDICTS)  # the two verdicts, named in the refusal of any other
 
 
 def invoice_check_can_register(*, actor: User) -> Organization:
@@ -61,7 +63,8 @@ def invoice_check_can_register(*, actor: User) -> Organization:
     org = require_acting_organization(actor)
     if not org.is_supplier:
         raise InvoiceNotPermitted(
-            f"Only suppliers register invoices, and {org.legal_name} is not a supplier on the platform."
+            _("Only suppliers register invoices, and %(name)s is not a supplier on the platform.")
+            % {"name": org.legal_name}
         )
     return org
 
@@ -90,13 +93,14 @@ def invoice_register(
     seller = invoice_check_can_register(actor=actor)
     code, number = invoice_identity(invoice_code=invoice_code, invoice_number=invoice_number)
     date = _clean_issue_date(issue_date)
-    currency = validate_currency(clean_text(currency, field="currency", label="currency", max_length=_FIELD_MAX))
+    currency = validate_currency(clean_text(currency, field="currency", label=_("currency"), max_length=_FIELD_MAX))
     excl = parse_amount(amount_excl_tax, currency, field="amount_excl_tax")
     tax = parse_amount(tax_amount, currency, field="tax_amount", allow_zero=True)
     total = parse_amount(total_amount, currency, field="total_amount")
     if excl + tax != total:
         raise InvoiceInvalid(
-            f"The total {total} is not the amount before tax plus the tax ({excl} + {tax} = {excl + tax}).",
+            _("The total %(total)s is not the amount before tax plus the tax (%(excl)s + %(tax)s = %(sum)s).")
+            % {"total": total, "excl": excl, "tax": tax, "sum": excl + tax},
             field="total_amount",
         )
     buyer = _buyer(seller, buyer_credit_code)
@@ -134,7 +138,7 @@ def invoice_register(
         _delete_stored(stored)
         # A concurrent registration of the same invoice or file committed first: say which, as above.
         _refuse_duplicates(seller=seller, code=code, number=number, sha256=inspected.sha256)
-        raise InvoiceDuplicate("This invoice was registered by someone else a moment ago.") from err
+        raise InvoiceDuplicate(_("This invoice was registered by someone else a moment ago.")) from err
     except BaseException:
         _delete_stored(stored)
         raise
@@ -153,18 +157,21 @@ def invoice_verify(*, invoice_id: object, actor: User, verdict: str, note: str =
         visible = invoice_get_for(user=actor, invoice_id=invoice_id)
         invoice = Invoice.objects.select_for_update().select_related("seller", "buyer").get(pk=visible.pk)
         if invoice.buyer_id != org.pk:
-            raise InvoiceNotPermitted("Only the buyer named on the invoice verifies or disputes it.")
-        verdict = clean_text(verdict, field="verdict", label="verdict", max_length=_FIELD_MAX).lower()
+            raise InvoiceNotPermitted(_("Only the buyer named on the invoice verifies or disputes it."))
+        verdict = clean_text(verdict, field="verdict", label=_("verdict"), max_length=_FIELD_MAX).lower()
         if verdict not in VERDICTS:
             raise InvoiceInvalid(
-                f"Unknown verdict {verdict!r}: use {' or '.join(VERDICTS)}.", field="verdict"
+                _("Unknown verdict %(verdict)s: use %(first)s or %(second)s.")
+                % {"verdict": repr(verdict), "first": _VERDICT_CODES[0], "second": _VERDICT_CODES[1]},
+                field="verdict",
             )
-        note = clean_text(note, field="note", label="note", max_length=NOTE_MAX, multiline=True)
+        note = clean_text(note, field="note", label=_("note"), max_length=NOTE_MAX, multiline=True)
         if verdict == InvoiceStatus.DISPUTED and not note:
-            raise InvoiceInvalid("Say why you dispute the invoice: the seller reads the note.", field="note")
+            raise InvoiceInvalid(_("Say why you dispute the invoice: the seller reads the note."), field="note")
         if invoice.status not in VERDICTS[verdict]:
             raise InvoiceStateConflict(
-                f"The invoice is already {invoice.get_status_display().lower()}; it cannot be marked {verdict}."
+                _("The invoice is already %(status)s; it cannot be marked %(verdict)s.")
+                % {"status": invoice.get_status_display().lower(), "verdict": verdict}
             )
         previous = invoice.status
         invoice.status = verdict
@@ -191,20 +198,20 @@ def invoice_identity(*, invoice_code: object, invoice_number: object) -> tuple[s
     number = _clean_number(invoice_number)
     if _OLD_NUMBER.fullmatch(number) and not code:
         raise InvoiceInvalid(
-            "An 8-digit invoice number is read with its invoice code (10 or 12 digits): give the code. "
-            "A fully digitalised invoice (数电票) has a 20-digit number and no code.",
+            _("An 8-digit invoice number is read with its invoice code (10 or 12 digits): give the code. "
+              "A fully digitalised invoice (数电票) has a 20-digit number and no code."),
             field="invoice_code",
         )
     if _DIGITAL_NUMBER.fullmatch(number) and code:
         if Invoice.objects.filter(invoice_number=number).exists():
             raise InvoiceNumberTaken(
-                "This 20-digit number of a fully digitalised invoice (数电票) is already registered on the "
-                "platform: the number alone identifies the invoice, whatever code comes with it.",
+                _("This 20-digit number of a fully digitalised invoice (数电票) is already registered on the "
+                  "platform: the number alone identifies the invoice, whatever code comes with it."),
                 field="invoice_number",
             )
         raise InvoiceInvalid(
-            "A 20-digit number is a fully digitalised invoice (数电票), which has no invoice code: leave the code "
-            "empty.",
+            _("A 20-digit number is a fully digitalised invoice (数电票), which has no invoice code: leave the code "
+              "empty."),
             field="invoice_code",
         )
     return code, number
@@ -222,41 +229,46 @@ def clean_text(value: object, *, field: str, label: str, max_length: int, multil
         category = unicodedata.category(ch)
         if (category in ("Cc", "Cs") and ch not in allowed) or ch in _BIDI_CONTROLS:
             raise InvoiceInvalid(
-                f"The {label} contains a control character ({ch!r}): remove it and send plain text.", field=field
+                _("The %(label)s contains a control character (%(char)s): remove it and send plain text.")
+                % {"label": label, "char": repr(ch)},
+                field=field,
             )
     text = text.strip()
     if len(text) > max_length:
-        raise InvoiceInvalid(f"The {label} may be at most {max_length} characters.", field=field)
+        raise InvoiceInvalid(
+            _("The %(label)s may be at most %(max)s characters.") % {"label": label, "max": max_length}, field=field
+        )
     return text
 
 
 def _ascii_digits(text: str, *, field: str, label: str) -> None:
     if any(ch.isdigit() and not ch.isascii() for ch in text):
         raise InvoiceInvalid(
-            f"Write the {label} with ASCII digits 0-9: full-width and other non-ASCII digits are not accepted.",
+            _("Write the %(label)s with ASCII digits 0-9: full-width and other non-ASCII digits are not accepted.")
+            % {"label": label},
             field=field,
         )
 
 
 def _clean_code(value: object) -> str:
-    code = clean_text(value, field="invoice_code", label="invoice code", max_length=_FIELD_MAX)
-    _ascii_digits(code, field="invoice_code", label="invoice code")
+    code = clean_text(value, field="invoice_code", label=_("invoice code"), max_length=_FIELD_MAX)
+    _ascii_digits(code, field="invoice_code", label=_("invoice code"))
     if code and not _CODE.fullmatch(code):
         raise InvoiceInvalid(
-            "The invoice code has 10 or 12 digits; leave it empty for a fully digital invoice.", field="invoice_code"
+            _("The invoice code has 10 or 12 digits; leave it empty for a fully digital invoice."), field="invoice_code"
         )
     return code
 
 
 def _clean_number(value: object) -> str:
-    number = clean_text(value, field="invoice_number", label="invoice number", max_length=_FIELD_MAX)
+    number = clean_text(value, field="invoice_number", label=_("invoice number"), max_length=_FIELD_MAX)
     if not number:
-        raise InvoiceInvalid("The invoice number is required.", field="invoice_number")
-    _ascii_digits(number, field="invoice_number", label="invoice number")
+        raise InvoiceInvalid(_("The invoice number is required."), field="invoice_number")
+    _ascii_digits(number, field="invoice_number", label=_("invoice number"))
     if not (_OLD_NUMBER.fullmatch(number) or _DIGITAL_NUMBER.fullmatch(number)):
         raise InvoiceInvalid(
-            "The invoice number has 8 digits (with a 10- or 12-digit invoice code), or 20 digits for a fully "
-            "digitalised invoice (数电票) without a code.",
+            _("The invoice number has 8 digits (with a 10- or 12-digit invoice code), or 20 digits for a fully "
+              "digitalised invoice (数电票) without a code."),
             field="invoice_number",
         )
     return number
@@ -267,37 +279,43 @@ def _clean_issue_date(value: object) -> datetime.date:
         try:
             value = datetime.date.fromisoformat(value.strip())
         except ValueError:
-            raise InvoiceInvalid("Give the issue date as YYYY-MM-DD.", field="issue_date") from None
+            raise InvoiceInvalid(_("Give the issue date as YYYY-MM-DD."), field="issue_date") from None
     if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
-        raise InvoiceInvalid("The issue date is required (YYYY-MM-DD).", field="issue_date")
+        raise InvoiceInvalid(_("The issue date is required (YYYY-MM-DD)."), field="issue_date")
     if value > timezone.localdate():
-        raise InvoiceInvalid("The issue date is in the future.", field="issue_date")
+        raise InvoiceInvalid(_("The issue date is in the future."), field="issue_date")
     return value
 
 
 def _buyer(seller: Organization, credit_code: object) -> Organization:
     field = "buyer_credit_code"
-    code = normalize_credit_code(clean_text(credit_code, field=field, label="credit code", max_length=_FIELD_MAX))
+    code = normalize_credit_code(clean_text(credit_code, field=field, label=_("credit code"), max_length=_FIELD_MAX))
     if not code:
-        raise InvoiceInvalid("Give the buyer's unified social credit code.", field=field)
+        raise InvoiceInvalid(_("Give the buyer's unified social credit code."), field=field)
     try:
         validate_credit_code(code)
     except ValidationError as err:
-        raise InvoiceInvalid(f"{code} is not a unified social credit code: {err.messages[0]}", field=field) from None
+        raise InvoiceInvalid(
+            _("%(code)s is not a unified social credit code: %(reason)s") % {"code": code, "reason": err.messages[0]},
+            field=field,
+        ) from None
     buyer = organization_by_credit_code(code)
     if buyer is None:
-        raise InvoiceInvalid(f"No organization with credit code {code} is on the platform.", field=field)
+        raise InvoiceInvalid(
+            _("No organization with credit code %(code)s is on the platform.") % {"code": code}, field=field
+        )
     if buyer.pk == seller.pk:
-        raise InvoiceInvalid("The buyer cannot be your own organization.", field=field)
+        raise InvoiceInvalid(_("The buyer cannot be your own organization."), field=field)
     if not buyer.is_core_enterprise:
         raise InvoiceInvalid(
-            f"{buyer.legal_name} is not a core enterprise on the platform: invoices are registered against "
-            "core enterprises only.",
+            _("%(name)s is not a core enterprise on the platform: invoices are registered against "
+              "core enterprises only.") % {"name": buyer.legal_name},
             field=field,
         )
     if not buyer.can_act:
         raise InvoiceInvalid(
-            f"{buyer.legal_name} is not KYC approved on the platform yet: it cannot be an invoice's buyer.",
+            _("%(name)s is not KYC approved on the platform yet: it cannot be an invoice's buyer.")
+            % {"name": buyer.legal_name},
             field=field,
         )
     return buyer
@@ -317,26 +335,33 @@ def _refuse_duplicates(*, seller: Organization, code: str, number: str, sha256: 
         error = InvoiceDuplicate if same_number.invoice_code == code else InvoiceNumberTaken
         if same_number.seller_id == seller.pk:
             raise error(
-                f"This invoice is already registered: your invoice No. {_label(same_number)}, "
-                f"uploaded {timezone.localtime(same_number.created_at):%Y-%m-%d}.",
+                _("This invoice is already registered: your invoice No. %(label)s, uploaded %(date)s.")
+                % {"label": _label(same_number), "date": f"{timezone.localtime(same_number.created_at):%Y-%m-%d}"},
                 field="invoice_number",
             )
-        what = "code and number" if code else "its 20-digit number of a fully digitalised invoice"
         raise error(
-            f"This invoice ({what}) is already registered on the platform by another organization.",
+            _("This invoice (code and number) is already registered on the platform by another organization.")
+            if code else
+            _("This invoice (its 20-digit number of a fully digitalised invoice) is already registered on the "
+              "platform by another organization."),
             field="invoice_number",
         )
     same_file = Invoice.objects.filter(file_sha256=sha256).first()
     if same_file is not None:
         if same_file.seller_id == seller.pk:
             raise InvoiceDuplicate(
-                f"This file is already registered as your invoice No. {_label(same_file)}.", field="file"
+                _("This file is already registered as your invoice No. %(label)s.") % {"label": _label(same_file)},
+                field="file",
             )
-        raise InvoiceDuplicate("This file is already registered on the platform by another organization.", field="file")
+        raise InvoiceDuplicate(
+            _("This file is already registered on the platform by another organization."), field="file"
+        )
 
 
 def _label(invoice: Invoice) -> str:
-    return f"{invoice.invoice_number} (code {invoice.invoice_code})" if invoice.invoice_code else invoice.invoice_number
+    if invoice.invoice_code:
+        return _("%(number)s (code %(code)s)") % {"number": invoice.invoice_number, "code": invoice.invoice_code}
+    return invoice.invoice_number
 
 
 def _delete_stored(name: str | None) -> None:

@@ -21,7 +21,6 @@ from invoices.files import file_response
 from invoices.forms import InvoiceUploadForm, InvoiceVerifyForm
 from invoices.models import Invoice, InvoiceStatus
 from invoices.selectors import (
-    invoice_buyer_candidates,
     invoice_get_for,
     invoice_role_of,
     invoices_visible_to,
@@ -80,11 +79,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invoice_upload(request: HttpRequest) -> HttpResponse:
     refusal = _can_register(request)
-    membership = membership_of(request.user)
     context: dict[str, object] = {
         "title": _("Upload an invoice"),
         "refusal": refusal,
-        "buyers": invoice_buyer_candidates(membership.organization if membership else None),
         "drop_fields": DROP_FIELDS,
     }
     as_json = request.method == "POST" and _wants_json(request)

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from bills.events import canonical_text, format_at
 from chain_adapter.hashing import record_key
@@ -139,11 +140,11 @@ def report_verdict(report: CreditReport) -> ReportVerdict:
     """The stored text rehashed, the bundle checked offline, and the head of its key on chain (cached)."""
     deployment = deployment_current(chain_id=settings.CHAIN_ID)
     if deployment is None:
-        return ReportVerdict(report, None, "no anchoring contract is deployed on this chain yet")
+        return ReportVerdict(report, None, gettext("no anchoring contract is deployed on this chain yet"))
     bundle = report_bundle(report)
     try:
         view = _chain_view(report, deployment.address, deployment.block_number or 0)
         result = verify_report_bundle(bundle, view=view)
     except VerifierError as err:
-        return ReportVerdict(report, None, f"the chain could not be reached ({err})")
+        return ReportVerdict(report, None, gettext("the chain could not be reached (%(error)s)") % {"error": err})
     return ReportVerdict(report, result)

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditImmutable(Exception):
@@ -19,15 +20,15 @@ class AuditImmutable(Exception):
 
 
 class AuditRole(models.TextChoices):
-    PLATFORM_STAFF = "platform_staff", "Platform staff"
-    REGULATOR = "regulator", "Regulator"
+    PLATFORM_STAFF = "platform_staff", _("Platform staff")
+    REGULATOR = "regulator", _("Regulator")
 
 
 class AuditAction(models.TextChoices):
-    REQUEST = "request", "Request"
-    LOGIN = "login", "Signed in"
-    LOGOUT = "logout", "Signed out"
-    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    REQUEST = "request", _("Request")
+    LOGIN = "login", _("Signed in")
+    LOGOUT = "logout", _("Signed out")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
 
 
 class AuditQuerySet(models.QuerySet["AuditRecord"]):

@@ -16,12 +16,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountKind(models.TextChoices):
-    CASH = "cash", "Cash held on the platform"
-    BANK_CLEARING = "bank_clearing", "Bank clearing (money entering or leaving the platform)"
-    FEE_INCOME = "fee_income", "Platform fee income"
+    CASH = "cash", _("Cash held on the platform")
+    BANK_CLEARING = "bank_clearing", _("Bank clearing (money entering or leaving the platform)")
+    FEE_INCOME = "fee_income", _("Platform fee income")
 
 
 # Accounts of the platform itself have no organization: one per kind and currency.
@@ -63,11 +64,11 @@ class Account(models.Model):
 
 
 class EntryKind(models.TextChoices):
-    DEPOSIT = "deposit", "Deposit (bank to organization cash)"
-    WITHDRAWAL = "withdrawal", "Withdrawal (organization cash to bank)"
-    PURCHASE = "purchase", "Purchase of a bill"
-    SETTLEMENT = "settlement", "Settlement of a bill"
-    REVERSAL = "reversal", "Reversal of an earlier entry"
+    DEPOSIT = "deposit", _("Deposit (bank to organization cash)")
+    WITHDRAWAL = "withdrawal", _("Withdrawal (organization cash to bank)")
+    PURCHASE = "purchase", _("Purchase of a bill")
+    SETTLEMENT = "settlement", _("Settlement of a bill")
+    REVERSAL = "reversal", _("Reversal of an earlier entry")
 
 
 BANK_KINDS = (EntryKind.DEPOSIT, EntryKind.WITHDRAWAL)

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from finance_portal.errors import InvalidInput
 from finance_portal.ledger.errors import (
@@ -76,11 +77,13 @@ def platform_account(kind: str, currency: str) -> Account:
     if kind == AccountKind.CASH:
         raise ValueError("Cash accounts belong to organizations: use cash_account().")
     currency = validate_currency(currency)
+    with translation.override("en"):  # the stored name is data, in English whoever's request creates it
+        kind_name = str(AccountKind(kind).label).lower()
     account, _ = Account.objects.get_or_create(
         organization=None,
         kind=kind,
         currency=currency,
-        defaults={"name": f"Platform {AccountKind(kind).label.lower()} ({currency})"},
+        defaults={"name": f"Platform {kind_name} ({currency})"},
     )
     return account
 

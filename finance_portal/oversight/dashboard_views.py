@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from finance_portal import charts
 from finance_portal.oversight import stats
@@ -35,13 +37,14 @@ def percent(value: charts.Number) -> str:
 def duration(seconds: int | None) -> str:
     """``None`` → "none waiting"; else the largest two units: "2 h 5 min", "40 s" (never below "0 s")."""
     if seconds is None:
-        return "none waiting"
+        return _("none waiting")
     seconds = max(seconds, 0)  # a clock a little behind another's is no negative delay
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")) if n]
-    return " ".join(parts[:2]) or "0 s"
+    units = ((days, _("%(n)s d")), (hours, _("%(n)s h")), (minutes, _("%(n)s min")), (secs, _("%(n)s s")))
+    parts = [unit % {"n": n} for n, unit in units if n]
+    return " ".join(parts[:2]) or _("%(n)s s") % {"n": 0}
 
 
 def _month(month: dt.date) -> str:
@@ -54,16 +57,16 @@ def _local(at: dt.datetime) -> str:
 
 def state_chart() -> SafeString:
     rows = stats.bills_by_state()
-    return charts.bar_chart(title="Bills by state now", bars=[(r.label, r.count) for r in rows],
-                            empty="No bills yet.")
+    return charts.bar_chart(title=_("Bills by state now"), bars=[(r.label, r.count) for r in rows],
+                            empty=_("No bills yet."))
 
 
 def rates_chart() -> SafeString:
     rows = stats.financing_rates_by_month()
     points = [charts.Point(_month(r.month), _pct(r.median), _pct(r.low), _pct(r.high)) for r in rows]
-    return charts.line_chart(title="Purchase rates by month: median, with the lowest and highest",
-                             points=points, fmt=percent, unit="%", empty="No purchases in the last 12 months.",
-                             gap="no purchase")
+    return charts.line_chart(title=_("Purchase rates by month: median, with the lowest and highest"),
+                             points=points, fmt=percent, unit="%", empty=_("No purchases in the last 12 months."),
+                             gap=_("no purchase"))
 
 
 def _pct(rate: Decimal | None) -> Decimal | None:
@@ -71,29 +74,31 @@ def _pct(rate: Decimal | None) -> Decimal | None:
 
 
 def anchoring_chart(health: stats.AnchoringHealth) -> SafeString:
-    return charts.bar_chart(title="Anchoring outbox and transactions now", bars=[
-        ("Records pending", health.pending), ("Records sent, not confirmed", health.sent),
-        ("Records failed", health.failed), ("Transactions in flight", health.live_transactions),
-        ("Transactions stuck (operator needed)", health.stuck_transactions),
+    return charts.bar_chart(title=_("Anchoring outbox and transactions now"), bars=[
+        (_("Records pending"), health.pending), (_("Records sent, not confirmed"), health.sent),
+        (_("Records failed"), health.failed), (_("Transactions in flight"), health.live_transactions),
+        (_("Transactions stuck (operator needed)"), health.stuck_transactions),
     ], css="attention")
 
 
 def anchored_per_day_chart() -> SafeString:
     rows = stats.anchoring_by_day()
     return charts.bar_chart(
-        title="Records anchored per day, last 14 days, with the median delay",
-        bars=[(f"{r.day:%Y-%m-%d} · median delay {duration(int(r.median_delay.total_seconds()))}", r.anchored)
+        title=_("Records anchored per day, last 14 days, with the median delay"),
+        bars=[(_("%(day)s · median delay %(delay)s") % {
+            "day": f"{r.day:%Y-%m-%d}", "delay": duration(int(r.median_delay.total_seconds()))}, r.anchored)
               for r in rows],
-        empty="Nothing anchored in the last 14 days.")
+        empty=_("Nothing anchored in the last 14 days."))
 
 
 def reconciliation_chart(runs: list[ReconciliationRun]) -> SafeString:
+    matched, mismatched = _("matched"), _("mismatched")
     return charts.stacked_bar_chart(
-        title="Reconciliation runs: bills checked and mismatches",
+        title=_("Reconciliation runs: bills checked and mismatches"),
         rows=[(f"{_local(run.started_at)} · {run.get_trigger_display().lower()}",
-               [charts.Segment("matched", max(run.bills_checked - run.mismatches, 0)),
-                charts.Segment("mismatched", run.mismatches)]) for run in runs],
-        series=["matched", "mismatched"], css="reconciliation", empty="No reconciliation run yet.")
+               [charts.Segment(matched, max(run.bills_checked - run.mismatches, 0)),
+                charts.Segment(mismatched, run.mismatches)]) for run in runs],
+        series=[matched, mismatched], css="reconciliation", empty=_("No reconciliation run yet."))
 
 
 def run_status(run: ReconciliationRun | None) -> dict[str, Any] | None:
@@ -101,13 +106,15 @@ def run_status(run: ReconciliationRun | None) -> dict[str, Any] | None:
     if run is None:
         return None
     if run.finished_at is None:
-        state, text = "running", "running"
+        state, text = "running", _("running")
     elif run.error:
-        state, text = "failed", f"stopped early: {run.error}"
+        state, text = "failed", _("stopped early: %(error)s") % {"error": run.error}
     elif run.mismatches:
-        state, text = "mismatch", f"{run.mismatches} bill{'s' if run.mismatches != 1 else ''} differ from the chain"
+        text = ngettext("%(count)s bill differ from the chain", "%(count)s bills differ from the chain",
+                        run.mismatches) % {"count": run.mismatches}
+        state = "mismatch"
     else:
-        state, text = "ok", "database and chain agree"
+        state, text = "ok", _("database and chain agree")
     return {"run": run, "state": state, "text": text, "started": _local(run.started_at),
             "finished": _local(run.finished_at) if run.finished_at else None}
 
@@ -119,7 +126,7 @@ def charts_page(request: HttpRequest) -> HttpResponse:
     runs = stats.reconciliation_runs()
     flags = stats.open_flags_by_rule()
     return render(request, "oversight/charts.html", {
-        "title": "Oversight charts",
+        "title": _("Oversight charts"),
         "currency": currency,
         "charts": {
             # Volume by month and state, and open flags: client-side charts (finance_portal.oversight.charts_data).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import DecimalField, Exists, OuterRef, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from bills.models import Bill, BillEvent, BillPurchase, BillState, EventType
 from bills.models_money import BillOffer, BillSettlement, OfferStatus, SettlementKind
@@ -22,6 +23,7 @@ from finance_portal.oversight.explorer_base import (
     Filter,
     bill_col,
     choice,
+    coded,
     col,
     currency,
     flag,
@@ -55,172 +57,172 @@ def _kind(value: str) -> Q:
 
 
 ORGANIZATIONS = Dataset(
-    "organizations", "Organizations", "Every organization on the platform, its kinds and KYC status.",
+    "organizations", _("Organizations"), _("Every organization on the platform, its kinds and KYC status."),
     lambda: Organization.objects.order_by("legal_name", "pk"),
-    (col("ID", "pk"), col("Legal name", "legal_name"), col("Credit code", "credit_code"),
-     col("Kinds", "kind_labels"), col("KYC status", "kyc_status"), col("KYC reviewed at", "kyc_reviewed_at"),
-     col("KYC note", "kyc_note", csv_only=True), col("Created at", "created_at")),
-    (choice("kyc_status", "KYC status", "kyc_status", KycStatus.choices),
-     Filter("kind", choice("kind", "Kind", "", OrganizationKind.choices).make_field, _kind),
-     organization("", label="Credit code")),
-    ("legal_name", "credit_code"), "created_at", date_label="Created",
+    (col(_("ID"), "pk"), col(_("Legal name"), "legal_name"), col(_("Credit code"), "credit_code"),
+     col(_("Kinds"), "kind_labels"), coded(_("KYC status"), "kyc_status", KycStatus.choices), col(_("KYC reviewed at"), "kyc_reviewed_at"),
+     col(_("KYC note"), "kyc_note", csv_only=True), col(_("Created at"), "created_at")),
+    (choice("kyc_status", _("KYC status"), "kyc_status", KycStatus.choices),
+     Filter("kind", choice("kind", _("Kind"), "", OrganizationKind.choices).make_field, _kind),
+     organization("", label=_("Credit code"))),
+    ("legal_name", "credit_code"), "created_at", date_label=_("Created"),
 )
 
 INVOICES = Dataset(
-    "invoices", "Invoices", "Every registered e-invoice, its amounts, file hash and the buyer's verdict.",
+    "invoices", _("Invoices"), _("Every registered e-invoice, its amounts, file hash and the buyer's verdict."),
     lambda: Invoice.objects.select_related("seller", "buyer", "verified_by").order_by("-created_at", "pk"),
-    (col("ID", "pk", csv_only=True), col("Invoice code", "invoice_code"), col("Invoice number", "invoice_number"),
-     Column("Seller", lambda i: org(i.seller)), Column("Buyer", lambda i: org(i.buyer)),
-     col("Issue date", "issue_date"), Column("Amount excl. tax", _money("amount_excl_tax"), css="num"),
-     Column("Tax", _money("tax_amount"), css="num"), Column("Total", _money("total_amount"), css="num"), col("Status", "status"),
-     Column("Verified at", lambda i: utc(i.verified_at)), Column("Verified by", lambda i: user(i.verified_by)),
-     col("File SHA-256", "file_sha256", csv_only=True), col("Created at", "created_at")),
-    (choice("status", "Status", "status", InvoiceStatus.choices), organization("seller", "buyer"), currency()),
+    (col(_("ID"), "pk", csv_only=True), col(_("Invoice code"), "invoice_code"), col(_("Invoice number"), "invoice_number"),
+     Column(_("Seller"), lambda i: org(i.seller)), Column(_("Buyer"), lambda i: org(i.buyer)),
+     col(_("Issue date"), "issue_date"), Column(_("Amount excl. tax"), _money("amount_excl_tax"), css="num"),
+     Column(_("Tax"), _money("tax_amount"), css="num"), Column(_("Total"), _money("total_amount"), css="num"), coded(_("Status"), "status", InvoiceStatus.choices),
+     Column(_("Verified at"), lambda i: utc(i.verified_at)), Column(_("Verified by"), lambda i: user(i.verified_by)),
+     col(_("File SHA-256"), "file_sha256", csv_only=True), col(_("Created at"), "created_at")),
+    (choice("status", _("Status"), "status", InvoiceStatus.choices), organization("seller", "buyer"), currency()),
     ("invoice_number", "invoice_code", "seller__legal_name", "buyer__legal_name", "file_sha256"),
-    "issue_date", date_is_datetime=False, date_label="Issued",
+    "issue_date", date_is_datetime=False, date_label=_("Issued"),
 )
 
 BILLS = Dataset(
-    "bills", "Bills", "Every digital bill: parties, face, maturity and state.",
+    "bills", _("Bills"), _("Every digital bill: parties, face, maturity and state."),
     lambda: Bill.objects.select_related("creditor", "debtor", "holder", "parent").order_by("-created_at", "pk"),
-    (col("ID", "pk", csv_only=True), bill_col("Number", ""), col("State", "state"), Column("Creditor", lambda b: org(b.creditor)),
-     Column("Debtor", lambda b: org(b.debtor)), Column("Holder", lambda b: org(b.holder)),
-     Column("Face", _money("face"), css="num"), col("Issue date", "issue_date"), col("Maturity date", "maturity_date"),
-     col("Asking rate", "asking_rate"), bill_col("Parent", "parent"), col("Reference", "reference", csv_only=True),
-     col("Created at", "created_at"), col("Updated at", "updated_at", csv_only=True)),
-    (choice("state", "State", "state", BillState.choices), organization("creditor", "debtor", "holder"), currency()),
+    (col(_("ID"), "pk", csv_only=True), bill_col(_("Number"), ""), coded(_("State"), "state", BillState.choices), Column(_("Creditor"), lambda b: org(b.creditor)),
+     Column(_("Debtor"), lambda b: org(b.debtor)), Column(_("Holder"), lambda b: org(b.holder)),
+     Column(_("Face"), _money("face"), css="num"), col(_("Issue date"), "issue_date"), col(_("Maturity date"), "maturity_date"),
+     col(_("Asking rate"), "asking_rate"), bill_col(_("Parent"), "parent"), col(_("Reference"), "reference", csv_only=True),
+     col(_("Created at"), "created_at"), col(_("Updated at"), "updated_at", csv_only=True)),
+    (choice("state", _("State"), "state", BillState.choices), organization("creditor", "debtor", "holder"), currency()),
     ("number", "reference", "creditor__legal_name", "debtor__legal_name", "holder__legal_name"),
-    "maturity_date", date_is_datetime=False, date_label="Maturity",
+    "maturity_date", date_is_datetime=False, date_label=_("Maturity"),
 )
 
 EVENTS = Dataset(
-    "events", "Bill events", "Every transition of every bill, with its hash and its anchor.",
+    "events", _("Bill events"), _("Every transition of every bill, with its hash and its anchor."),
     lambda: BillEvent.objects.select_related("bill", "actor", "actor_user", "anchor").order_by("-occurred_at", "-pk"),
-    (col("ID", "pk"), bill_col("Bill", "bill"), col("Seq", "seq"), col("Type", "type"),
-     col("From", "from_state"), col("To", "to_state"), Column("Actor", lambda e: org(e.actor)),
-     Column("Actor user", lambda e: user(e.actor_user)), col("Occurred at", "occurred_at"),
-     col("Amounts", "amounts", csv_only=True), col("Details", "details", csv_only=True),
-     col("Prev hash", "prev_hash", csv_only=True), col("Hash", "hash")),
-    (choice("type", "Type", "type", EventType.choices), organization("actor", "bill__debtor")),
-    ("bill__number", "hash"), "occurred_at", date_label="Occurred",
+    (col(_("ID"), "pk"), bill_col(_("Bill"), "bill"), col(_("Seq"), "seq"), coded(_("Type"), "type", EventType.choices),
+     coded(_("From"), "from_state", BillState.choices), coded(_("To"), "to_state", BillState.choices), Column(_("Actor"), lambda e: org(e.actor)),
+     Column(_("Actor user"), lambda e: user(e.actor_user)), col(_("Occurred at"), "occurred_at"),
+     col(_("Amounts"), "amounts", csv_only=True), col(_("Details"), "details", csv_only=True),
+     col(_("Prev hash"), "prev_hash", csv_only=True), col(_("Hash"), "hash")),
+    (choice("type", _("Type"), "type", EventType.choices), organization("actor", "bill__debtor")),
+    ("bill__number", "hash"), "occurred_at", date_label=_("Occurred"),
 )
 
 PURCHASES = Dataset(
-    "purchases", "Purchases", "Every claim bought: seller, buyer, rate, interest and price.",
+    "purchases", _("Purchases"), _("Every claim bought: seller, buyer, rate, interest and price."),
     lambda: BillPurchase.objects.select_related("bill", "seller", "buyer").order_by("-purchased_at", "-pk"),
-    (col("ID", "pk"), bill_col("Bill", "bill"), Column("Seller", lambda p: org(p.seller)),
-     Column("Buyer", lambda p: org(p.buyer)), Column("Face", _money("face"), css="num"), col("Rate", "rate"),
-     Column("Interest", _money("interest"), css="num"), Column("Price", _money("price"), css="num"),
-     col("Purchased at", "purchased_at"), col("Offer", "offer_id"), col("Journal entry", "entry_id")),
+    (col(_("ID"), "pk"), bill_col(_("Bill"), "bill"), Column(_("Seller"), lambda p: org(p.seller)),
+     Column(_("Buyer"), lambda p: org(p.buyer)), Column(_("Face"), _money("face"), css="num"), col(_("Rate"), "rate"),
+     Column(_("Interest"), _money("interest"), css="num"), Column(_("Price"), _money("price"), css="num"),
+     col(_("Purchased at"), "purchased_at"), col(_("Offer"), "offer_id"), col(_("Journal entry"), "entry_id")),
     (organization("seller", "buyer"), currency()),
-    ("bill__number", "seller__legal_name", "buyer__legal_name"), "purchased_at", date_label="Purchased",
+    ("bill__number", "seller__legal_name", "buyer__legal_name"), "purchased_at", date_label=_("Purchased"),
 )
 
 OFFERS = Dataset(
-    "offers", "Offers", "Every financier's offer on a listed bill and what became of it.",
+    "offers", _("Offers"), _("Every financier's offer on a listed bill and what became of it."),
     lambda: BillOffer.objects.select_related("bill", "financier").order_by("-created_at", "-pk"),
-    (col("ID", "pk"), bill_col("Bill", "bill"), Column("Financier", lambda o: org(o.financier)),
-     col("Rate", "rate"), Column("Bill face", lambda o: money(o.bill.face, o.bill.currency), css="num"),
-     col("Status", "status"), col("Created at", "created_at"), col("Expires at", "expires_at"),
-     col("Closed at", "closed_at")),
-    (choice("status", "Status", "status", OfferStatus.choices), organization("financier", "bill__holder"),
+    (col(_("ID"), "pk"), bill_col(_("Bill"), "bill"), Column(_("Financier"), lambda o: org(o.financier)),
+     col(_("Rate"), "rate"), Column(_("Bill face"), lambda o: money(o.bill.face, o.bill.currency), css="num"),
+     coded(_("Status"), "status", OfferStatus.choices), col(_("Created at"), "created_at"), col(_("Expires at"), "expires_at"),
+     col(_("Closed at"), "closed_at")),
+    (choice("status", _("Status"), "status", OfferStatus.choices), organization("financier", "bill__holder"),
      currency("bill__currency")),
-    ("bill__number", "financier__legal_name"), "created_at", date_label="Made",
+    ("bill__number", "financier__legal_name"), "created_at", date_label=_("Made"),
 )
 
 SETTLEMENTS = Dataset(
-    "settlements", "Settlements", "Every bill paid: payer, payee, face, kind and days late.",
+    "settlements", _("Settlements"), _("Every bill paid: payer, payee, face, kind and days late."),
     lambda: BillSettlement.objects.select_related("bill", "payer", "payee").order_by("-settled_at", "-pk"),
-    (col("ID", "pk"), bill_col("Bill", "bill"), Column("Payer", lambda s: org(s.payer)),
-     Column("Payee", lambda s: org(s.payee)), Column("Face", _money("face"), css="num"), col("Kind", "kind"),
-     col("Days late", "days_late"), col("Settled at", "settled_at"), col("Journal entry", "entry_id")),
-    (choice("kind", "Kind", "kind", SettlementKind.choices), organization("payer", "payee"), currency()),
-    ("bill__number", "payer__legal_name", "payee__legal_name"), "settled_at", date_label="Settled",
+    (col(_("ID"), "pk"), bill_col(_("Bill"), "bill"), Column(_("Payer"), lambda s: org(s.payer)),
+     Column(_("Payee"), lambda s: org(s.payee)), Column(_("Face"), _money("face"), css="num"), coded(_("Kind"), "kind", SettlementKind.choices),
+     col(_("Days late"), "days_late"), col(_("Settled at"), "settled_at"), col(_("Journal entry"), "entry_id")),
+    (choice("kind", _("Kind"), "kind", SettlementKind.choices), organization("payer", "payee"), currency()),
+    ("bill__number", "payer__legal_name", "payee__legal_name"), "settled_at", date_label=_("Settled"),
 )
 
 LEDGER_ENTRIES = Dataset(
-    "ledger-entries", "Ledger entries", "Every journal entry of the cash ledger, with the money it moved.",
+    "ledger-entries", _("Ledger entries"), _("Every journal entry of the cash ledger, with the money it moved."),
     lambda: (JournalEntry.objects.select_related("organization", "created_by", "reverses")
              .annotate(total=Sum("postings__amount", filter=Q(postings__amount__gt=0),
                                  output_field=DecimalField(max_digits=20, decimal_places=2)))
              .order_by("-created_at", "-pk")),
-    (col("ID", "pk"), col("Kind", "kind"), Column("Amount moved", _entry_total, css="num"), col("Memo", "memo"),
-     col("Reference", "reference"), Column("Organization", lambda e: org(e.organization)),
-     col("Reverses", "reverses_id"), col("Created at", "created_at"), Column("Created by", lambda e: user(e.created_by))),
-    (choice("kind", "Kind", "kind", EntryKind.choices), Filter("org", organization().make_field, _entry_org),
+    (col(_("ID"), "pk"), coded(_("Kind"), "kind", EntryKind.choices), Column(_("Amount moved"), _entry_total, css="num"), col(_("Memo"), "memo"),
+     col(_("Reference"), "reference"), Column(_("Organization"), lambda e: org(e.organization)),
+     col(_("Reverses"), "reverses_id"), col(_("Created at"), "created_at"), Column(_("Created by"), lambda e: user(e.created_by))),
+    (choice("kind", _("Kind"), "kind", EntryKind.choices), Filter("org", organization().make_field, _entry_org),
      currency()),
-    ("memo", "reference"), "created_at", date_label="Posted",
+    ("memo", "reference"), "created_at", date_label=_("Posted"),
 )
 
 POSTINGS = Dataset(
-    "postings", "Ledger postings", "Every line of every journal entry: the account and the signed amount.",
+    "postings", _("Ledger postings"), _("Every line of every journal entry: the account and the signed amount."),
     lambda: (Posting.objects.select_related("entry", "account", "account__organization")
              .order_by("-entry__created_at", "-entry_id", "pk")),
-    (col("ID", "pk"), col("Entry", "entry_id"), col("Entry kind", "entry.kind"), col("Account", "account_id"),
-     col("Account kind", "account.kind"), Column("Account holder", lambda p: org(p.account.organization)),
-     Column("Amount", _money("amount"), css="num"), Column("Posted at", lambda p: utc(p.entry.created_at))),
-    (choice("entry_kind", "Entry kind", "entry__kind", EntryKind.choices),
-     choice("account_kind", "Account kind", "account__kind", AccountKind.choices),
+    (col(_("ID"), "pk"), col(_("Entry"), "entry_id"), coded(_("Entry kind"), "entry.kind", EntryKind.choices), col(_("Account"), "account_id"),
+     coded(_("Account kind"), "account.kind", AccountKind.choices), Column(_("Account holder"), lambda p: org(p.account.organization)),
+     Column(_("Amount"), _money("amount"), css="num"), Column(_("Posted at"), lambda p: utc(p.entry.created_at))),
+    (choice("entry_kind", _("Entry kind"), "entry__kind", EntryKind.choices),
+     choice("account_kind", _("Account kind"), "account__kind", AccountKind.choices),
      organization("account__organization"), currency()),
-    ("entry__memo", "entry__reference"), "entry__created_at", date_label="Posted",
+    ("entry__memo", "entry__reference"), "entry__created_at", date_label=_("Posted"),
 )
 
 CREDIT_PROFILES = Dataset(
-    "credit-profiles", "Credit profiles", "Each organization's profile derived from its bill history.",
+    "credit-profiles", _("Credit profiles"), _("Each organization's profile derived from its bill history."),
     lambda: CreditProfile.objects.select_related("organization", "largest_debtor").order_by("organization__legal_name"),
-    (Column("Organization", lambda p: org(p.organization)), col("Bills", "bills_count"), col("Drawn", "bills_drawn"),
-     col("Settled on time", "settled_on_time"), col("Settled late", "settled_late"),
-     col("Days late (total)", "days_late_total"), col("Days late (max)", "days_late_max"), col("Overdue", "overdue"),
-     col("Defaulted", "defaulted"), Column("Largest debtor", lambda p: org(p.largest_debtor)),
-     col("Largest debtor share", "largest_debtor_share"), col("Age (days)", "age_days"),
-     col("Volume by quarter", "volume_by_quarter", csv_only=True), col("Computed at", "computed_at")),
-    (organization("organization"),), ("organization__legal_name",), "computed_at", date_label="Computed",
+    (Column(_("Organization"), lambda p: org(p.organization)), col(_("Bills"), "bills_count"), col(_("Drawn"), "bills_drawn"),
+     col(_("Settled on time"), "settled_on_time"), col(_("Settled late"), "settled_late"),
+     col(_("Days late (total)"), "days_late_total"), col(_("Days late (max)"), "days_late_max"), col(_("Overdue"), "overdue"),
+     col(_("Defaulted"), "defaulted"), Column(_("Largest debtor"), lambda p: org(p.largest_debtor)),
+     col(_("Largest debtor share"), "largest_debtor_share"), col(_("Age (days)"), "age_days"),
+     col(_("Volume by quarter"), "volume_by_quarter", csv_only=True), col(_("Computed at"), "computed_at")),
+    (organization("organization"),), ("organization__legal_name",), "computed_at", date_label=_("Computed"),
 )
 
 CREDIT_SCORES = Dataset(
-    "credit-scores", "Credit scores", "Every score computed, with the factors that moved it.",
+    "credit-scores", _("Credit scores"), _("Every score computed, with the factors that moved it."),
     lambda: CreditScore.objects.select_related("organization").order_by("-computed_at", "-pk"),
-    (col("ID", "pk"), Column("Organization", lambda s: org(s.organization)), col("Score", "score"),
-     col("Formula", "formula"), col("Computed at", "computed_at"), col("Factors", "factors", csv_only=True)),
-    (organization("organization"),), ("organization__legal_name",), "computed_at", date_label="Computed",
+    (col(_("ID"), "pk"), Column(_("Organization"), lambda s: org(s.organization)), col(_("Score"), "score"),
+     col(_("Formula"), "formula"), col(_("Computed at"), "computed_at"), col(_("Factors"), "factors", csv_only=True)),
+    (organization("organization"),), ("organization__legal_name",), "computed_at", date_label=_("Computed"),
 )
 
 CREDIT_LIMITS = Dataset(
-    "credit-limits", "Credit limits", "Limits financiers granted per debtor (or per debtor and supplier).",
+    "credit-limits", _("Credit limits"), _("Limits financiers granted per debtor (or per debtor and supplier)."),
     lambda: (CreditLimit.objects.select_related("financier", "debtor", "supplier", "granted_by", "revoked_by")
              .order_by("-granted_at", "-pk")),
-    (col("ID", "pk"), Column("Financier", lambda c: org(c.financier)), Column("Debtor", lambda c: org(c.debtor)),
-     Column("Supplier", lambda c: org(c.supplier)), Column("Amount", _money("amount"), css="num"),
-     col("Granted at", "granted_at"), Column("Granted by", lambda c: user(c.granted_by)),
-     col("Revoked at", "revoked_at"), Column("Revoked by", lambda c: user(c.revoked_by))),
-    (flag("live", "Live", Q(revoked_at__isnull=True)), organization("financier", "debtor", "supplier"), currency()),
-    ("financier__legal_name", "debtor__legal_name"), "granted_at", date_label="Granted",
+    (col(_("ID"), "pk"), Column(_("Financier"), lambda c: org(c.financier)), Column(_("Debtor"), lambda c: org(c.debtor)),
+     Column(_("Supplier"), lambda c: org(c.supplier)), Column(_("Amount"), _money("amount"), css="num"),
+     col(_("Granted at"), "granted_at"), Column(_("Granted by"), lambda c: user(c.granted_by)),
+     col(_("Revoked at"), "revoked_at"), Column(_("Revoked by"), lambda c: user(c.revoked_by))),
+    (flag("live", _("Live"), Q(revoked_at__isnull=True)), organization("financier", "debtor", "supplier"), currency()),
+    ("financier__legal_name", "debtor__legal_name"), "granted_at", date_label=_("Granted"),
 )
 
 FREEZE_REQUESTS = Dataset(
-    "freeze-requests", "Freeze requests", "Regulators' requests to freeze a bill, and the platform's decisions.",
+    "freeze-requests", _("Freeze requests"), _("Regulators' requests to freeze a bill, and the platform's decisions."),
     lambda: (FreezeRequest.objects.select_related("bill", "requested_by", "organization", "decided_by")
              .order_by("-requested_at", "-pk")),
-    (col("ID", "pk"), bill_col("Bill", "bill"), Column("Requested by", lambda r: user(r.requested_by)),
-     Column("Organization", lambda r: org(r.organization)), col("Reason", "reason"), col("Requested at", "requested_at"),
-     col("Status", "status"), Column("Decided by", lambda r: user(r.decided_by)), col("Decided at", "decided_at"),
-     col("Decision note", "decision_note")),
-    (choice("status", "Status", "status", FreezeStatus.choices), organization("organization", "bill__holder")),
-    ("bill__number", "reason"), "requested_at", date_label="Requested",
+    (col(_("ID"), "pk"), bill_col(_("Bill"), "bill"), Column(_("Requested by"), lambda r: user(r.requested_by)),
+     Column(_("Organization"), lambda r: org(r.organization)), col(_("Reason"), "reason"), col(_("Requested at"), "requested_at"),
+     coded(_("Status"), "status", FreezeStatus.choices), Column(_("Decided by"), lambda r: user(r.decided_by)), col(_("Decided at"), "decided_at"),
+     col(_("Decision note"), "decision_note")),
+    (choice("status", _("Status"), "status", FreezeStatus.choices), organization("organization", "bill__holder")),
+    ("bill__number", "reason"), "requested_at", date_label=_("Requested"),
 )
 
 FLAGS = Dataset(
-    "flags", "Oversight flags", "Every flag the anomaly rules raised, with its evidence and acknowledgement.",
+    "flags", _("Oversight flags"), _("Every flag the anomaly rules raised, with its evidence and acknowledgement."),
     lambda: (OversightFlag.objects.select_related("bill", "organization", "acknowledged_by")
              .order_by("-last_seen", "-pk")),
-    (col("ID", "pk"), col("Rule", "rule"), col("Severity", "severity"), col("Subject", "subject", csv_only=True),
-     bill_col("Bill", "bill"), Column("Organization", lambda f: org(f.organization)),
-     col("Explanation", "explanation"), col("Evidence", "evidence", csv_only=True), col("First seen", "first_seen"),
-     col("Last seen", "last_seen"), Column("Acknowledged by", lambda f: user(f.acknowledged_by)),
-     col("Acknowledged at", "acknowledged_at"), col("Note", "acknowledgement_note")),
-    (choice("rule", "Rule", "rule", Rule.choices), choice("severity", "Severity", "severity", Severity.choices),
-     flag("acknowledged", "Acknowledged", Q(acknowledged_at__isnull=False)), organization("organization")),
-    ("subject", "explanation", "bill__number"), "last_seen", date_label="Last seen",
+    (col(_("ID"), "pk"), coded(_("Rule"), "rule", Rule.choices), coded(_("Severity"), "severity", Severity.choices), col(_("Subject"), "subject", csv_only=True),
+     bill_col(_("Bill"), "bill"), Column(_("Organization"), lambda f: org(f.organization)),
+     col(_("Explanation"), "explanation"), col(_("Evidence"), "evidence", csv_only=True), col(_("First seen"), "first_seen"),
+     col(_("Last seen"), "last_seen"), Column(_("Acknowledged by"), lambda f: user(f.acknowledged_by)),
+     col(_("Acknowledged at"), "acknowledged_at"), col(_("Note"), "acknowledgement_note")),
+    (choice("rule", _("Rule"), "rule", Rule.choices), choice("severity", _("Severity"), "severity", Severity.choices),
+     flag("acknowledged", _("Acknowledged"), Q(acknowledged_at__isnull=False)), organization("organization")),
+    ("subject", "explanation", "bill__number"), "last_seen", date_label=_("Last seen"),
 )
 
 DATASETS: dict[str, Dataset] = {d.key: d for d in (

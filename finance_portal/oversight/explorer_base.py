@@ -16,13 +16,19 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 Getter = Callable[[Any], object]
 Condition = Callable[[Any], Any]  # a cleaned form value -> a Q or a boolean expression for ``filter()``
@@ -62,11 +68,12 @@ def text(value: object) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    header: str
+    header: StrOrPromise  # translated on the page; the CSV keeps the English header
     value: Getter
     csv_only: bool = False  # long values (hashes, evidence) go to the export, not the page
     css: str = ""  # "num" for money
     link: Getter | None = None  # the page links the cell to this URL
+    shown: Getter | None = None  # what the page shows instead of the export's value (a code's label)
 
 
 @dataclass(frozen=True)
@@ -84,12 +91,23 @@ def _follow(obj: Any, attr: str) -> Any:
     return obj
 
 
-def col(header: str, attr: str, *, csv_only: bool = False, css: str = "") -> Column:
+def col(header: StrOrPromise, attr: str, *, csv_only: bool = False, css: str = "") -> Column:
     """A column reading a dotted attribute path (``"bill.number"``); a missing link gives an empty cell."""
     return Column(header, lambda obj: _follow(obj, attr), csv_only, css)
 
 
-def bill_col(header: str, attr: str) -> Column:
+def coded(header: StrOrPromise, attr: str, choices: Iterable[tuple[str, object]]) -> Column:
+    """A column of codes (a state, a kind): the export keeps the code, the page shows its label, translated."""
+    labels = dict(choices)  # lazy labels, read in the reader's language when the page is drawn
+
+    def shown(obj: Any) -> object:
+        code = _follow(obj, attr)
+        return labels.get(code, code)
+
+    return Column(header, lambda obj: _follow(obj, attr), shown=shown)
+
+
+def bill_col(header: StrOrPromise, attr: str) -> Column:
     """A bill's number, linked to its page (``attr`` leads to the bill; empty for the row itself)."""
     def href(obj: Any) -> str:
         bill = _follow(obj, attr)
@@ -102,7 +120,7 @@ def bill_col(header: str, attr: str) -> Column:
 # Filters and the form
 # ---------------------------------------------------------------------------------------------------------
 
-ASCII_ONLY = "Use ASCII characters here (digits 0-9, letters A-Z)."
+ASCII_ONLY = _("Use ASCII characters here (digits 0-9, letters A-Z).")
 
 
 def _ascii(value: object) -> None:
@@ -128,14 +146,14 @@ class Filter:
     condition: Condition
 
 
-def choice(name: str, label: str, lookup: str, choices: Iterable[tuple[str, object]]) -> Filter:
-    options = [("", "any"), *[(str(v), lbl) for v, lbl in choices]]  # labels may be lazy (translated)
+def choice(name: str, label: StrOrPromise, lookup: str, choices: Iterable[tuple[str, object]]) -> Filter:
+    options = [("", _("any")), *[(str(v), lbl) for v, lbl in choices]]  # labels may be lazy (translated)
     return Filter(name, lambda: forms.ChoiceField(label=label, choices=options, required=False),
                   lambda v: Q(**{lookup: v}))
 
 
-def flag(name: str, label: str, when_yes: Q) -> Filter:
-    options = [("", "any"), ("yes", "yes"), ("no", "no")]
+def flag(name: str, label: StrOrPromise, when_yes: Q) -> Filter:
+    options = [("", _("any")), ("yes", _("yes")), ("no", _("no"))]
     return Filter(name, lambda: forms.ChoiceField(label=label, choices=options, required=False),
                   lambda v: when_yes if v == "yes" else ~when_yes)
 
@@ -149,10 +167,13 @@ class UpperCharField(forms.CharField):
         return text_value.upper()
 
 
-CREDIT_CODE = RegexValidator(r"^[0-9A-Z]{18}$", "A credit code is 18 ASCII letters and digits.")
+CREDIT_CODE = RegexValidator(r"^[0-9A-Z]{18}$", _("A credit code is 18 ASCII letters and digits."))
 
 
-def organization(*lookups: str, label: str = "Organization (credit code)") -> Filter:
+ORGANIZATION_LABEL = _("Organization (credit code)")
+
+
+def organization(*lookups: str, label: StrOrPromise = ORGANIZATION_LABEL) -> Filter:
     """Rows where any of ``lookups`` (paths to an organization) is the organization with that credit code."""
     def make() -> forms.Field:
         return UpperCharField(label=label, required=False, max_length=18, validators=[_ascii, CREDIT_CODE])
@@ -168,8 +189,8 @@ def organization(*lookups: str, label: str = "Organization (credit code)") -> Fi
 
 def currency(lookup: str = "currency") -> Filter:
     def make() -> forms.Field:
-        return UpperCharField(label="Currency", required=False, max_length=3,
-                              validators=[_ascii, RegexValidator(r"^[A-Z]{3}$", "A currency is 3 letters (CNY).")])
+        return UpperCharField(label=_("Currency"), required=False, max_length=3,
+                              validators=[_ascii, RegexValidator(r"^[A-Z]{3}$", _("A currency is 3 letters (CNY)."))])
 
     return Filter("currency", make, lambda v: Q(**{lookup: v}))
 
@@ -177,18 +198,20 @@ def currency(lookup: str = "currency") -> Filter:
 @dataclass(frozen=True)
 class Dataset:
     key: str
-    title: str
-    description: str
+    title: StrOrPromise
+    description: StrOrPromise
     queryset: Callable[[], QuerySet[Any]]
     columns: tuple[Column, ...]
     filters: tuple[Filter, ...] = ()
     search: tuple[str, ...] = ()
     date_field: str = ""  # filtered by ?from= and ?to= (inclusive days, UTC)
     date_is_datetime: bool = True
-    date_label: str = "Date"
+    date_label: StrOrPromise = _("Date")
 
     def headers(self, *, csv: bool = False) -> list[str]:
-        return [c.header for c in self.columns if csv or not c.csv_only]
+        """The page's headers in the reader's language; the CSV's in English, as scripts reading it expect."""
+        with translation.override("en" if csv else translation.get_language()):
+            return [str(c.header) for c in self.columns if csv or not c.csv_only]
 
     def row(self, obj: Any, *, csv: bool = False) -> list[str]:
         return [text(c.value(obj)) for c in self.columns if csv or not c.csv_only]
@@ -201,18 +224,19 @@ class Dataset:
                 continue
             raw = c.value(obj)
             css = c.css or ("nowrap" if isinstance(raw, dt.date) else "")
-            out.append(Cell(text(raw), css, str(c.link(obj) or "") if c.link else ""))
+            shown = text(c.shown(obj)) if c.shown else text(raw)
+            out.append(Cell(shown, css, str(c.link(obj) or "") if c.link else ""))
         return out
 
     def form(self, data: Mapping[str, Any] | None) -> forms.Form:
         fields: dict[str, forms.Field] = {}
         if self.search:
-            fields["q"] = forms.CharField(label="Search", required=False, max_length=200, strip=True)
+            fields["q"] = forms.CharField(label=_("Search"), required=False, max_length=200, strip=True)
         for f in self.filters:
             fields[f.name] = f.make_field()
         if self.date_field:
-            fields["from"] = AsciiDateField(label=f"{self.date_label} from", required=False)
-            fields["to"] = AsciiDateField(label=f"{self.date_label} to", required=False)
+            fields["from"] = AsciiDateField(label=gettext("%(date)s from") % {"date": self.date_label}, required=False)
+            fields["to"] = AsciiDateField(label=gettext("%(date)s to") % {"date": self.date_label}, required=False)
         form_class = type(f"{self.key.title()}FilterForm", (DateRangeForm,), fields)
         return form_class(data)
 
@@ -248,7 +272,7 @@ class DateRangeForm(forms.Form):
         cleaned = super().clean() or {}
         start, end = cleaned.get("from"), cleaned.get("to")
         if start and end and start > end:
-            raise ValidationError("The start date is after the end date.")
+            raise ValidationError(_("The start date is after the end date."))
         return cleaned
 
 

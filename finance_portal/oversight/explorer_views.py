@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from finance_portal.oversight import selectors
 from finance_portal.oversight.explorer import DATASETS
@@ -63,7 +64,7 @@ def bad_request(request: HttpRequest, template: str, context: dict[str, Any]) ->
 
 @oversight_only
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "oversight/explorer_index.html", {"title": "Data explorer", "datasets": DATASETS.values()})
+    return render(request, "oversight/explorer_index.html", {"title": _("Data explorer"), "datasets": DATASETS.values()})
 
 
 @oversight_only
@@ -84,7 +85,7 @@ def dataset_response(request: HttpRequest, dataset: Dataset, template: str,
         "query": query_without(request, "page", "format"), **(extra or {}),
     }
     if fmt not in ("html", "csv"):
-        context["problem"] = "The format is html or csv."
+        context["problem"] = _("The format is html or csv.")
         return bad_request(request, template, context)
     if not form.is_valid():
         if fmt == "csv":
@@ -95,7 +96,7 @@ def dataset_response(request: HttpRequest, dataset: Dataset, template: str,
         return csv_response(dataset.headers(csv=True), export_rows(dataset, qs), f"{dataset.key}.csv")
     number = page_number(request)
     if number is None:
-        context["problem"] = "The page is a number written with the digits 0-9."
+        context["problem"] = _("The page is a number written with the digits 0-9.")
         return bad_request(request, template, context)
     page = Paginator(qs, PAGE_SIZE).get_page(number)
     context.update(page=page, rows=[dataset.cells(obj) for obj in page.object_list])

@@ -1,7 +1,10 @@
 """Chinese pages say it in Chinese: each demo role's main pages in zh-Hans carry none of the English UI words that
 used to slip through (organization kinds, KYC status, state codes, amount errors quoting the typed text, the
 marketplace's hints), a money error on a form reads in Chinese, and the invoice upload's buyer is a counterparty
-picker that still takes a typed code or exact legal name and answers garbage with a form error.
+picker that still takes a typed code or exact legal name and answers garbage with a form error. The oversight
+pages (audit log, data explorer, charts), the money pages, a bill's verification page, the notifications inbox
+and the invoice import page are walked too: their column headers, filters, chart labels, account kinds and
+refusals were English strings in Python.
 
 The visible text is what a person reads: text nodes outside <script>, <style> and <template>, plus the
 placeholder, title and aria-label attributes. Names, numbers, codes and hashes may be ASCII; the words below may
@@ -20,10 +23,14 @@ from django.utils import translation
 
 from bills import market_selectors, services
 from bills.market_selectors import listing_transitions
+from finance_portal.audit.models import AuditAction
 from finance_portal.bootstrap import compile_messages
 from finance_portal.errors import InvalidInput
+from finance_portal.ledger.models import Account, AccountKind
 from finance_portal.money import parse_amount
 from finance_portal.organizations.models import KycStatus, OrganizationKind
+from finance_portal.oversight.explorer import DATASETS
+from finance_portal.oversight.explorer_base import Dataset
 from invoices.models import Invoice
 from tests.bills.factories import accepted, build_world, financed, in_days, listed, pending, submitted
 from tests.invoices.conftest import pdf_bytes, upload
@@ -37,6 +44,13 @@ ENGLISH_WORDS = [
     "Supplier", "Financier", "Core enterprise", "Regulator", "Platform operator", "KYC approved", "KYC status",
     "approved", "Pending review", "not a decimal amount", "pending receipt", "pending_receipt", "Accept", "Submit",
     "Marketplace", "Invoices", "is not available on this bill", "cannot act on the platform", "decimal places",
+    # the oversight audit log, data explorer and charts; the money pages; the verification page
+    "Path contains", "Method", "At (UTC)", "Signed in", "Failed sign-in", "Legal name", "Credit code",
+    "Organization (credit code)", "Amount moved", "Data explorer", "Bills by state now", "Records pending",
+    "Transactions in flight", "median delay", "none waiting", "database and chain agree", "Oversight charts",
+    "Cash held on the platform", "Bank clearing", "Platform fee income", "no anchoring contract is deployed",
+    # the invoice upload's refusals
+    "is not a core enterprise on the platform", "No organization with credit code",
 ]
 
 
@@ -120,10 +134,31 @@ def main_pages(world, made) -> dict[str, list[str]]:  # type: ignore[no-untyped-
     }
 
 
+def more_pages(world, made) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The pages a second walk found English on: oversight, money, verification, notifications, import."""
+    def statement(org_key: str | None) -> str:
+        account = Account.objects.filter(organization=world.org(org_key) if org_key else None).order_by("pk").first()
+        assert account is not None, org_key
+        return f"/money/statement/{account.pk}/"
+
+    oversight = ["/oversight/audit/", "/oversight/data/", "/oversight/data/organizations/",
+                 "/oversight/data/ledger-entries/", "/oversight/data/purchases/", "/oversight/charts/", "/money/"]
+    return {
+        "supplier": ["/money/", statement("supplier"), f"/verify/{made['accepted'].pk}/", "/notifications/",
+                     "/invoices/import/"],
+        "buyer": ["/money/", statement("buyer"), f"/verify/{made['submitted'].pk}/", "/notifications/"],
+        "financier": ["/money/", statement("financier"), f"/verify/{made['listed'].pk}/", "/notifications/"],
+        "regulator": [*oversight, statement("supplier"), statement(None), f"/verify/{made['financed'].pk}/",
+                      "/notifications/"],
+        "admin": [*oversight, statement(None), f"/verify/{made['financed'].pk}/", "/notifications/"],
+    }
+
+
 @pytest.mark.parametrize("role", ["supplier", "buyer", "financier", "regulator", "admin"])
-def test_a_roles_main_pages_in_chinese_show_no_english_ui_words(world, bills, role):
+@pytest.mark.parametrize("walk", [main_pages, more_pages])
+def test_a_roles_main_pages_in_chinese_show_no_english_ui_words(world, bills, role, walk):
     client = chinese_client(world, role)
-    for url in main_pages(world, bills)[role]:
+    for url in walk(world, bills)[role]:
         response = client.get(url)
         assert response.status_code == 200, (role, url, response.status_code)
         text = visible_text(response.content.decode())
@@ -254,3 +289,62 @@ def test_the_drop_zone_still_reads_the_buyer_from_the_picker(world):
     response = client.post("/invoices/upload/", invoice_form(world, buyer_credit_code=world.org("buyer").legal_name),
                            HTTP_ACCEPT="application/json")
     assert response.status_code == 201 and response.json()["ok"]
+
+
+def test_a_buyer_that_is_not_a_core_enterprise_is_refused_in_chinese(world):
+    supplier2 = world.org("supplier2")
+    response = chinese_client(world, "supplier").post("/invoices/upload/",
+                                                      invoice_form(world, buyer_credit_code=supplier2.credit_code))
+    assert response.status_code == 400
+    text = visible_text(response.content.decode())
+    assert f"{supplier2.legal_name} 不是平台上的核心企业" in text and "core enterprise" not in text
+    with translation.override("en"):
+        english = Client()
+        english.force_login(world.user("supplier"))
+        page = english.post("/invoices/upload/", invoice_form(world, buyer_credit_code=supplier2.credit_code))
+    assert "is not a core enterprise on the platform: invoices are registered against core enterprises only." in (
+        visible_text(page.content.decode()))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Labels built in Python: datasets, audit actions, account kinds
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_every_dataset_names_its_columns_and_filters_in_chinese_and_exports_english_headers():
+    datasets: list[Dataset] = list(DATASETS.values())
+    with translation.override(ZH):
+        for dataset in datasets:
+            assert CJK.search(str(dataset.title)) and CJK.search(str(dataset.description)), dataset.key
+            assert all(CJK.search(h) for h in dataset.headers()), dataset.key
+            for field in dataset.form(None):
+                assert CJK.search(str(field.label)), (dataset.key, field.name)
+            assert not any(CJK.search(h) for h in dataset.headers(csv=True)), dataset.key  # scripts read the CSV
+        assert DATASETS["organizations"].headers()[1] == "法定名称"
+        assert DATASETS["organizations"].headers(csv=True)[1] == "Legal name"
+    with translation.override("en"):
+        assert DATASETS["organizations"].headers()[1] == "Legal name"
+
+
+def test_the_audit_actions_and_account_kinds_follow_the_language():
+    with translation.override(ZH):
+        assert str(AuditAction.LOGIN_FAILED.label) == "登录失败"
+        assert str(AccountKind.CASH.label) == "平台托管现金"
+    with translation.override("en"):
+        assert str(AuditAction.LOGIN_FAILED.label) == "Failed sign-in"
+        assert str(AccountKind.CASH.label) == "Cash held on the platform"
+
+
+def test_the_money_page_names_each_account_by_its_kind(world):
+    text = visible_text(chinese_client(world, "supplier").get("/money/").content.decode())
+    assert "平台托管现金" in text
+
+
+def test_the_charts_page_labels_its_bars_in_chinese(world, bills):
+    text = visible_text(chinese_client(world, "regulator").get("/oversight/charts/").content.decode())
+    assert "待上链记录" in text and "进行中的交易" in text and "Records pending" not in text
+
+
+def test_the_verify_page_says_no_contract_is_deployed_in_chinese(world, bills):
+    text = visible_text(chinese_client(world, "supplier").get(f"/verify/{bills['accepted'].pk}/").content.decode())
+    assert "该区块链上尚未部署上链存证合约" in text
