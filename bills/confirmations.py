@@ -83,7 +83,7 @@ def summary(request: HttpRequest, *, bill: Bill, rule: rules.Transition, kwargs:
         receiver = page_forms.receiver_for_summary(kwargs["to"], acting=org, field_name="to")
         return Summary(_("Bill %(number)s (face %(face)s) is offered to %(name)s (%(code)s). Once it signs for the "
                          "bill, it holds the claim and your organization no longer does.")
-                       % {**words, "name": receiver.legal_name, "code": receiver.credit_code})
+                       % {**words, "name": receiver.display_name, "code": receiver.credit_code})
     if action == "split":
         return Summary(_("Bill %(number)s (face %(face)s) ends for good and becomes these %(count)s bills:")
                        % {**words, "count": len(rows)}, _split_lines(bill, rows, org))
@@ -95,10 +95,10 @@ def summary(request: HttpRequest, *, bill: Bill, rule: rules.Transition, kwargs:
                          "your reason.") % words)
     if action == "settle":
         return Summary(_("Your organization pays %(holder)s %(face)s, the face of bill %(number)s; the bill is "
-                         "settled.") % {**words, "holder": bill.holder.legal_name})
+                         "settled.") % {**words, "holder": bill.holder.display_name})
     if action == "accept_early_settlement":
         return Summary(_("%(debtor)s pays your organization %(face)s now, the face of bill %(number)s; the bill is "
-                         "settled before maturity.") % {**words, "debtor": bill.debtor.legal_name})
+                         "settled before maturity.") % {**words, "debtor": bill.debtor.display_name})
     return Summary(_("Bill %(number)s: %(action)s.") % {**words, "action": _(rule.label)})
 
 
@@ -113,7 +113,7 @@ def _split_lines(bill: Bill, rows: list[page_forms.PartRow], org: Any) -> list[s
             receiver = page_forms.receiver_for_summary(row.transfer_to, acting=org,
                                                        field_name=f"parts[{n}].transfer_to")
             lines.append(_("Part %(n)s: %(amount)s, offered to %(name)s (%(code)s)")
-                         % {"n": n + 1, "amount": money_text(amount, bill), "name": receiver.legal_name,
+                         % {"n": n + 1, "amount": money_text(amount, bill), "name": receiver.display_name,
                             "code": receiver.credit_code})
         else:
             lines.append(_("Part %(n)s: %(amount)s, stays with your organization")

@@ -127,7 +127,7 @@ def action_refusal(action: str, *, bill: Bill, user: Viewer) -> DomainError | No
     if not org.can_act:
         return BillActionNotPermitted(
             gettext("%(name)s cannot act on the platform while its KYC status is %(status)s.")
-            % {"name": org.legal_name, "status": org.get_kyc_status_display().lower()}
+            % {"name": org.display_name, "status": org.get_kyc_status_display().lower()}
         )
     rule = rules.rule(action)
     if (rule.needs and rule.needs not in bill_facts(bill)) or (rule.unless and rule.unless in bill_facts(bill)):

@@ -314,7 +314,7 @@ def _offer_accept_confirmation(request: HttpRequest, offer_id: int) -> HttpRespo
     summary = confirmations.Summary(
         _("%(financier)s pays your organization %(price)s for bill %(number)s (face %(face)s) at %(rate)s a year; "
           "the bill passes to it, and the other offers lapse.")
-        % {"financier": offer.financier.legal_name, "price": confirmations.money_text(quote.price, bill),
+        % {"financier": offer.financier.display_name, "price": confirmations.money_text(quote.price, bill),
            "number": bill.number, "face": confirmations.money_text(bill.face, bill), "rate": percent_text(offer.rate)},
         quote=quote, annual_yield=preview.annual_yield)
     label = _(rules.rule("accept_offer").label)

@@ -76,7 +76,7 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
     page = Paginator(portfolio.holdings_of(org), PAGE_SIZE).get_page(request.GET.get("page"))
     since = clock.now() - dt.timedelta(days=portfolio.REALIZED_WINDOW_DAYS)
     return render(request, "bills/portfolio.html", {
-        "title": _("Portfolio") if not outside else f"Portfolio · {org.legal_name}",
+        "title": _("Portfolio") if not outside else f"Portfolio · {org.display_name}",
         "subject": org,
         "outside": outside,
         "page": page,
@@ -116,7 +116,7 @@ def cash_page(request: HttpRequest) -> HttpResponse:
         for sale in page
     ]
     return render(request, "bills/portfolio_cash.html", {
-        "title": _("Cash received") if not outside else f"Cash received · {org.legal_name}",
+        "title": _("Cash received") if not outside else f"Cash received · {org.display_name}",
         "subject": org,
         "outside": outside,
         "page": page,

@@ -244,7 +244,7 @@ def verify_token_certificate(request: HttpRequest, token: str) -> HttpResponse:
             "face": latest.get("amounts.face"),
             "currency": genesis.get("details.currency"),
             "debtor_code": debtor_code,
-            "debtor_name": bill.debtor.legal_name if debtor_code == bill.debtor.credit_code else None,
+            "debtor_name": bill.debtor.display_name if debtor_code == bill.debtor.credit_code else None,
             "maturity": genesis.get("details.maturity"),
             "state": _state_words(str(latest["to"])) if "to" in latest else None,
             "transitions": len(events),

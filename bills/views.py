@@ -173,7 +173,7 @@ def history_context(request: HttpRequest, bill: Bill) -> dict[str, Any]:
             "event": event,
             "anchoring": selectors.anchoring_status(event),
             "stage": _anchoring_stage(event),
-            "actor": event.actor.legal_name if "actor" in fields else "",
+            "actor": event.actor.display_name if "actor" in fields else "",
             "amounts": {AMOUNT_LABELS.get(name, name): v for name, v in (
                 (k.removeprefix("amounts."), v) for k, v in fields.items() if k.startswith("amounts."))},
             "from_label": _state_label(event.from_state) if event.from_state else "",

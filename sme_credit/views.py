@@ -83,7 +83,7 @@ def organization_credit(request: HttpRequest, pk: int) -> HttpResponse:
     latest = history[-1] if history else None
     profile = selectors.credit_profile_of(org)
     context: dict[str, Any] = {
-        "title": _("Credit of %(name)s") % {"name": org.legal_name},
+        "title": _("Credit of %(name)s") % {"name": org.display_name},
         "org": org,
         "profile": profile,
         "latest": latest,

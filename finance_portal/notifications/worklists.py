@@ -99,7 +99,7 @@ def _bills_url(state: str = "") -> str:
 
 def _bill_rows(qs: QuerySet[Bill], party: str, *, order: Iterable[str] = ("maturity_date", "id")) -> list[Row]:
     rows = qs.select_related("creditor", "debtor", "holder", "pending_holder").order_by(*order)[:ROWS]
-    return [Row(label=b.number, url=_bill_url(b.pk), party=getattr(b, party).legal_name if getattr(b, party) else "",
+    return [Row(label=b.number, url=_bill_url(b.pk), party=getattr(b, party).display_name if getattr(b, party) else "",
                 amount=b.face, currency=b.currency, day=b.maturity_date) for b in rows]
 
 
@@ -156,11 +156,11 @@ def supplier_dashboard(org: Organization, today: dt.date) -> Dashboard:
     now = clock.now()
     offers = BillOffer.objects.filter(bill__holder=org, holder_seq=F("bill__holder_seq"), status=OfferStatus.OPEN,
                                       bill__state=BillState.LISTED, expires_at__gt=now)
-    offer_rows = [Row(label=o.bill.number, url=_bill_url(o.bill_id), party=o.financier.legal_name, amount=o.bill.face,
+    offer_rows = [Row(label=o.bill.number, url=_bill_url(o.bill_id), party=o.financier.display_name, amount=o.bill.face,
                       currency=o.bill.currency, moment=o.expires_at, note=_("rate %(rate)s") % {"rate": percent(o.rate)})
                   for o in offers.select_related("bill", "financier").order_by("expires_at", "id")[:ROWS]]
     disputed = Invoice.objects.filter(seller=org, status=InvoiceStatus.DISPUTED)
-    invoice_rows = [Row(label=i.invoice_number, url=reverse("invoices:detail", args=[i.pk]), party=i.buyer.legal_name,
+    invoice_rows = [Row(label=i.invoice_number, url=reverse("invoices:detail", args=[i.pk]), party=i.buyer.display_name,
                         amount=i.total_amount, currency=i.currency, day=i.issue_date)
                     for i in disputed.select_related("buyer").order_by("-issue_date", "id")[:ROWS]]
     held_qs = Bill.objects.filter(held)
@@ -195,7 +195,7 @@ def core_enterprise_dashboard(org: Organization, today: dt.date) -> Dashboard:
     )
     early = EarlySettlementRequest.objects.filter(requested_by=org, settled_at__isnull=True,
                                                   holder_seq=F("bill__holder_seq"), bill__state__in=HELD_STATES)
-    early_rows = [Row(label=r.bill.number, url=_bill_url(r.bill_id), party=r.bill.holder.legal_name, amount=r.bill.face,
+    early_rows = [Row(label=r.bill.number, url=_bill_url(r.bill_id), party=r.bill.holder.display_name, amount=r.bill.face,
                       currency=r.bill.currency, moment=r.requested_at)
                   for r in early.select_related("bill", "bill__holder").order_by("requested_at", "id")[:ROWS]]
     return Dashboard(
@@ -238,7 +238,7 @@ def financier_dashboard(org: Organization, today: dt.date) -> Dashboard:
     # An offer on a bill that is not on sale now (frozen, say) cannot be accepted: not a live offer for the queue.
     offers = BillOffer.objects.filter(financier=org, status=OfferStatus.OPEN, bill__state=BillState.LISTED,
                                       expires_at__gt=now)
-    offer_rows = [Row(label=o.bill.number, url=reverse("bills:listing", args=[o.bill_id]), party=o.bill.debtor.legal_name,
+    offer_rows = [Row(label=o.bill.number, url=reverse("bills:listing", args=[o.bill_id]), party=o.bill.debtor.display_name,
                       amount=o.bill.face, currency=o.bill.currency, moment=o.expires_at,
                       note=_("rate %(rate)s") % {"rate": percent(o.rate)})
                   for o in offers.select_related("bill", "bill__debtor").order_by("expires_at", "id")[:ROWS]]
@@ -268,7 +268,7 @@ def _exposure(org: Organization) -> Queue:
         used = sum((v for (d, c, cur), v in held.items()
                     if d == limit.debtor_id and cur == limit.currency and (limit.supplier_id in (None, c))),
                    Decimal("0"))
-        party = limit.debtor.legal_name + (f" / {limit.supplier.legal_name}" if limit.supplier else "")
+        party = limit.debtor.display_name + (f" / {limit.supplier.display_name}" if limit.supplier else "")
         over = used > limit.amount
         note = (_("over the limit of %(limit)s") if over else _("of %(limit)s")) % {
             "limit": format_money(limit.amount, limit.currency)}
@@ -290,7 +290,7 @@ def regulator_dashboard(org: Organization | None, today: dt.date) -> Dashboard:
 
 def _freeze_queue(see_all: str) -> Queue:
     open_requests = FreezeRequest.objects.filter(status=FreezeStatus.OPEN)
-    rows = [Row(label=r.bill.number, url=_bill_url(r.bill_id), party=r.organization.legal_name, amount=r.bill.face,
+    rows = [Row(label=r.bill.number, url=_bill_url(r.bill_id), party=r.organization.display_name, amount=r.bill.face,
                 currency=r.bill.currency, moment=r.requested_at)
             for r in open_requests.select_related("bill", "organization").order_by("requested_at", "id")[:ROWS]]
     return Queue("freeze", _("Freeze requests to decide"), open_requests.count(), see_all, rows)
@@ -324,7 +324,7 @@ def platform_dashboard(org: Organization | None, today: dt.date) -> Dashboard:
     waiting = Organization.objects.filter(kyc_status=KycStatus.PENDING)
     kyc = Queue("kyc", _("KYC applications waiting"), waiting.count(),
                 reverse("admin:organizations_organization_changelist") + f"?kyc_status__exact={KycStatus.PENDING}",
-                [Row(label=o.legal_name, url=reverse("admin:organizations_organization_change", args=[o.pk]),
+                [Row(label=o.display_name, url=reverse("admin:organizations_organization_change", args=[o.pk]),
                      party=o.credit_code, moment=o.created_at) for o in waiting.order_by("created_at", "id")[:ROWS]])
     stuck_qs = AnchorTransaction.objects.filter(status=TxStatus.STUCK)
     stuck = Queue("stuck", _("Stuck transactions"), stuck_qs.count(),

@@ -28,7 +28,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "is_regulator",
         "is_platform",
     )
-    search_fields = ("legal_name", "credit_code")
+    search_fields = ("legal_name", "legal_name_zh", "credit_code")
     readonly_fields = ("kyc_status", "kyc_reviewed_at", "created_at")
     inlines = [MembershipInline]
     actions = ["approve_kyc", "suspend_kyc"]

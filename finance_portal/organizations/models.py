@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from finance_portal.organizations.validators import validate_credit_code
@@ -30,6 +31,8 @@ class OrganizationKind(models.TextChoices):
 
 class Organization(models.Model):
     legal_name = models.CharField(max_length=200)
+    # The registered Chinese name (营业执照上的名称), shown instead of ``legal_name`` to a reader in Chinese.
+    legal_name_zh = models.CharField(_("legal name in Chinese"), max_length=200, blank=True)
     credit_code = models.CharField(
         "unified social credit code", max_length=18, unique=True, validators=[validate_credit_code]
     )
@@ -68,6 +71,13 @@ class Organization(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.legal_name
+
+    @property
+    def display_name(self) -> str:
+        """The name for the active language: the Chinese legal name to a reader in Chinese when there is one."""
+        if self.legal_name_zh and (get_language() or "").lower().startswith("zh"):
+            return self.legal_name_zh
         return self.legal_name
 
     @property

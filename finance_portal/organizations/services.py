@@ -38,6 +38,7 @@ def organization_create(
     kinds: Iterable[str],
     actor: User | None = None,
     kyc_status: str = KycStatus.PENDING,
+    legal_name_zh: str = "",
 ) -> Organization:
     """Register an organization with its cash account. New organizations wait for KYC unless told otherwise.
 
@@ -47,6 +48,10 @@ def organization_create(
     legal_name = (legal_name or "").strip()
     if not legal_name:
         raise InvalidOrganization("The legal name is required.", field="legal_name")
+    legal_name_zh = (legal_name_zh or "").strip()
+    if len(legal_name_zh) > 200 or any(ord(c) < 32 for c in legal_name_zh):
+        raise InvalidOrganization("The Chinese legal name is limited to 200 printable characters.",
+                                  field="legal_name_zh")
     code = normalize_credit_code(credit_code)
     try:
         validate_credit_code(code)
@@ -68,7 +73,7 @@ def organization_create(
     with transaction.atomic():
         if Organization.objects.filter(credit_code=code).exists():
             raise InvalidOrganization("An organization with this credit code is already registered.", field="credit_code")
-        org = Organization(legal_name=legal_name, credit_code=code, kyc_status=kyc_status)
+        org = Organization(legal_name=legal_name, legal_name_zh=legal_name_zh, credit_code=code, kyc_status=kyc_status)
         for kind in kinds:
             setattr(org, kind_field(kind), True)
         if kyc_status != KycStatus.PENDING:

@@ -40,7 +40,8 @@ def counterparties(*, query: str, kind: str, exclude: Organization | None) -> Qu
     if not text or kind not in KINDS:
         return Organization.objects.none()
     found = (organizations_active().filter(KINDS[kind]).filter(is_regulator=False, is_platform=False)
-             .filter(Q(legal_name__icontains=text) | Q(credit_code__startswith=text.upper())))
+             .filter(Q(legal_name__icontains=text) | Q(legal_name_zh__icontains=text)
+                     | Q(credit_code__startswith=text.upper())))
     if exclude is not None:
         found = found.exclude(pk=exclude.pk)
     return found.order_by("legal_name", "pk")
@@ -58,6 +59,6 @@ def organization_search(request: HttpRequest) -> HttpResponse:
     field = request.GET.get("field", "")
     query = request.GET.get("q") or (request.GET.get(field, "") if field and field != "kind" else "")
     kind = request.GET.get("kind", "trader")
-    rows = list(counterparties(query=query, kind=kind, exclude=membership.organization)
-                .values("legal_name", "credit_code")[:LIMIT])
+    rows = [{"legal_name": org.display_name, "credit_code": org.credit_code}
+            for org in counterparties(query=query, kind=kind, exclude=membership.organization)[:LIMIT]]
     return render(request, "portal/_picker_results.html", {"rows": rows, "query": clean_query(query)})

@@ -19,11 +19,11 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, NullIf, TruncMonth
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
 from django.views.decorators.http import require_GET
 
 from bills import clock, portfolio
@@ -140,11 +140,19 @@ def ladder_source(org: Organization, params: Mapping[str, str]) -> dict[str, Any
         as_of=today.isoformat(), timezone_name=_zone()[1])
 
 
+def _debtor_name() -> Any:
+    """The debtor's name in the reader's language (``Organization.display_name`` in SQL): to a reader in Chinese,
+    the Chinese legal name where there is one."""
+    if (get_language() or "").lower().startswith("zh"):
+        return Coalesce(NullIf(F("bill__debtor__legal_name_zh"), Value("")), F("bill__debtor__legal_name"))
+    return F("bill__debtor__legal_name")
+
+
 def book_by_debtor(org: Organization, *, currency: str) -> tuple[list[tuple[str, Decimal, int]], int]:
     """The face of the bills ``org`` holds in ``currency`` per debtor, largest first (name, face, bills), and
     the number of debtors. One grouped query (one row per debtor, never per bill)."""
     rows = (portfolio.holdings_of(org).filter(currency=currency).order_by()
-            .values("bill__debtor_id", name=F("bill__debtor__legal_name"))
+            .values("bill__debtor_id", name=_debtor_name())
             .annotate(face_total=Sum("face"), n=Count("id")).order_by("-face_total", "name"))
     found = [(r["name"], r["face_total"], r["n"]) for r in rows]
     return found, len(found)
@@ -246,7 +254,7 @@ def score_source(org: Organization, params: Mapping[str, str]) -> dict[str, Any]
     scores = list(credit.credit_scores_of(org).values_list("computed_at", "score")[:SCORE_POINTS])[::-1]
     zone_name = _zone()[1]
     return charts.data_payload(
-        title=_("Credit score history of %(name)s") % {"name": org.legal_name},
+        title=_("Credit score history of %(name)s") % {"name": org.display_name},
         kind="line", category=_("Computed"), value_type="score",
         labels=[timezone.localtime(at).strftime("%Y-%m-%d %H:%M") for at, _s in scores],
         series=[charts.Series("score", _("Score"), [score for _a, score in scores])],

@@ -42,23 +42,32 @@ class DemoOrg:
     kinds: tuple[str, ...]
     kyc: str = KycStatus.APPROVED
     users: tuple[str, ...] = ()
+    legal_name_zh: str = ""
 
 
 DEMO_ORGS = (
-    DemoOrg("supplier", "Shenzhen Precision Parts Co., Ltd.", "91440300MA5F00011", ("supplier",), users=("supplier",)),
-    DemoOrg("supplier2", "Dongguan Cable & Wire Co., Ltd.", "91441900MA5F00022", ("supplier",), users=("supplier2",)),
+    DemoOrg("supplier", "Shenzhen Precision Parts Co., Ltd.", "91440300MA5F00011", ("supplier",), users=("supplier",),
+            legal_name_zh="深圳精密零部件有限公司"),
+    DemoOrg("supplier2", "Dongguan Cable & Wire Co., Ltd.", "91441900MA5F00022", ("supplier",), users=("supplier2",),
+            legal_name_zh="东莞线缆有限公司"),
     DemoOrg(
         "buyer",
         "Huaxin Electronics Manufacturing Group Co., Ltd.",
         "91440300MA5F00033",
         ("core_enterprise", "supplier"),
         users=("buyer",),
+        legal_name_zh="华信电子制造集团有限公司",
     ),
-    DemoOrg("financier", "Pearl River Commercial Bank", "91440100MA5F00044", ("financier",), users=("financier",)),
-    DemoOrg("financier2", "Eastern Factoring Co., Ltd.", "91310000MA5F00055", ("financier",), users=("financier2",)),
-    DemoOrg("regulator", "Supply-Chain Finance Supervisory Office", "11100000MA5F00066", ("regulator",), users=("regulator",)),
-    DemoOrg("platform", "Portal Operator Ltd.", "91110000MA5F00077", ("platform",), users=("admin",)),
-    DemoOrg("pending", "Newco Trading Co., Ltd. (KYC pending)", "91440300MA5F00088", ("supplier",), kyc=KycStatus.PENDING),
+    DemoOrg("financier", "Pearl River Commercial Bank", "91440100MA5F00044", ("financier",), users=("financier",),
+            legal_name_zh="珠江商业银行"),
+    DemoOrg("financier2", "Eastern Factoring Co., Ltd.", "91310000MA5F00055", ("financier",), users=("financier2",),
+            legal_name_zh="东方商业保理有限公司"),
+    DemoOrg("regulator", "Supply-Chain Finance Supervisory Office", "11100000MA5F00066", ("regulator",), users=("regulator",),
+            legal_name_zh="供应链金融监管办公室"),
+    DemoOrg("platform", "Portal Operator Ltd.", "91110000MA5F00077", ("platform",), users=("admin",),
+            legal_name_zh="门户运营有限公司"),
+    DemoOrg("pending", "Newco Trading Co., Ltd. (KYC pending)", "91440300MA5F00088", ("supplier",), kyc=KycStatus.PENDING,
+            legal_name_zh="新科贸易有限公司（待审核）"),
 )
 
 # Opening cash of the demo organizations (CNY), deposited through the ledger's bank rails.
@@ -90,9 +99,11 @@ def load_demo_organizations() -> dict[str, Organization]:
             code = make_credit_code(demo.code17)
             org = Organization.objects.filter(credit_code=code).first()
             if org is None:
-                org = organization_create(
-                    legal_name=demo.legal_name, credit_code=code, kinds=demo.kinds, kyc_status=demo.kyc
-                )
+                org = organization_create(legal_name=demo.legal_name, credit_code=code, kinds=demo.kinds,
+                                          kyc_status=demo.kyc, legal_name_zh=demo.legal_name_zh)
+            elif not org.legal_name_zh and demo.legal_name_zh:  # demo data of an earlier version
+                org.legal_name_zh = demo.legal_name_zh
+                org.save(update_fields=["legal_name_zh"])
             orgs[demo.key] = org
             for username in demo.users:
                 if user_model.objects.filter(username=username).exists():

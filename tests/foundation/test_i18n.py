@@ -212,3 +212,24 @@ def test_times_are_shown_in_the_platform_timezone_with_its_label():
     assert when(moment, "s") == "2026-03-03 01:30:05 UTC+8"
     assert when(moment, "s utc") == "2026-03-02 17:30:05 UTC"
     assert when(None) == "–"
+
+
+def test_an_organization_with_a_chinese_legal_name_is_named_in_chinese_to_a_chinese_reader(bills):
+    world, made = bills
+    buyer, supplier = world.org("buyer"), world.org("supplier")
+    assert buyer.legal_name_zh == "华信电子制造集团有限公司"  # the demo organizations carry their Chinese names
+    supplier.legal_name_zh = ""  # and one without
+    supplier.save(update_fields=["legal_name_zh"])
+    path = f"/bills/{made['listed'].pk}/"
+    english = client_for(world, "supplier", None).get(path).content.decode()
+    chinese = client_for(world, "supplier", ZH).get(path).content.decode()
+    assert buyer.legal_name in english and buyer.legal_name_zh not in english
+    assert buyer.legal_name_zh in chinese and buyer.legal_name not in chinese
+    # Without a Chinese name, the registered one shows in both languages.
+    assert supplier.legal_name in chinese
+    # The counterparty picker finds it by either name and answers in the reader's language.
+    search = "/organizations/search/?kind=core_enterprise&q="
+    found = client_for(world, "supplier", ZH).get(search + "华信电子").content.decode()
+    assert buyer.legal_name_zh in found and buyer.credit_code in found
+    found = client_for(world, "supplier", None).get(search + "华信电子").content.decode()
+    assert buyer.legal_name in found
