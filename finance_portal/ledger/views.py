@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,20 +21,24 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from finance_portal.ledger import selectors
 from finance_portal.ledger.errors import AccountNotFound
 from finance_portal.ledger.models import BANK_KINDS, EntryKind
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 STATEMENT_PAGE_SIZE = 100
 OVERVIEW_PAGE_SIZE = 50
 # What a statement line says of its entry, in a few words: (money in, money out).
-ENTRY_WORDS: dict[str, tuple[str, str]] = {
-    EntryKind.DEPOSIT: ("Deposit from the bank", "Deposit from the bank"),
-    EntryKind.WITHDRAWAL: ("Withdrawal to the bank", "Withdrawal to the bank"),
-    EntryKind.PURCHASE: ("Bill sold", "Bill bought"),
-    EntryKind.SETTLEMENT: ("Bill settled: face received", "Bill settled: face paid"),
-    EntryKind.REVERSAL: ("Reversal", "Reversal"),
+ENTRY_WORDS: dict[str, tuple[StrOrPromise, StrOrPromise]] = {
+    EntryKind.DEPOSIT: (gettext_lazy("Deposit from the bank"), gettext_lazy("Deposit from the bank")),
+    EntryKind.WITHDRAWAL: (gettext_lazy("Withdrawal to the bank"), gettext_lazy("Withdrawal to the bank")),
+    EntryKind.PURCHASE: (gettext_lazy("Bill sold"), gettext_lazy("Bill bought")),
+    EntryKind.SETTLEMENT: (gettext_lazy("Bill settled: face received"), gettext_lazy("Bill settled: face paid")),
+    EntryKind.REVERSAL: (gettext_lazy("Reversal"), gettext_lazy("Reversal")),
 }
 
 
@@ -107,9 +112,9 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse | Streaming
         date_from, date_to = _date(raw_from), _date(raw_to)
     except ValueError:
         date_from = date_to = None
-        error = "Give dates as YYYY-MM-DD (for example 2026-01-31)."
+        error = _("Give dates as YYYY-MM-DD (for example 2026-01-31).")
     if date_from and date_to and date_from > date_to:
-        error = "The period ends before it starts: pick a 'to' day on or after the 'from' day."
+        error = _("The period ends before it starts: pick a 'to' day on or after the 'from' day.")
     context: dict[str, object] = {
         "title": _("Statement · %(account)s") % {"account": account.name}, "account": account, "zone_label": zone_label,
         "raw_from": raw_from, "raw_to": raw_to, "error": error, "bank_kinds": BANK_KINDS,
@@ -126,7 +131,7 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse | Streaming
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
     for line in page:
         words = ENTRY_WORDS.get(line.entry.kind, (line.entry.kind, line.entry.kind))
-        line.words = words[0] if line.amount > 0 else words[1]  # type: ignore[attr-defined]
+        line.words = str(words[0] if line.amount > 0 else words[1])  # type: ignore[attr-defined]
     query = "&".join(f"{k}={v}" for k, v in (("from", date_from), ("to", date_to)) if v)
     context.update({"statement": statement, "page": page, "query": query,
                     "balance_now": selectors.account_balance(account)})

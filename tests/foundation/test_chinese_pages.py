@@ -49,6 +49,7 @@ ENGLISH_WORDS = [
     "Organization (credit code)", "Amount moved", "Data explorer", "Bills by state now", "Records pending",
     "Transactions in flight", "median delay", "none waiting", "database and chain agree", "Oversight charts",
     "Cash held on the platform", "Bank clearing", "Platform fee income", "no anchoring contract is deployed",
+    "Bill sold", "Bill bought", "Deposit from the bank",
     # the invoice upload's refusals
     "is not a core enterprise on the platform", "No organization with credit code",
 ]
