@@ -29,13 +29,14 @@ import contextlib
 import contextvars
 import datetime as dt
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import rfc8785
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 from bills.models import Bill, BillEvent
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
@@ -150,7 +151,7 @@ def field_commitment(name: str, salt: str, value: Any) -> str:
     name_bytes = name.encode("utf-8")
     salt_bytes = bytes.fromhex(salt.removeprefix("0x"))
     if len(salt_bytes) != SALT_BYTES:
-        raise ValueError(f"a salt is {SALT_BYTES} bytes")
+        raise ValueError(Problem(gettext_noop("a salt is %(bytes)s bytes"), bytes=SALT_BYTES))
     return keccak256_hex(len(name_bytes).to_bytes(2, "big") + name_bytes + salt_bytes + canonical_text(value).encode("utf-8"))
 
 
@@ -223,7 +224,7 @@ def build_event(
         ))
         return BuiltEvent(text, event_hash(text), {}, FORMAT_V1)
     if version != FORMAT_V2:
-        raise ValueError(f"unknown event format {version}")
+        raise ValueError(Problem(gettext_noop("unknown event format %(version)s"), version=version))
     fields = event_fields(
         bill_id=bill_id, type=type, from_state=from_state, to_state=to_state, actor_code=actor_code,
         occurred_at=occurred_at, amounts=amounts, details=details,
@@ -276,10 +277,55 @@ def canonical_of_event(event: BillEvent) -> str:
     if set(fields) != set(event.salts):
         missing = sorted(set(fields) - set(event.salts))
         extra = sorted(set(event.salts) - set(fields))
-        raise ValueError(f"its salts do not match its fields (no salt for {missing}, salts for unknown {extra})")
+        raise ValueError(Problem(
+            gettext_noop("its salts do not match its fields (no salt for %(missing)s, salts for unknown %(extra)s)"),
+            missing=missing, extra=extra,
+        ))
     return canonical_text(canonical_object_v2(
         bill_key=record_key(str(event.bill_id)), seq=event.seq, commitments=commitments_of(fields, event.salts), prev=event.prev_hash,
     ))
+
+
+class Problem(str):
+    """One problem of a bill's chain: its English text (the ``str`` itself, what logs, the API and the audit
+    trail keep), with the message it was made of, ``template`` (an English msgid) and ``params`` (texts, or a
+    nested ``{"template", "params"}``), so a page can show it in the reader's language."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Problem:
+        text = super().__new__(cls, template % {k: str(v) for k, v in params.items()})
+        text.template = template
+        text.params = {k: v.as_message() if isinstance(v, Problem) else str(v) for k, v in params.items()}
+        return text
+
+    def as_message(self) -> dict[str, Any]:
+        """``{"template": ..., "params": ...}``, to be stored beside the text."""
+        return {"template": self.template, "params": self.params}
+
+    def translated(self) -> str:
+        """The problem in the active language."""
+        return message_text(self.template, self.params)
+
+
+def message_text(template: str, params: Mapping[str, Any], *, translate: Callable[[str], str] = gettext) -> str:
+    """A stored message in the reader's language: ``translate(template) % params``, nested messages
+    (``{"template", "params"}`` values) rendered first. ``translate=str`` gives the English text.
+    A translation whose placeholders do not fit falls back to the English template."""
+    values = {name: message_text(value["template"], value.get("params", {}), translate=translate)
+              if isinstance(value, dict) else value for name, value in params.items()}
+    try:
+        return translate(template) % values
+    except (KeyError, TypeError, ValueError):
+        return template % values
+
+
+def problem_message(problem: str) -> dict[str, Any]:
+    """The stored message of ``problem``; a plain string (an older caller's) is its own template."""
+    if isinstance(problem, Problem):
+        return problem.as_message()
+    return {"template": "%(text)s", "params": {"text": str(problem)}}
 
 
 # The first event of every bill names its parties and terms; the check compares them with the bill's row.
@@ -287,7 +333,8 @@ _GENESIS_FIELDS = ("creditor", "debtor", "holder", "currency", "issue_date", "ma
 
 
 def bill_chain_verify(bill: Bill, *, events: list[BillEvent] | None = None) -> list[str]:
-    """Recompute and check a bill's event chain against its columns; return the problems found (empty: sound).
+    """Recompute and check a bill's event chain against its columns; return the problems found (empty: sound),
+    each a ``Problem``: English text that also carries its message for a page in another language.
 
     Checks: sequence numbers 1..n without gaps; each canonical text equals the one rebuilt from the columns
     (format 2: with the stored salts); each hash is keccak256 of that text; each ``prev`` is the previous
@@ -302,36 +349,55 @@ def bill_chain_verify(bill: Bill, *, events: list[BillEvent] | None = None) -> l
         events = list(bill.events.select_related("actor", "anchor").order_by("seq"))
     problems: list[str] = []
     if not events:
-        return [f"bill {bill.id}: it has no events"]
+        return [Problem(gettext_noop("bill %(bill)s: it has no events"), bill=bill.id)]
     expected_prev = ZERO_HASH
     previous_to: str | None = None
     holder_code: str | None = None
     face_text = amount_text(bill.face, bill.currency)
     key = bill.bill_key
     for index, event in enumerate(events, start=1):
-        where = f"bill {bill.id} event #{event.seq}"
+        where = {"bill": bill.id, "seq": event.seq}
         if event.seq != index:
-            problems.append(f"{where}: expected sequence number {index}")
+            problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: expected sequence number %(index)s"),
+                                    **where, index=index))
         if event.prev_hash != expected_prev:
-            problems.append(f"{where}: prev is {event.prev_hash}, the previous event's hash is {expected_prev}")
+            problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: prev is %(prev)s, the previous "
+                                                 "event's hash is %(expected)s"),
+                                    **where, prev=event.prev_hash, expected=expected_prev))
         try:
             rebuilt: str | None = canonical_of_event(event)
         except ValueError as err:
-            problems.append(f"{where}: {err}")
+            cause = err.args[0] if err.args and isinstance(err.args[0], Problem) else str(err)
+            problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: %(error)s"), **where, error=cause))
             rebuilt = None
         if rebuilt is not None and rebuilt != event.canonical:
-            problems.append(f"{where}: the stored canonical text differs from the one rebuilt from its columns")
+            problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: the stored canonical text differs "
+                                                 "from the one rebuilt from its columns"), **where))
         recomputed = event_hash(event.canonical if rebuilt is None else rebuilt)
         if recomputed != event.hash:
-            problems.append(f"{where}: the stored hash is not keccak256 of the event's canonical form")
+            problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: the stored hash is not keccak256 of "
+                                                 "the event's canonical form"), **where))
         anchor = event.anchor
         if (anchor.key, anchor.prev_hash, anchor.event_hash) != (key, event.prev_hash, event.hash):
-            problems.append(f"{where}: the anchoring record does not carry this event's key, prev and hash")
-        if (event.from_state or None) != previous_to:
-            problems.append(f"{where}: starts from {event.from_state or 'nothing'}, the previous event ended in "
-                            f"{previous_to or 'nothing'}")
+            problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: the anchoring record does not carry "
+                                                 "this event's key, prev and hash"), **where))
+        from_state = event.from_state or None
+        if from_state != previous_to:
+            if from_state is None:
+                problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: starts from nothing, the "
+                                                     "previous event ended in %(previous)s"),
+                                        **where, previous=previous_to))
+            elif previous_to is None:
+                problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: starts from %(from)s, the "
+                                                     "previous event ended in nothing"), **where, **{"from": from_state}))
+            else:
+                problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: starts from %(from)s, the "
+                                                     "previous event ended in %(previous)s"),
+                                        **where, previous=previous_to, **{"from": from_state}))
         if event.amounts.get("face") != face_text:
-            problems.append(f"{where}: face {event.amounts.get('face')} differs from the bill's {face_text}")
+            problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: face %(face)s differs from the "
+                                                 "bill's %(expected)s"),
+                                    **where, face=event.amounts.get("face"), expected=face_text))
         details = event.details
         if index == 1:
             actual = {
@@ -345,7 +411,10 @@ def bill_chain_verify(bill: Bill, *, events: list[BillEvent] | None = None) -> l
             }
             for name in _GENESIS_FIELDS:
                 if details.get(name) != actual[name]:
-                    problems.append(f"{where}: {name} {details.get(name)!r} differs from the bill's {actual[name]!r}")
+                    problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: %(field)s %(value)s differs "
+                                                         "from the bill's %(expected)s"),
+                                            **where, field=name, value=repr(details.get(name)),
+                                            expected=repr(actual[name])))
             holder_code = details.get("holder")
         elif event.type == "receive":
             holder_code = details.get("holder")
@@ -354,7 +423,9 @@ def bill_chain_verify(bill: Bill, *, events: list[BillEvent] | None = None) -> l
         expected_prev = recomputed
         previous_to = event.to_state
     if previous_to != bill.state:
-        problems.append(f"bill {bill.id}: its state is {bill.state}, its last event ends in {previous_to}")
+        problems.append(Problem(gettext_noop("bill %(bill)s: its state is %(state)s, its last event ends in "
+                                             "%(last)s"), bill=bill.id, state=bill.state, last=previous_to))
     if holder_code != bill.holder.credit_code:
-        problems.append(f"bill {bill.id}: its holder is {bill.holder.credit_code}, its events say {holder_code}")
+        problems.append(Problem(gettext_noop("bill %(bill)s: its holder is %(holder)s, its events say %(events)s"),
+                                bill=bill.id, holder=bill.holder.credit_code, events=holder_code))
     return problems

@@ -19,10 +19,10 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from bills.disclosure import Disclosure, Profile
-from bills.events import FORMAT_V2, bill_chain_verify, event_format, fields_of_event
+from bills.events import FORMAT_V2, Problem, bill_chain_verify, event_format, fields_of_event
 from bills.models import Bill, BillEvent
 from chain_adapter.client import ChainClient
 from chain_adapter.errors import ChainError
@@ -241,20 +241,21 @@ def reconcile(*, bill_ids: Iterable[Any] | None = None, chunk_size: int = 200) -
 
 def _against_head(bill: Bill, events: list[BillEvent], head: str) -> list[str]:
     """Problems between the bill's events in the database and its head on chain."""
-    where = f"bill {bill.id}"
     confirmed = [e for e in events if e.anchor.status == AnchorStatus.CONFIRMED]
     if head == ZERO_HASH:
         if confirmed:
-            return [f"{where}: the database says event #{confirmed[-1].seq} is anchored, the chain has no event "
-                    "for this bill"]
+            return [Problem(gettext_noop("bill %(bill)s: the database says event #%(seq)s is anchored, the chain "
+                                         "has no event for this bill"), bill=bill.id, seq=confirmed[-1].seq)]
         return []
     position = next((i for i, e in enumerate(events) if e.hash == head), None)
     if position is None:
-        return [f"{where}: the chain's head {head} is the hash of no event of this bill in the database: its "
-                "history was changed after it was anchored"]
-    problems = []
+        return [Problem(gettext_noop("bill %(bill)s: the chain's head %(head)s is the hash of no event of this bill "
+                                     "in the database: its history was changed after it was anchored"),
+                        bill=bill.id, head=head)]
+    problems: list[str] = []
     later_confirmed = [e for e in events[position + 1 :] if e.anchor.status == AnchorStatus.CONFIRMED]
     if later_confirmed:
-        problems.append(f"{where} event #{later_confirmed[0].seq}: the database says it is anchored, the chain's "
-                        f"head is event #{events[position].seq}")
+        problems.append(Problem(gettext_noop("bill %(bill)s event #%(seq)s: the database says it is anchored, the "
+                                             "chain's head is event #%(head_seq)s"),
+                                bill=bill.id, seq=later_confirmed[0].seq, head_seq=events[position].seq))
     return problems

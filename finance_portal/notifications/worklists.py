@@ -19,6 +19,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from bills import clock
 from bills.models import Bill, BillOffer, BillState, EarlySettlementRequest
@@ -250,7 +251,7 @@ def financier_dashboard(org: Organization, today: dt.date) -> Dashboard:
                          owed=False),
             _exposure(org),
         ],
-        figures=[_cash(org), Figure("market", _("Listed on the marketplace"), text=str(market),
+        figures=[_cash(org), Figure("market", pgettext("dashboard", "Listed on the marketplace"), text=str(market),
                                     url=reverse("bills:marketplace"))],
     )
 

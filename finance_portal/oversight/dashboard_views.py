@@ -110,7 +110,7 @@ def run_status(run: ReconciliationRun | None) -> dict[str, Any] | None:
     elif run.error:
         state, text = "failed", _("stopped early: %(error)s") % {"error": run.error}
     elif run.mismatches:
-        text = ngettext("%(count)s bill differ from the chain", "%(count)s bills differ from the chain",
+        text = ngettext("%(count)s bill differs from the chain", "%(count)s bills differ from the chain",
                         run.mismatches) % {"count": run.mismatches}
         state = "mismatch"
     else:

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from bills.events import message_text
+
 
 class Rule(models.TextChoices):
     INVOICE_REUSED = "invoice_reused", _("Invoice behind two live bills or financed twice")
@@ -44,7 +46,12 @@ class OversightFlag(models.Model):
         "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     severity = models.CharField(max_length=8, choices=Severity.choices)
+    # The English sentence (the API, CSV exports and the audit trail keep it), and the message it was made of:
+    # an English msgid with %(name)s placeholders and their values as texts (``rules.Explanation``), so a page
+    # shows the sentence in the reader's language. Flags stored before them have an empty template.
     explanation = models.TextField()
+    explanation_template = models.CharField(max_length=500, blank=True)
+    explanation_params = models.JSONField(default=dict, blank=True)
     evidence = models.JSONField(default=dict)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
@@ -74,6 +81,13 @@ class OversightFlag(models.Model):
     @property
     def acknowledged(self) -> bool:
         return self.acknowledged_at is not None
+
+    @property
+    def explanation_text(self) -> str:
+        """The explanation in the active language (the stored English when the flag has no template)."""
+        if not self.explanation_template:
+            return self.explanation
+        return message_text(self.explanation_template, self.explanation_params)
 
 
 class FreezeStatus(models.TextChoices):
@@ -125,7 +139,10 @@ class ReconciliationTrigger(models.TextChoices):
 class ReconciliationRun(models.Model):
     """One reconciliation of bills with the chain (``bills.verification.reconcile``).
 
-    ``details`` lists the bills that differ: ``[{"bill": "<uuid>", "number": "...", "problems": ["..."]}]``;
+    ``details`` lists the bills that differ: ``[{"bill": "<uuid>", "number": "...", "problems": ["..."]}]``
+    (English, as the API gives it), and ``detail_messages`` the same problems as the messages they were made
+    of (``bills.events.Problem``), one list per entry of ``details``: ``[[{"template": "...", "params": {...}}]]``
+    (empty for runs stored before it);
     ``error`` says why a run stopped early (the node unreachable...), with ``finished_at`` still set."""
 
     started_at = models.DateTimeField()
@@ -135,6 +152,7 @@ class ReconciliationRun(models.Model):
     events_checked = models.PositiveIntegerField(default=0)
     mismatches = models.PositiveIntegerField(default=0)
     details = models.JSONField(default=list, blank=True)
+    detail_messages = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -147,3 +165,15 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"reconciliation {self.pk} ({self.trigger}, {self.mismatches} mismatches)"
+
+    @property
+    def details_text(self) -> list[dict[str, object]]:
+        """``details`` with each bill's problems in the active language, as ``problems``, and the stored
+        English as ``technical`` (a run stored without messages shows no translated ``problems``)."""
+        rows: list[dict[str, object]] = []
+        for index, d in enumerate(self.details):
+            messages = self.detail_messages[index] if index < len(self.detail_messages) else []
+            rows.append({"bill": d.get("bill"), "number": d.get("number"),
+                         "problems": [message_text(m["template"], m.get("params", {})) for m in messages],
+                         "technical": list(d.get("problems", []))})
+        return rows

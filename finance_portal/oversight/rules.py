@@ -19,8 +19,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from bills.events import message_text, problem_message
 from finance_portal.oversight.models import Rule, Severity
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A finding's explanation as a message: ``template`` an English msgid (``gettext_noop``) with ``%(name)s``
+    placeholders, ``params`` its values as texts (numbers and money already formatted), or a nested message
+    ``{"template", "params"}``. Each case is a whole sentence, so a translation never follows English word order."""
+
+    template: str
+    params: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """The English sentence, as stored in ``OversightFlag.explanation``."""
+        return message_text(self.template, self.params, translate=str)
 
 
 @dataclass(frozen=True)
@@ -28,10 +45,14 @@ class Finding:
     rule: str
     subject: str
     severity: str
-    explanation: str
+    message: Explanation
     evidence: dict[str, Any]
     bill_id: Any = None  # a bill's UUID, when the finding is about one bill
     organization_id: int | None = None
+
+    @property
+    def explanation(self) -> str:
+        return self.message.text
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -60,6 +81,29 @@ class InvoiceFacts:
     allocations: Sequence[AllocationFacts] = field(default_factory=tuple)
 
 
+# (backs two live bills, financed twice, live allocations above the total) -> the sentence
+_INVOICE_REUSED = {
+    (True, False, True): gettext_noop(
+        "Invoice %(invoice)s backs %(live_count)s live bills (%(live_bills)s); live allocations %(allocated)s "
+        "exceed its total %(total)s."),
+    (True, False, False): gettext_noop(
+        "Invoice %(invoice)s backs %(live_count)s live bills (%(live_bills)s); live allocations %(allocated)s "
+        "of %(total)s."),
+    (False, True, True): gettext_noop(
+        "Invoice %(invoice)s was financed %(financed_count)s times (%(financed_bills)s); live allocations "
+        "%(allocated)s exceed its total %(total)s."),
+    (False, True, False): gettext_noop(
+        "Invoice %(invoice)s was financed %(financed_count)s times (%(financed_bills)s); live allocations "
+        "%(allocated)s of %(total)s."),
+    (True, True, True): gettext_noop(
+        "Invoice %(invoice)s backs %(live_count)s live bills (%(live_bills)s) and was financed %(financed_count)s "
+        "times (%(financed_bills)s); live allocations %(allocated)s exceed its total %(total)s."),
+    (True, True, False): gettext_noop(
+        "Invoice %(invoice)s backs %(live_count)s live bills (%(live_bills)s) and was financed %(financed_count)s "
+        "times (%(financed_bills)s); live allocations %(allocated)s of %(total)s."),
+}
+
+
 def invoice_reused(inv: InvoiceFacts) -> Finding | None:
     """Flag an invoice that backs two or more live bills, or two or more financed ones.
 
@@ -72,18 +116,14 @@ def invoice_reused(inv: InvoiceFacts) -> Finding | None:
     allocated = sum((a.amount for a in live), Decimal("0"))
     over = allocated > inv.total
     high = len(financed) >= 2 or over
-    parts = []
-    if len(live) >= 2:
-        parts.append(f"backs {len(live)} live bills ({', '.join(a.bill_number for a in live)})")
-    if len(financed) >= 2:
-        parts.append(f"was financed {len(financed)} times ({', '.join(a.bill_number for a in financed)})")
-    explanation = f"Invoice {inv.invoice_number} " + " and ".join(parts) + (
-        f"; live allocations {_money(allocated, inv.currency)} exceed its total {_money(inv.total, inv.currency)}"
-        if over else f"; live allocations {_money(allocated, inv.currency)} of {_money(inv.total, inv.currency)}"
-    ) + "."
+    params = {"invoice": inv.invoice_number, "live_count": str(len(live)),
+              "live_bills": ", ".join(a.bill_number for a in live), "financed_count": str(len(financed)),
+              "financed_bills": ", ".join(a.bill_number for a in financed),
+              "allocated": _money(allocated, inv.currency), "total": _money(inv.total, inv.currency)}
     return Finding(
         rule=Rule.INVOICE_REUSED, subject=f"invoice:{inv.invoice_id}",
-        severity=Severity.HIGH if high else Severity.MEDIUM, explanation=explanation,
+        severity=Severity.HIGH if high else Severity.MEDIUM,
+        message=Explanation(_INVOICE_REUSED[(len(live) >= 2, len(financed) >= 2, over)], params),
         evidence={
             "invoice": str(inv.invoice_id), "invoice_number": inv.invoice_number,
             "invoice_total": f"{inv.total:.2f}", "currency": inv.currency, "allocated_live": f"{allocated:.2f}",
@@ -114,8 +154,11 @@ def face_above_invoices(b: BackingFacts) -> Finding | None:
     gap = b.face - b.allocated
     return Finding(
         rule=Rule.FACE_ABOVE_INVOICES, subject=f"bill:{b.bill_id}", severity=Severity.HIGH,
-        explanation=(f"Bill {b.bill_number} has a face of {_money(b.face, b.currency)} but its invoices back only "
-                     f"{_money(b.allocated, b.currency)} ({_money(gap, b.currency)} unbacked)."),
+        message=Explanation(
+            gettext_noop("Bill %(number)s has a face of %(face)s but its invoices back only %(allocated)s "
+                         "(%(gap)s unbacked)."),
+            {"number": b.bill_number, "face": _money(b.face, b.currency),
+             "allocated": _money(b.allocated, b.currency), "gap": _money(gap, b.currency)}),
         evidence={"bill": str(b.bill_id), "number": b.bill_number, "face": f"{b.face:.2f}",
                   "allocated": f"{b.allocated:.2f}", "unbacked": f"{gap:.2f}", "currency": b.currency,
                   "invoices": list(b.invoices)},
@@ -161,10 +204,13 @@ def circular_transfer(*, bill_id: Any, bill_number: str, steps: Sequence[HolderS
         return None
     path = " → ".join(s.credit_code for s in cycle)
     span = cycle[-1].at - cycle[0].at
-    within = f" within {_span_text(span)}" + (f" (window {window_days} days)" if window_days is not None else "")
+    unit, count = _span_unit(span)
+    params = {"number": bill_number, "count": str(count), "path": path}
+    if window_days is not None:
+        params["window"] = str(window_days)
     return Finding(
         rule=Rule.CIRCULAR_TRANSFER, subject=f"bill:{bill_id}", severity=Severity.MEDIUM,
-        explanation=f"Bill {bill_number} came back to a past holder{within}: {path}.",
+        message=Explanation(_CIRCULAR[(unit, window_days is not None)], params),
         evidence={"bill": str(bill_id), "number": bill_number,
                   "window_days": window_days, "span_seconds": int(span.total_seconds()),
                   "cycle": [{"organization": s.organization_id, "credit_code": s.credit_code, "event_seq": s.event_seq,
@@ -174,11 +220,29 @@ def circular_transfer(*, bill_id: Any, bill_number: str, steps: Sequence[HolderS
     )
 
 
-def _span_text(span: dt.timedelta) -> str:
+def _span_unit(span: dt.timedelta) -> tuple[str, int]:
+    """The span in whole days, hours or minutes: the largest unit it reaches."""
     if span >= dt.timedelta(days=1):
-        return f"{span.days} day(s)"
-    return f"{int(span.total_seconds() // 3600)} hour(s)" if span >= dt.timedelta(hours=1) else \
-        f"{int(span.total_seconds() // 60)} minute(s)"
+        return "days", span.days
+    if span >= dt.timedelta(hours=1):
+        return "hours", int(span.total_seconds() // 3600)
+    return "minutes", int(span.total_seconds() // 60)
+
+
+# (unit of the span, a window given) -> the sentence
+_CIRCULAR = {
+    ("days", True): gettext_noop(
+        "Bill %(number)s came back to a past holder within %(count)s day(s) (window %(window)s days): %(path)s."),
+    ("hours", True): gettext_noop(
+        "Bill %(number)s came back to a past holder within %(count)s hour(s) (window %(window)s days): %(path)s."),
+    ("minutes", True): gettext_noop(
+        "Bill %(number)s came back to a past holder within %(count)s minute(s) (window %(window)s days): "
+        "%(path)s."),
+    ("days", False): gettext_noop("Bill %(number)s came back to a past holder within %(count)s day(s): %(path)s."),
+    ("hours", False): gettext_noop("Bill %(number)s came back to a past holder within %(count)s hour(s): %(path)s."),
+    ("minutes", False): gettext_noop(
+        "Bill %(number)s came back to a past holder within %(count)s minute(s): %(path)s."),
+}
 
 
 # (d) financing within minutes of acceptance, at volume, per debtor per day --------------------------------
@@ -210,8 +274,11 @@ def quick_financing(items: Iterable[FinancingFacts], *, window_minutes: int, thr
         quick.sort(key=lambda f: f.financed_at)
         findings.append(Finding(
             rule=Rule.QUICK_FINANCING, subject=f"org:{debtor_id}:{day.isoformat()}", severity=Severity.MEDIUM,
-            explanation=(f"{len(quick)} bills owed by this debtor were financed within {window_minutes} minutes of "
-                         f"their acceptance on {day.isoformat()} (threshold {threshold})."),
+            message=Explanation(
+                gettext_noop("%(count)s bills owed by this debtor were financed within %(minutes)s minutes of their "
+                             "acceptance on %(day)s (threshold %(threshold)s)."),
+                {"count": str(len(quick)), "minutes": str(window_minutes), "day": day.isoformat(),
+                 "threshold": str(threshold)}),
             evidence={"debtor": debtor_id, "day": day.isoformat(), "window_minutes": window_minutes,
                       "threshold": threshold,
                       "bills": [{"bill": str(f.bill_id), "number": f.bill_number, "face": f"{f.face:.2f}",
@@ -261,23 +328,32 @@ def amount_outlier(*, bill_id: Any, bill_number: str, organization_id: int, face
         "median": f"{median_face:.2f}", "median_log": f"{centre:.6f}", "mad_log": f"{mad:.6f}",
         "ratio_to_median": f"{ratio:.2f}", "z_threshold": str(z_threshold), "history": [f"{h:.2f}" for h in history],
     }
-    direction = "above" if distance > 0 else "below"
+    params = {"number": bill_number, "face": _money(face, currency), "count": str(len(history)),
+              "median": _money(median_face, currency)}
     if mad <= MAD_ZERO:
         if abs(distance) <= _log(factor):
             return None
         evidence.update(z=None, method="mad_zero_ratio", factor=str(factor))
-        why = (f"is {ratio:.1f} × the face its previous {len(history)} bills mostly share "
-               f"({_money(median_face, currency)}): beyond {factor} × either way, the limit when they have one face")
+        message = Explanation(
+            gettext_noop("Bill %(number)s's face %(face)s is %(ratio)s × the face its previous %(count)s bills "
+                         "mostly share (%(median)s): beyond %(factor)s × either way, the limit when they have one "
+                         "face."),
+            {**params, "ratio": f"{ratio:.1f}", "factor": str(factor)})
     else:
         z = MAD_SCALE * distance / mad
         if abs(z) <= z_threshold:
             return None
         evidence.update(z=f"{z:.2f}", method="robust_z_log")
-        why = (f"lies {abs(z):.1f} robust standard deviations {direction} its creditor's previous {len(history)} "
-               f"bills (median {_money(median_face, currency)}, {ratio:.2f} × it; limit |z| {z_threshold})")
+        above = gettext_noop(
+            "Bill %(number)s's face %(face)s lies %(z)s robust standard deviations above its creditor's previous "
+            "%(count)s bills (median %(median)s, %(ratio)s × it; limit |z| %(limit)s).")
+        below = gettext_noop(
+            "Bill %(number)s's face %(face)s lies %(z)s robust standard deviations below its creditor's previous "
+            "%(count)s bills (median %(median)s, %(ratio)s × it; limit |z| %(limit)s).")
+        message = Explanation(above if distance > 0 else below,
+                              {**params, "z": f"{abs(z):.1f}", "ratio": f"{ratio:.2f}", "limit": str(z_threshold)})
     return Finding(
-        rule=Rule.AMOUNT_OUTLIER, subject=f"bill:{bill_id}", severity=Severity.MEDIUM,
-        explanation=f"Bill {bill_number}'s face {_money(face, currency)} {why}.",
+        rule=Rule.AMOUNT_OUTLIER, subject=f"bill:{bill_id}", severity=Severity.MEDIUM, message=message,
         evidence=evidence, bill_id=bill_id, organization_id=organization_id,
     )
 
@@ -292,7 +368,9 @@ def tenor_beyond_limit(*, bill_id: Any, bill_number: str, organization_id: int, 
         return None
     return Finding(
         rule=Rule.TENOR_BEYOND_LIMIT, subject=f"bill:{bill_id}", severity=Severity.MEDIUM,
-        explanation=f"Bill {bill_number} runs {tenor} days from issue to maturity; the limit is {limit_days}.",
+        message=Explanation(
+            gettext_noop("Bill %(number)s runs %(tenor)s days from issue to maturity; the limit is %(limit)s."),
+            {"number": bill_number, "tenor": str(tenor), "limit": str(limit_days)}),
         evidence={"bill": str(bill_id), "number": bill_number, "issue_date": issue_date.isoformat(),
                   "maturity_date": maturity_date.isoformat(), "tenor_days": tenor, "limit_days": limit_days},
         bill_id=bill_id, organization_id=organization_id,
@@ -311,11 +389,15 @@ def chain_mismatch(*, bill_id: Any, bill_number: str, problems: Sequence[str],
     evidence: dict[str, Any] = {"bill": str(bill_id), "number": bill_number, "problems": list(problems)}
     if run_id is not None:
         evidence["reconciliation_run"] = run_id
-    against = "the chain" if run_id is not None else "its hash chain"
+    template = (
+        gettext_noop("Bill %(number)s's history in the database no longer matches the chain (%(count)s problem(s)): "
+                     "%(problem)s") if run_id is not None else
+        gettext_noop("Bill %(number)s's history in the database no longer matches its hash chain (%(count)s "
+                     "problem(s)): %(problem)s"))
     return Finding(
         rule=Rule.CHAIN_MISMATCH, subject=f"bill:{bill_id}", severity=Severity.HIGH,
-        explanation=(f"Bill {bill_number}'s history in the database no longer matches {against} "
-                     f"({len(problems)} problem(s)): {problems[0]}"),
+        message=Explanation(template, {"number": bill_number, "count": str(len(problems)),
+                                       "problem": problem_message(problems[0])}),
         evidence=evidence, bill_id=bill_id,
     )
 
@@ -333,8 +415,11 @@ def issued_without_invoices(*, bill_id: Any, bill_number: str, debtor_id: int, c
         return None
     return Finding(
         rule=Rule.ISSUED_WITHOUT_INVOICES, subject=f"bill:{bill_id}", severity=Severity.MEDIUM,
-        explanation=(f"Bill {bill_number} has a face of {_money(face, currency)} and no invoice behind it "
-                     f"(the threshold for bills without invoices is {_money(threshold, threshold_currency)})."),
+        message=Explanation(
+            gettext_noop("Bill %(number)s has a face of %(face)s and no invoice behind it (the threshold for bills "
+                         "without invoices is %(threshold)s)."),
+            {"number": bill_number, "face": _money(face, currency),
+             "threshold": _money(threshold, threshold_currency)}),
         evidence={"bill": str(bill_id), "number": bill_number, "face": f"{face:.2f}", "currency": currency,
                   "threshold": f"{threshold:.2f}", "invoices": [], "debtor": debtor_id, "creditor": creditor_id},
         bill_id=bill_id, organization_id=debtor_id,

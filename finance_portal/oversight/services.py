@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bills import services as bill_services
+from bills.events import problem_message
 from bills.models import Bill
 from bills.selectors import parse_bill_id
 from bills.verification import reconcile
@@ -100,7 +101,9 @@ def bill_findings(bill_id: Any) -> list[rules.Finding]:
 def flag_record(finding: rules.Finding, *, now: dt.datetime | None = None) -> tuple[OversightFlag, bool]:
     """Store a finding: a new flag, or the existing one for (rule, subject) with fresh evidence."""
     now = now or timezone.now()
-    values = {"severity": finding.severity, "explanation": finding.explanation, "evidence": finding.evidence,
+    values = {"severity": finding.severity, "explanation": finding.explanation,
+              "explanation_template": finding.message.template, "explanation_params": finding.message.params,
+              "evidence": finding.evidence,
               "bill_id": finding.bill_id, "organization_id": finding.organization_id, "last_seen": now}
     return OversightFlag.objects.update_or_create(
         rule=finding.rule, subject=finding.subject, defaults=values, create_defaults={**values, "first_seen": now})
@@ -151,8 +154,10 @@ def reconciliation_run(*, trigger: str, bill_ids: Sequence[Any] | None = None) -
     run.mismatches = len(result.discrepancies)
     run.details = [{"bill": d.bill_id, "number": d.number, "problems": list(d.problems)}
                    for d in result.discrepancies]
+    run.detail_messages = [[problem_message(p) for p in d.problems] for d in result.discrepancies]
     run.finished_at = timezone.now()
-    run.save(update_fields=["bills_checked", "events_checked", "mismatches", "details", "finished_at"])
+    run.save(update_fields=["bills_checked", "events_checked", "mismatches", "details", "detail_messages",
+                            "finished_at"])
     found = [rules.chain_mismatch(bill_id=d.bill_id, bill_number=d.number, problems=d.problems, run_id=run.pk)
              for d in result.discrepancies]
     flags_store(f for f in found if f is not None)
