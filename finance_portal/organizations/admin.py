@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from finance_portal.organizations.models import KycStatus, Membership, Organization, OrganizationAuditLog
 from finance_portal.organizations.services import organization_create, organization_set_kyc
@@ -47,13 +49,14 @@ class OrganizationAdmin(admin.ModelAdmin):
     def _set_kyc(self, request: HttpRequest, queryset: QuerySet[Organization], status: str) -> None:
         for org in queryset:
             organization_set_kyc(organization_id=org.pk, status=status, actor=signed_in_user(request), note="admin action")
-        self.message_user(request, f"{queryset.count()} organization(s) set to {status}.", messages.SUCCESS)
+        self.message_user(request, gettext("%(count)s organization(s) set to %(status)s.") % {
+            "count": queryset.count(), "status": str(KycStatus(status).label).lower()}, messages.SUCCESS)
 
-    @admin.action(description="Approve KYC of the selected organizations")
+    @admin.action(description=_("Approve KYC of the selected organizations"))
     def approve_kyc(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
         self._set_kyc(request, queryset, KycStatus.APPROVED)
 
-    @admin.action(description="Suspend the selected organizations")
+    @admin.action(description=_("Suspend the selected organizations"))
     def suspend_kyc(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
         self._set_kyc(request, queryset, KycStatus.SUSPENDED)
 

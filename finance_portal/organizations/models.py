@@ -30,23 +30,27 @@ class OrganizationKind(models.TextChoices):
 
 
 class Organization(models.Model):
-    legal_name = models.CharField(max_length=200)
+    legal_name = models.CharField(_("legal name"), max_length=200)
     # The registered Chinese name (营业执照上的名称), shown instead of ``legal_name`` to a reader in Chinese.
     legal_name_zh = models.CharField(_("legal name in Chinese"), max_length=200, blank=True)
     credit_code = models.CharField(
-        "unified social credit code", max_length=18, unique=True, validators=[validate_credit_code]
+        _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
     )
-    is_supplier = models.BooleanField(default=False)
-    is_core_enterprise = models.BooleanField(default=False)
-    is_financier = models.BooleanField(default=False)
-    is_regulator = models.BooleanField(default=False)
-    is_platform = models.BooleanField(default=False)
-    kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.PENDING)
-    kyc_reviewed_at = models.DateTimeField(null=True, blank=True)
-    kyc_note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    is_supplier = models.BooleanField(_("supplier"), default=False)
+    is_core_enterprise = models.BooleanField(_("core enterprise"), default=False)
+    is_financier = models.BooleanField(_("financier"), default=False)
+    is_regulator = models.BooleanField(_("regulator"), default=False)
+    is_platform = models.BooleanField(_("platform operator"), default=False)
+    kyc_status = models.CharField(
+        _("KYC status"), max_length=16, choices=KycStatus.choices, default=KycStatus.PENDING
+    )
+    kyc_reviewed_at = models.DateTimeField(_("KYC reviewed at"), null=True, blank=True)
+    kyc_note = models.CharField(_("KYC note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
         ordering = ["legal_name"]
         constraints = [
             models.CheckConstraint(
@@ -112,12 +116,18 @@ class MemberRole(models.TextChoices):
 
 
 class Membership(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
-    role = models.CharField(max_length=16, choices=MemberRole.choices, default=MemberRole.MEMBER)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user")
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("organization")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=MemberRole.choices, default=MemberRole.MEMBER)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["organization__legal_name", "user__username"]
         constraints = [
             models.CheckConstraint(name="membership_role_valid", condition=Q(role__in=[c.value for c in MemberRole]))
@@ -130,13 +140,19 @@ class Membership(models.Model):
 class OrganizationAuditLog(models.Model):
     """Append-only record of changes of consequence to organizations and memberships."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="audit_log")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    action = models.CharField(max_length=64)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="audit_log", verbose_name=_("organization")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("actor")
+    )
+    action = models.CharField(_("action"), max_length=64)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("organization audit log entry")
+        verbose_name_plural = _("organization audit log entries")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
