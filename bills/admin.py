@@ -15,6 +15,9 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from bills import rules, selectors, services
 from bills.events import bill_chain_verify
@@ -24,7 +27,7 @@ from finance_portal.users import signed_in_user
 
 
 class ReasonActionForm(ActionForm):
-    reason = forms.CharField(required=False, max_length=500, label="Reason (recorded in the bill's history)")
+    reason = forms.CharField(required=False, max_length=500, label=_("Reason (recorded in the bill's history)"))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -52,11 +55,11 @@ class BillEventInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[BillEvent]:
         return super().get_queryset(request).select_related("actor", "actor_user", "anchor")
 
-    @admin.display(description="anchoring")
+    @admin.display(description=_("anchoring"))
     def anchoring(self, event: BillEvent) -> str:
         status = selectors.anchoring_status(event)
         if status["status"] == "anchored":
-            return f"anchored at block {status['block']}"
+            return gettext("anchored at block %(block)s") % {"block": status["block"]}
         return str(status["status"]) + (f": {status['error']}" if status["error"] else "")
 
 
@@ -82,17 +85,17 @@ def _run(request: HttpRequest, queryset: QuerySet[Bill], verb: str, call) -> Non
         except DomainError as err:
             refused.append(f"{bill.number}: {err.message}")
     if done:
-        messages.success(request, f"{done} bill(s) {verb}.")
+        messages.success(request, gettext("%(count)s bill(s) %(verb)s.") % {"count": done, "verb": verb})
     for line in refused:
         messages.error(request, line)
 
 
 def _admin_action(rule: rules.Transition) -> Any:
     def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bill]) -> None:
-        _run(request, queryset, rule.done.rstrip(".").lower(), services.SERVICES[rule.action])
+        _run(request, queryset, gettext(rule.done).rstrip(".。").lower(), services.SERVICES[rule.action])
 
     run.__name__ = {"overdue": "mark_overdue", "default": "mark_defaulted"}.get(rule.action, rule.action)
-    return admin.action(description=f"{rule.label}: {rule.summary}")(run)
+    return admin.action(description=format_lazy("{}: {}", _(rule.label), _(rule.summary)))(run)
 
 
 # The rule book's staff and system rows, as admin actions (each calls its service, which runs the guard).
@@ -126,16 +129,17 @@ class BillAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description="bill key (on chain)")
+    @admin.display(description=_("bill key (on chain)"))
     def bill_key_display(self, bill: Bill) -> str:
         return bill.bill_key
 
-    @admin.display(description="hash chain check")
+    @admin.display(description=_("hash chain check"))
     def chain_check(self, bill: Bill) -> str:
         problems = bill_chain_verify(bill)
         if not problems:
-            return "sound: every event recomputes and links"
-        return format_html("<strong>{} problem(s):</strong> {}", len(problems), "; ".join(problems))
+            return gettext("sound: every event recomputes and links")
+        return format_html("<strong>{}</strong> {}", gettext("%(count)s problem(s):") % {"count": len(problems)},
+                           "; ".join(problems))
 
 
 @admin.register(BillEvent)

@@ -73,42 +73,60 @@ class ParticipantRole(models.TextChoices):
 class BillNumberCounter(models.Model):
     """The last human bill number given out in a year; the row is locked while a number is taken."""
 
-    year = models.PositiveIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
+    year = models.PositiveIntegerField(_("year"), primary_key=True)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("bill number counter")
+        verbose_name_plural = _("bill number counters")
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last}"
 
 
 class Bill(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    number = models.CharField(max_length=20, unique=True)
-    state = models.CharField(max_length=20, choices=BillState.choices, default=BillState.DRAFT)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    state = models.CharField(_("state"), max_length=20, choices=BillState.choices, default=BillState.DRAFT)
     creditor = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="bills_as_creditor"
+        "organizations.Organization", on_delete=models.PROTECT, related_name="bills_as_creditor",
+        verbose_name=_("creditor")
     )
-    debtor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="bills_as_debtor")
-    holder = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="bills_held")
+    debtor = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="bills_as_debtor", verbose_name=_("debtor")
+    )
+    holder = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="bills_held", verbose_name=_("holder")
+    )
     pending_holder = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("pending holder")
     )
     # Incremented at every change of holder; a bill is financed at most once per value (BillPurchase).
-    holder_seq = models.PositiveIntegerField(default=1)
-    face = models.DecimalField(max_digits=20, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    issue_date = models.DateField()
-    maturity_date = models.DateField()
-    asking_rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    holder_seq = models.PositiveIntegerField(_("holder sequence"), default=1)
+    face = models.DecimalField(_("face value"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    issue_date = models.DateField(_("issue date"))
+    maturity_date = models.DateField(_("maturity date"))
+    asking_rate = models.DecimalField(_("asking rate"), max_digits=9, decimal_places=6, null=True, blank=True)
     # Where a transfer's refusal returns the bill to, and where an unfreeze returns it to.
-    state_before_transfer = models.CharField(max_length=20, blank=True)
-    state_before_freeze = models.CharField(max_length=20, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    root = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="descendants")
-    reference = models.CharField(max_length=64, blank=True, help_text=_("The creditor's own reference (PO, contract)"))
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    state_before_transfer = models.CharField(_("state before transfer"), max_length=20, blank=True)
+    state_before_freeze = models.CharField(_("state before freeze"), max_length=20, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent bill")
+    )
+    root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="descendants", verbose_name=_("root bill")
+    )
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, help_text=_("The creditor's own reference (PO, contract)")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
 
     class Meta:
+        verbose_name = _("bill")
+        verbose_name_plural = _("bills")
         ordering = ["-created_at", "id"]
         indexes = [
             models.Index(fields=["state", "maturity_date"], name="bill_state_maturity"),
@@ -153,11 +171,17 @@ class Bill(models.Model):
 class BillAllocation(models.Model):
     """The part of an invoice that backs a bill. Only root bills (not split parts) carry allocations."""
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="allocations")
-    invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="bill_allocations")
-    amount = models.DecimalField(max_digits=20, decimal_places=2)
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("bill")
+    )
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="bill_allocations", verbose_name=_("invoice")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
 
     class Meta:
+        verbose_name = _("bill allocation")
+        verbose_name_plural = _("bill allocations")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(name="allocation_amount_positive", condition=Q(amount__gt=0)),
@@ -171,11 +195,17 @@ class BillAllocation(models.Model):
 class BillParticipant(models.Model):
     """Who may see a bill, maintained by the services, so a visibility filter is one indexed lookup."""
 
-    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="participants")
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    role = models.CharField(max_length=20, choices=ParticipantRole.choices)
+    bill = models.ForeignKey(
+        Bill, on_delete=models.CASCADE, related_name="participants", verbose_name=_("bill")
+    )
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("organization")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=ParticipantRole.choices)
 
     class Meta:
+        verbose_name = _("bill participant")
+        verbose_name_plural = _("bill participants")
         constraints = [
             models.UniqueConstraint(fields=["organization", "bill", "role"], name="participant_once_per_role"),
             models.CheckConstraint(
@@ -209,31 +239,37 @@ class BillEvent(models.Model):
     rebuild the text from the columns and catch an edit made behind the application's back.
     """
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="events")
-    seq = models.PositiveIntegerField()
-    type = models.CharField(max_length=20, choices=EventType.choices)
-    from_state = models.CharField(max_length=20, blank=True)
-    to_state = models.CharField(max_length=20)
-    actor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="events", verbose_name=_("bill"))
+    seq = models.PositiveIntegerField(_("sequence number"))
+    type = models.CharField(_("type"), max_length=20, choices=EventType.choices)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20)
+    actor = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("actor")
     )
-    occurred_at = models.DateTimeField()
-    amounts = models.JSONField(default=dict)
-    details = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=66)
-    hash = models.CharField(max_length=66, unique=True)
-    canonical = models.TextField()
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("acting user")
+    )
+    occurred_at = models.DateTimeField(_("occurred at"))
+    amounts = models.JSONField(_("amounts"), default=dict)
+    details = models.JSONField(_("details"), default=dict)
+    prev_hash = models.CharField(_("previous hash"), max_length=66)
+    hash = models.CharField(_("hash"), max_length=66, unique=True)
+    canonical = models.TextField(_("canonical text"))
     anchor = models.OneToOneField(
-        "chain_adapter.AnchorRecord", on_delete=models.PROTECT, related_name="bill_event"
+        "chain_adapter.AnchorRecord", on_delete=models.PROTECT, related_name="bill_event",
+        verbose_name=_("anchor record")
     )
     # Format-2 events: the secret 32-byte salt of each committed field, {name: "0x…"} (docs/bundle-v2.md).
     # Disclosed only inside a bundle, per profile; never logged, never in the API's event list. Empty: format 1.
-    salts = models.JSONField(default=dict, blank=True, editable=False)
+    salts = models.JSONField(_("salts"), default=dict, blank=True, editable=False)
 
     objects = BillEventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("bill event")
+        verbose_name_plural = _("bill events")
         ordering = ["bill", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["bill", "seq"], name="event_seq_once_per_bill"),
@@ -260,28 +296,36 @@ class BillPurchase(models.Model):
     One purchase per bill per holder: ``holder_seq`` is the bill's holder sequence before the purchase.
     """
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="purchases")
-    holder_seq = models.PositiveIntegerField()
-    seller = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    buyer = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    face = models.DecimalField(max_digits=20, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    rate = models.DecimalField(max_digits=9, decimal_places=6)
-    days = models.PositiveIntegerField()
-    basis = models.PositiveIntegerField(default=360)
-    interest = models.DecimalField(max_digits=20, decimal_places=2)
-    price = models.DecimalField(max_digits=20, decimal_places=2)
-    purchased_at = models.DateTimeField()
-    idempotency_key = models.CharField(max_length=128, blank=True)
-    event = models.OneToOneField(BillEvent, on_delete=models.PROTECT, related_name="purchase")
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("bill"))
+    holder_seq = models.PositiveIntegerField(_("holder sequence"))
+    seller = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("seller")
+    )
+    buyer = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("buyer")
+    )
+    face = models.DecimalField(_("face value"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    rate = models.DecimalField(_("rate"), max_digits=9, decimal_places=6)
+    days = models.PositiveIntegerField(_("days"))
+    basis = models.PositiveIntegerField(_("day-count basis"), default=360)
+    interest = models.DecimalField(_("interest"), max_digits=20, decimal_places=2)
+    price = models.DecimalField(_("price"), max_digits=20, decimal_places=2)
+    purchased_at = models.DateTimeField(_("purchased at"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=128, blank=True)
+    event = models.OneToOneField(
+        BillEvent, on_delete=models.PROTECT, related_name="purchase", verbose_name=_("event")
+    )
     # The ledger entry that paid the price (financier −price, seller +price); null only for purchases made
     # before money moved on the platform.
     entry = models.OneToOneField("ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="bill_purchase")
+                                 related_name="bill_purchase", verbose_name=_("journal entry"))
     offer = models.OneToOneField("bills.BillOffer", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="purchase")
+                                 related_name="purchase", verbose_name=_("offer"))
 
     class Meta:
+        verbose_name = _("bill purchase")
+        verbose_name_plural = _("bill purchases")
         ordering = ["-purchased_at"]
         constraints = [
             models.UniqueConstraint(fields=["bill", "holder_seq"], name="purchase_once_per_holder"),
@@ -308,19 +352,27 @@ class VerificationToken(models.Model):
     nothing. Whoever holds a live token sees the public disclosure profile of the bill, and nothing more.
     """
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="verification_tokens")
-    token = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    created_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="verification_tokens", verbose_name=_("bill")
     )
-    created_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("created by (user)")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("revoked by (user)")
     )
 
     class Meta:
+        verbose_name = _("verification token")
+        verbose_name_plural = _("verification tokens")
         ordering = ["-created_at", "id"]
         indexes = [models.Index(fields=["bill", "revoked_at"], name="verification_token_bill")]
         constraints = [

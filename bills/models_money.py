@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from bills.models import Bill, BillEvent
 
@@ -27,16 +28,22 @@ class BillOffer(models.Model):
     accepted or the bill is bought, unlisted or moved, the open ones lapse. An expired offer cannot be accepted.
     """
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="offers")
-    holder_seq = models.PositiveIntegerField()
-    financier = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    rate = models.DecimalField(max_digits=9, decimal_places=6)
-    expires_at = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=OfferStatus.choices, default=OfferStatus.OPEN)
-    created_at = models.DateTimeField()
-    closed_at = models.DateTimeField(null=True, blank=True)
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="offers", verbose_name=_("bill"))
+    holder_seq = models.PositiveIntegerField(_("holder sequence"))
+    financier = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("financier")
+    )
+    rate = models.DecimalField(_("rate"), max_digits=9, decimal_places=6)
+    expires_at = models.DateTimeField(_("expires at"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=OfferStatus.choices, default=OfferStatus.OPEN
+    )
+    created_at = models.DateTimeField(_("created at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("bill offer")
+        verbose_name_plural = _("bill offers")
         ordering = ["-created_at", "id"]
         indexes = [models.Index(fields=["bill", "status"], name="offer_bill_status")]
         constraints = [
@@ -58,14 +65,20 @@ class EarlySettlementRequest(models.Model):
     It stands for the holder at the time (``holder_seq``): a change of holder leaves it without effect.
     """
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="early_settlement_requests")
-    holder_seq = models.PositiveIntegerField()
-    requested_by = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(max_length=500, blank=True)
-    requested_at = models.DateTimeField()
-    settled_at = models.DateTimeField(null=True, blank=True)
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="early_settlement_requests", verbose_name=_("bill")
+    )
+    holder_seq = models.PositiveIntegerField(_("holder sequence"))
+    requested_by = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    requested_at = models.DateTimeField(_("requested at"))
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("early-settlement request")
+        verbose_name_plural = _("early-settlement requests")
         ordering = ["-requested_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["bill", "holder_seq"], name="early_settlement_once_per_holder"),
@@ -85,18 +98,30 @@ class SettlementKind(models.TextChoices):
 class BillSettlement(models.Model):
     """The debtor's payment of the face to the holder: one per bill, with its ledger entry and days late."""
 
-    bill = models.OneToOneField(Bill, on_delete=models.PROTECT, related_name="settlement")
-    payer = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    payee = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    face = models.DecimalField(max_digits=20, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    kind = models.CharField(max_length=12, choices=SettlementKind.choices)
-    days_late = models.PositiveIntegerField(default=0)
-    settled_at = models.DateTimeField()
-    entry = models.OneToOneField("ledger.JournalEntry", on_delete=models.PROTECT, related_name="bill_settlement")
-    event = models.OneToOneField(BillEvent, on_delete=models.PROTECT, related_name="settlement")
+    bill = models.OneToOneField(
+        Bill, on_delete=models.PROTECT, related_name="settlement", verbose_name=_("bill")
+    )
+    payer = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("payer")
+    )
+    payee = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("payee")
+    )
+    face = models.DecimalField(_("face value"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    kind = models.CharField(_("kind"), max_length=12, choices=SettlementKind.choices)
+    days_late = models.PositiveIntegerField(_("days late"), default=0)
+    settled_at = models.DateTimeField(_("settled at"))
+    entry = models.OneToOneField(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="bill_settlement", verbose_name=_("journal entry")
+    )
+    event = models.OneToOneField(
+        BillEvent, on_delete=models.PROTECT, related_name="settlement", verbose_name=_("event")
+    )
 
     class Meta:
+        verbose_name = _("bill settlement")
+        verbose_name_plural = _("bill settlements")
         ordering = ["-settled_at"]
         constraints = [
             models.CheckConstraint(name="settlement_face_positive", condition=Q(face__gt=0)),
