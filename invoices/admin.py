@@ -9,6 +9,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from invoices.models import ImportJob, ImportRowError, Invoice, InvoiceEvent
 
@@ -78,10 +80,10 @@ class InvoiceAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [InvoiceEventInline]
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def download(self, obj: Invoice) -> str:
         url = reverse("invoices:file", kwargs={"invoice_id": obj.pk})
-        return format_html('<a href="{}">Download (attachment)</a>', url)
+        return format_html('<a href="{}">{}</a>', url, gettext("Download (attachment)"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -30,31 +30,47 @@ class InvoiceStatus(models.TextChoices):
 
 
 class Invoice(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    seller = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="invoices_sold")
-    buyer = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="invoices_bought")
-    invoice_code = models.CharField(max_length=12, blank=True, help_text=_("10 or 12 digits; empty for fully digital invoices"))
-    invoice_number = models.CharField(max_length=20)
-    issue_date = models.DateField()
-    amount_excl_tax = models.DecimalField(max_digits=20, decimal_places=2)
-    tax_amount = models.DecimalField(max_digits=20, decimal_places=2)
-    total_amount = models.DecimalField(max_digits=20, decimal_places=2)
-    currency = models.CharField(max_length=3, default="CNY")
-    file = models.FileField(upload_to=invoice_upload_to, max_length=200)
-    file_sha256 = models.CharField(max_length=64, unique=True)
-    file_size = models.PositiveIntegerField()
-    content_type = models.CharField(max_length=100)
-    original_filename = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.REGISTERED)
-    verified_at = models.DateTimeField(null=True, blank=True, help_text=_("When the buyer last gave its verdict"))
-    verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    seller = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="invoices_sold", verbose_name=_("seller")
     )
-    verification_note = models.CharField(max_length=500, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    buyer = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="invoices_bought", verbose_name=_("buyer")
+    )
+    invoice_code = models.CharField(
+        _("invoice code"), max_length=12, blank=True,
+        help_text=_("10 or 12 digits; empty for fully digital invoices"),
+    )
+    invoice_number = models.CharField(_("invoice number"), max_length=20)
+    issue_date = models.DateField(_("issue date"))
+    amount_excl_tax = models.DecimalField(_("amount excluding tax"), max_digits=20, decimal_places=2)
+    tax_amount = models.DecimalField(_("tax amount"), max_digits=20, decimal_places=2)
+    total_amount = models.DecimalField(_("total amount"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    file = models.FileField(_("file"), upload_to=invoice_upload_to, max_length=200)
+    file_sha256 = models.CharField(_("file SHA-256"), max_length=64, unique=True)
+    file_size = models.PositiveIntegerField(_("file size"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    original_filename = models.CharField(_("original filename"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.REGISTERED
+    )
+    verified_at = models.DateTimeField(
+        _("verified at"), null=True, blank=True, help_text=_("When the buyer last gave its verdict")
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("verified by")
+    )
+    verification_note = models.CharField(_("verification note"), max_length=500, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("uploaded by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         ordering = ["-created_at"]
         constraints = [
             # Old formats: code + number identify an invoice nationally (numbers restart under each code), so a
@@ -94,16 +110,24 @@ class InvoiceEventAction(models.TextChoices):
 class InvoiceEvent(models.Model):
     """Append-only audit row: who did what to an invoice, when, with which note. Never updated."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="events")
-    action = models.CharField(max_length=16, choices=InvoiceEventAction.choices)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="events", verbose_name=_("invoice")
+    )
+    action = models.CharField(_("action"), max_length=16, choices=InvoiceEventAction.choices)
+    from_status = models.CharField(_("from status"), max_length=16, blank=True)
+    to_status = models.CharField(_("to status"), max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("actor")
+    )
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("organization")
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("invoice event")
+        verbose_name_plural = _("invoice events")
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
@@ -136,24 +160,34 @@ class ImportJob(models.Model):
     NUL byte survives until the service refuses it) is emptied when the job ends.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    file_name = models.CharField(max_length=255, blank=True)
-    format = models.CharField(max_length=8, choices=ImportFormat.choices)
-    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
-    total_rows = models.PositiveIntegerField()
-    processed = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    failed_count = models.PositiveIntegerField(default=0)
-    rows = models.TextField(blank=True)
-    failure_message = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text=_("When the worker last committed progress"))
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("organization")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("uploaded by")
+    )
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    format = models.CharField(_("format"), max_length=8, choices=ImportFormat.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(_("total rows"))
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created count"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed count"), default=0)
+    rows = models.TextField(_("rows"), blank=True)
+    failure_message = models.CharField(_("failure message"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("heartbeat at"), null=True, blank=True, help_text=_("When the worker last committed progress")
+    )
 
     class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(name="import_job_status_valid", condition=Q(status__in=[s.value for s in ImportStatus])),
@@ -175,12 +209,14 @@ class ImportJob(models.Model):
 class ImportRowError(models.Model):
     """Why one row of an import was refused: the row number as a spreadsheet shows it (the header is row 1)."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="errors")
-    row_number = models.PositiveIntegerField()
-    field = models.CharField(max_length=64, blank=True)
-    message = models.CharField(max_length=1000)
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="errors", verbose_name=_("job"))
+    row_number = models.PositiveIntegerField(_("row number"))
+    field = models.CharField(_("field"), max_length=64, blank=True)
+    message = models.CharField(_("message"), max_length=1000)
 
     class Meta:
+        verbose_name = _("import row error")
+        verbose_name_plural = _("import row errors")
         ordering = ["row_number"]
         constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="import_row_error_once")]
 

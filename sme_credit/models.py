@@ -29,26 +29,36 @@ class CreditProfile(models.Model):
     """
 
     organization = models.OneToOneField(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="credit_profile"
+        "organizations.Organization", on_delete=models.PROTECT, related_name="credit_profile",
+        verbose_name=_("organization")
     )
-    settled_on_time = models.PositiveIntegerField(default=0)
-    settled_late = models.PositiveIntegerField(default=0)
-    days_late_total = models.PositiveIntegerField(default=0)
-    days_late_max = models.PositiveIntegerField(default=0)
-    overdue = models.PositiveIntegerField(default=0)
-    defaulted = models.PositiveIntegerField(default=0)
-    bills_count = models.PositiveIntegerField(default=0)
-    bills_drawn = models.PositiveIntegerField(default=0, help_text=_("Bills it drew in the default currency."))
-    volume_by_quarter = models.JSONField(default=dict, blank=True)
+    settled_on_time = models.PositiveIntegerField(_("settled on time"), default=0)
+    settled_late = models.PositiveIntegerField(_("settled late"), default=0)
+    days_late_total = models.PositiveIntegerField(_("total days late"), default=0)
+    days_late_max = models.PositiveIntegerField(_("most days late"), default=0)
+    overdue = models.PositiveIntegerField(_("overdue"), default=0)
+    defaulted = models.PositiveIntegerField(_("defaulted"), default=0)
+    bills_count = models.PositiveIntegerField(_("bills count"), default=0)
+    bills_drawn = models.PositiveIntegerField(
+        _("bills drawn"), default=0, help_text=_("Bills it drew in the default currency.")
+    )
+    volume_by_quarter = models.JSONField(_("volume by quarter"), default=dict, blank=True)
     largest_debtor = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("largest debtor")
     )
-    largest_debtor_share = models.DecimalField(max_digits=5, decimal_places=4, default=0)
-    age_days = models.PositiveIntegerField(default=0)
-    invoices_disputed = models.PositiveIntegerField(default=0, help_text=_("Invoices it sold that the buyer disputes."))
-    computed_at = models.DateTimeField()
+    largest_debtor_share = models.DecimalField(
+        _("share of the largest debtor"), max_digits=5, decimal_places=4, default=0
+    )
+    age_days = models.PositiveIntegerField(_("age in days"), default=0)
+    invoices_disputed = models.PositiveIntegerField(
+        _("invoices disputed"), default=0, help_text=_("Invoices it sold that the buyer disputes.")
+    )
+    computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
+        verbose_name = _("credit profile")
+        verbose_name_plural = _("credit profiles")
         constraints = [
             models.CheckConstraint(name="credit_profile_share_in_range",
                                    condition=Q(largest_debtor_share__gte=0, largest_debtor_share__lte=1)),
@@ -74,16 +84,21 @@ class CreditScore(models.Model):
     """One score of an organization with the factors that made it: ``[{factor, value, points, reason}]``."""
 
     organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="credit_scores"
+        "organizations.Organization", on_delete=models.PROTECT, related_name="credit_scores",
+        verbose_name=_("organization")
     )
-    score = models.PositiveIntegerField()
-    computed_at = models.DateTimeField()
-    factors = models.JSONField(default=list)
-    formula = models.CharField(max_length=16, help_text=_("The formula's version (sme_credit/README.md)."))
+    score = models.PositiveIntegerField(_("score"))
+    computed_at = models.DateTimeField(_("computed at"))
+    factors = models.JSONField(_("factors"), default=list)
+    formula = models.CharField(
+        _("formula"), max_length=16, help_text=_("The formula's version (sme_credit/README.md).")
+    )
 
     objects = CreditScoreQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("credit score")
+        verbose_name_plural = _("credit scores")
         ordering = ["-computed_at", "-id"]
         indexes = [models.Index(fields=["organization", "-computed_at"], name="credit_score_org_time")]
         constraints = [
@@ -111,23 +126,32 @@ class CreditLimit(models.Model):
     same key revokes the old one in the same transaction.
     """
 
-    financier = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    debtor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
+    financier = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("financier")
+    )
+    debtor = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("debtor")
+    )
     supplier = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("supplier")
     )
-    amount = models.DecimalField(max_digits=20, decimal_places=2)
-    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("granted by")
     )
-    granted_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    granted_at = models.DateTimeField(_("granted at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("revoked by")
     )
 
     class Meta:
+        verbose_name = _("credit limit")
+        verbose_name_plural = _("credit limits")
         ordering = ["-granted_at", "-id"]
         constraints = [
             models.CheckConstraint(name="credit_limit_amount_positive", condition=Q(amount__gt=0)),
@@ -157,9 +181,13 @@ class CreditLimit(models.Model):
 class RefreshWatermark(models.Model):
     """The last bill event whose organizations' profiles were refreshed (one row per ``name``)."""
 
-    name = models.CharField(max_length=32, primary_key=True)
-    last_event_id = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=32, primary_key=True)
+    last_event_id = models.BigIntegerField(_("last event ID"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refresh watermark")
+        verbose_name_plural = _("refresh watermarks")
 
     def __str__(self) -> str:
         return f"{self.name}: event {self.last_event_id}"
@@ -176,21 +204,29 @@ class CreditReport(models.Model):
     hash). Written once by ``services.credit_report_issue``; nothing edits it afterwards.
     """
 
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    recipient = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("organization")
     )
-    created_at = models.DateTimeField()
-    format = models.PositiveSmallIntegerField(default=REPORT_FORMAT)
-    canonical = models.TextField()
-    hash = models.CharField(max_length=66, unique=True)
-    report_key = models.CharField(max_length=66, unique=True)
+    recipient = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("recipient")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    format = models.PositiveSmallIntegerField(_("format"), default=REPORT_FORMAT)
+    canonical = models.TextField(_("canonical text"))
+    hash = models.CharField(_("hash"), max_length=66, unique=True)
+    report_key = models.CharField(_("report key"), max_length=66, unique=True)
     anchor = models.OneToOneField(
-        "chain_adapter.AnchorRecord", on_delete=models.PROTECT, related_name="credit_report"
+        "chain_adapter.AnchorRecord", on_delete=models.PROTECT, related_name="credit_report",
+        verbose_name=_("anchor record")
     )
 
     class Meta:
+        verbose_name = _("credit report")
+        verbose_name_plural = _("credit reports")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(name="credit_report_not_to_self", condition=~Q(organization=F("recipient"))),
@@ -210,20 +246,28 @@ class IssuingLimit(models.Model):
     core enterprise issues a bill and when it accepts one, under the limit rows' locks.
     """
 
-    debtor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    grantor = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    amount = models.DecimalField(max_digits=20, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    debtor = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("debtor")
     )
-    granted_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    grantor = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("grantor")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("granted by")
+    )
+    granted_at = models.DateTimeField(_("granted at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("revoked by")
     )
 
     class Meta:
+        verbose_name = _("issuing limit")
+        verbose_name_plural = _("issuing limits")
         ordering = ["-granted_at", "-id"]
         constraints = [
             models.CheckConstraint(name="issuing_limit_amount_positive", condition=Q(amount__gt=0)),
