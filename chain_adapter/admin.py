@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from chain_adapter.errors import ChainError
 from chain_adapter.models import AnchorAuditLog, AnchorRecord, AnchorTransaction, ContractDeployment, TxStatus
@@ -48,15 +50,15 @@ class AnchorRecordAdmin(ReadOnlyAdmin):
     list_select_related = ("anchor_tx",)
     actions = ["retry_failed"]
 
-    @admin.display(description="key")
+    @admin.display(description=_("key"))
     def short_key(self, obj: AnchorRecord) -> str:
         return obj.key[:12] + "…"
 
-    @admin.display(description="event hash")
+    @admin.display(description=_("event hash"))
     def short_hash(self, obj: AnchorRecord) -> str:
         return obj.event_hash[:12] + "…"
 
-    @admin.action(description="Retry the selected failed records")
+    @admin.action(description=_("Retry the selected failed records"))
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[AnchorRecord]) -> None:
         retried, refused = 0, []
         for record_id in queryset.values_list("id", flat=True):
@@ -66,7 +68,8 @@ class AnchorRecordAdmin(ReadOnlyAdmin):
             except DomainError as err:
                 refused.append(f"{record_id}: {err.message}")
         if retried:
-            self.message_user(request, f"{retried} record(s) queued again for anchoring.", messages.SUCCESS)
+            self.message_user(request, gettext("%(count)s record(s) queued again for anchoring.") % {"count": retried},
+                              messages.SUCCESS)
         for line in refused[:20]:
             self.message_user(request, line, messages.WARNING)
 
@@ -74,7 +77,8 @@ class AnchorRecordAdmin(ReadOnlyAdmin):
 class ReplaceForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), max_length=2000,
-        help_text="Why you replace it (kept in the audit log with your name and the old and new hashes).",
+        label=_("Reason"),
+        help_text=_("Why you replace it (kept in the audit log with your name and the old and new hashes)."),
     )
 
 
@@ -87,7 +91,7 @@ class AnchorTransactionAdmin(ReadOnlyAdmin):
     list_select_related = ("replaces",)
     actions = ["replace_stuck"]
 
-    @admin.action(description="Replace the selected stuck transactions (same nonce)")
+    @admin.action(description=_("Replace the selected stuck transactions (same nonce)"))
     def replace_stuck(self, request: HttpRequest, queryset: QuerySet[AnchorTransaction]) -> TemplateResponse | None:
         """First shows the transactions and asks why; on "apply", replaces each through the service."""
         form = ReplaceForm(request.POST if "apply" in request.POST else None)
@@ -103,16 +107,18 @@ class AnchorTransactionAdmin(ReadOnlyAdmin):
                     continue
                 replaced += 1
                 if new.pk == tx_id:
-                    text = "its nonce is used on chain already: handed back to the broadcaster."
+                    text = gettext("its nonce is used on chain already: handed back to the broadcaster.")
                 else:
-                    text = f"replaced by {new.get_kind_display().lower()} {new.tx_hash}; anchoring resumes."
-                self.message_user(request, f"Nonce {new.nonce}: {text}", messages.SUCCESS)
+                    text = gettext("replaced by %(kind)s %(tx)s; anchoring resumes.") % {
+                        "kind": new.get_kind_display().lower(), "tx": new.tx_hash}
+                self.message_user(request, gettext("Nonce %(nonce)s: %(text)s") % {"nonce": new.nonce, "text": text},
+                                  messages.SUCCESS)
             if not replaced:
-                self.message_user(request, "Nothing was replaced.", messages.WARNING)
+                self.message_user(request, gettext("Nothing was replaced."), messages.WARNING)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Replace stuck transactions",
+            "title": gettext("Replace stuck transactions"),
             "opts": self.model._meta,
             "transactions": queryset.order_by("nonce"),
             "stuck": TxStatus.STUCK,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class AnchorStatus(models.TextChoices):
@@ -30,23 +31,30 @@ class AnchorRecord(models.Model):
     (e.g. the bill row) when it appends, so ``id`` order is chain order.
     """
 
-    key = models.CharField(max_length=66, db_index=True)
-    prev_hash = models.CharField(max_length=66)
-    event_hash = models.CharField(max_length=66, unique=True)
-    status = models.CharField(max_length=16, choices=AnchorStatus.choices, default=AnchorStatus.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    tx_hash = models.CharField(max_length=66, blank=True)
-    block_number = models.BigIntegerField(null=True, blank=True)
-    log_index = models.IntegerField(null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    key = models.CharField(_("key"), max_length=66, db_index=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=66)
+    event_hash = models.CharField(_("event hash"), max_length=66, unique=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=AnchorStatus.choices, default=AnchorStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    tx_hash = models.CharField(_("transaction hash"), max_length=66, blank=True)
+    block_number = models.BigIntegerField(_("block number"), null=True, blank=True)
+    log_index = models.IntegerField(_("log index"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
     anchor_tx = models.ForeignKey(
         "AnchorTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="records",
-        help_text="The transaction that carries (or last carried) this record.",
+        help_text=_("The transaction that carries (or last carried) this record."),
+        verbose_name=_("anchor transaction"),
     )
-    attempts = models.PositiveIntegerField(default=0, help_text="Transactions this record was signed into.")
+    attempts = models.PositiveIntegerField(
+        _("attempts"), default=0, help_text=_("Transactions this record was signed into.")
+    )
 
     class Meta:
+        verbose_name = _("anchor record")
+        verbose_name_plural = _("anchor records")
         ordering = ["id"]
         indexes = [models.Index(fields=["status", "id"], name="anchor_status_id")]
         constraints = [
@@ -89,20 +97,28 @@ class ContractDeployment(models.Model):
     forgot it is marked dropped when the new one is confirmed.
     """
 
-    chain_id = models.PositiveBigIntegerField()
-    address = models.CharField(max_length=42)
-    deployer = models.CharField(max_length=42)
-    tx_hash = models.CharField(max_length=66)
-    nonce = models.PositiveBigIntegerField(null=True, blank=True)
-    raw_tx = models.TextField(blank=True, help_text="The signed creation transaction, 0x-hex.")
-    status = models.CharField(max_length=16, choices=TxStatus.choices, default=TxStatus.CONFIRMED)
-    block_number = models.PositiveBigIntegerField(null=True, blank=True)
-    runtime_code_hash = models.CharField(max_length=66, help_text="keccak256 of the deployed runtime code.")
-    compiler_version = models.CharField(max_length=80)
-    source_sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    chain_id = models.PositiveBigIntegerField(_("chain ID"))
+    address = models.CharField(_("address"), max_length=42)
+    deployer = models.CharField(_("deployer"), max_length=42)
+    tx_hash = models.CharField(_("transaction hash"), max_length=66)
+    nonce = models.PositiveBigIntegerField(_("nonce"), null=True, blank=True)
+    raw_tx = models.TextField(
+        _("raw transaction"), blank=True, help_text=_("The signed creation transaction, 0x-hex.")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=TxStatus.choices, default=TxStatus.CONFIRMED
+    )
+    block_number = models.PositiveBigIntegerField(_("block number"), null=True, blank=True)
+    runtime_code_hash = models.CharField(
+        _("runtime code hash"), max_length=66, help_text=_("keccak256 of the deployed runtime code.")
+    )
+    compiler_version = models.CharField(_("compiler version"), max_length=80)
+    source_sha256 = models.CharField(_("source SHA-256"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("contract deployment")
+        verbose_name_plural = _("contract deployments")
         ordering = ["-id"]
         constraints = [
             # One contract in use per address. A reset devnet redeploys at the very address (same sender,
@@ -139,32 +155,39 @@ class AnchorTransaction(models.Model):
     a record from being anchored twice. Records point at their transaction through ``AnchorRecord.anchor_tx``.
     """
 
-    deployment = models.ForeignKey(ContractDeployment, on_delete=models.PROTECT, related_name="transactions")
-    kind = models.CharField(max_length=8, choices=TxKind.choices, default=TxKind.ANCHOR)
+    deployment = models.ForeignKey(
+        ContractDeployment, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("deployment")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=TxKind.choices, default=TxKind.ANCHOR)
     replaces = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by",
-        help_text="The earlier version of the same nonce that this one replaces (fee bump or operator).",
+        help_text=_("The earlier version of the same nonce that this one replaces (fee bump or operator)."),
+        verbose_name=_("replaces"),
     )
-    sender = models.CharField(max_length=42)
-    nonce = models.PositiveBigIntegerField()
-    raw_tx = models.TextField(help_text="The signed transaction, 0x-hex; re-sent unchanged on every retry.")
-    tx_hash = models.CharField(max_length=66, db_index=True)
-    gas_limit = models.PositiveBigIntegerField()
-    max_fee_per_gas = models.PositiveBigIntegerField()
-    max_priority_fee_per_gas = models.PositiveBigIntegerField()
-    record_count = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=TxStatus.choices, default=TxStatus.SIGNED)
-    broadcast_count = models.PositiveIntegerField(default=0)
-    first_broadcast_at = models.DateTimeField(null=True, blank=True)
-    last_broadcast_at = models.DateTimeField(null=True, blank=True)
-    block_number = models.PositiveBigIntegerField(null=True, blank=True)
-    block_hash = models.CharField(max_length=66, blank=True)
-    gas_used = models.PositiveBigIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    sender = models.CharField(_("sender"), max_length=42)
+    nonce = models.PositiveBigIntegerField(_("nonce"))
+    raw_tx = models.TextField(
+        _("raw transaction"), help_text=_("The signed transaction, 0x-hex; re-sent unchanged on every retry.")
+    )
+    tx_hash = models.CharField(_("transaction hash"), max_length=66, db_index=True)
+    gas_limit = models.PositiveBigIntegerField(_("gas limit"))
+    max_fee_per_gas = models.PositiveBigIntegerField(_("max fee per gas"))
+    max_priority_fee_per_gas = models.PositiveBigIntegerField(_("max priority fee per gas"))
+    record_count = models.PositiveIntegerField(_("record count"))
+    status = models.CharField(_("status"), max_length=16, choices=TxStatus.choices, default=TxStatus.SIGNED)
+    broadcast_count = models.PositiveIntegerField(_("broadcast count"), default=0)
+    first_broadcast_at = models.DateTimeField(_("first broadcast at"), null=True, blank=True)
+    last_broadcast_at = models.DateTimeField(_("last broadcast at"), null=True, blank=True)
+    block_number = models.PositiveBigIntegerField(_("block number"), null=True, blank=True)
+    block_hash = models.CharField(_("block hash"), max_length=66, blank=True)
+    gas_used = models.PositiveBigIntegerField(_("gas used"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("anchor transaction")
+        verbose_name_plural = _("anchor transactions")
         ordering = ["-id"]
         indexes = [models.Index(fields=["sender", "status"], name="anchor_tx_sender_status")]
         constraints = [
@@ -197,18 +220,24 @@ class AnchorAuditLog(models.Model):
     """
 
     record = models.ForeignKey(AnchorRecord, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="audit_log")
+                               related_name="audit_log", verbose_name=_("record"))
     anchor_tx = models.ForeignKey(AnchorTransaction, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="audit_log")
-    action = models.CharField(max_length=32)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    reason = models.TextField(blank=True, help_text="Why the operator did it, in their words.")
-    old_tx_hash = models.CharField(max_length=66, blank=True)
-    new_tx_hash = models.CharField(max_length=66, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                                  related_name="audit_log", verbose_name=_("anchor transaction"))
+    action = models.CharField(_("action"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("actor")
+    )
+    reason = models.TextField(
+        _("reason"), blank=True, help_text=_("Why the operator did it, in their words.")
+    )
+    old_tx_hash = models.CharField(_("old transaction hash"), max_length=66, blank=True)
+    new_tx_hash = models.CharField(_("new transaction hash"), max_length=66, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("anchor audit log entry")
+        verbose_name_plural = _("anchor audit log entries")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(name="anchor_audit_names_a_row",
