@@ -40,27 +40,34 @@ class AuditQuerySet(models.QuerySet["AuditRecord"]):
 
 
 class AuditRecord(models.Model):
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    username = models.CharField(max_length=150)
-    organization = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
     )
-    role = models.CharField(max_length=16, choices=AuditRole.choices)
-    action = models.CharField(max_length=16, choices=AuditAction.choices, default=AuditAction.REQUEST)
-    method = models.CharField(max_length=10, blank=True)
-    path = models.CharField(max_length=2000)
-    query = models.CharField(max_length=2000, blank=True)
-    view_name = models.CharField(max_length=200, blank=True)
-    object_ref = models.CharField(max_length=500, blank=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    is_export = models.BooleanField(default=False)
-    remote_addr = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    username = models.CharField(_("username"), max_length=150)
+    organization = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("organization")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=AuditRole.choices)
+    action = models.CharField(
+        _("action"), max_length=16, choices=AuditAction.choices, default=AuditAction.REQUEST
+    )
+    method = models.CharField(_("HTTP method"), max_length=10, blank=True)
+    path = models.CharField(_("path"), max_length=2000)
+    query = models.CharField(_("query string"), max_length=2000, blank=True)
+    view_name = models.CharField(_("view name"), max_length=200, blank=True)
+    object_ref = models.CharField(_("object reference"), max_length=500, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    is_export = models.BooleanField(_("export"), default=False)
+    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit records")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["user", "-at"], name="audit_user_time")]
         constraints = [

@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from finance_portal.errors import DomainError
 from finance_portal.ledger import selectors, services
@@ -46,7 +48,7 @@ class AccountAdmin(_ReadOnly, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return selectors.with_balances(super().get_queryset(request).select_related("organization"))
 
-    @admin.display(description="balance", ordering="balance")
+    @admin.display(description=_("balance"), ordering="balance")
     def balance(self, account: Account) -> str:
         return f"{account.balance:,} {account.currency}"  # type: ignore[attr-defined]
 
@@ -63,16 +65,18 @@ class BankMovementForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=Organization.objects.filter(is_platform=False, is_regulator=False).order_by("legal_name"),
         to_field_name="credit_code",
+        label=_("Organization"),
     )
-    amount = forms.CharField(max_length=40, help_text="A decimal amount such as 10000.00.")
-    currency = forms.ChoiceField(choices=[(c, c) for c in sorted(CURRENCIES)])
-    reference = forms.CharField(max_length=64, help_text="The bank's reference; used once per organization.")
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    amount = forms.CharField(max_length=40, label=_("Amount"), help_text=_("A decimal amount such as 10000.00."))
+    currency = forms.ChoiceField(choices=[(c, c) for c in sorted(CURRENCIES)], label=_("Currency"))
+    reference = forms.CharField(max_length=64, label=_("Reference"),
+                                help_text=_("The bank's reference; used once per organization."))
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}), label=_("Reason"))
 
 
 class ReverseForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text="Recorded with the reversing entry.")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}), label=_("Reason"),
+                             help_text=_("Recorded with the reversing entry."))
 
 
 @admin.register(JournalEntry)
@@ -97,10 +101,10 @@ class JournalEntryAdmin(_ReadOnly, admin.ModelAdmin):
         ]
 
     def deposit_view(self, request: HttpRequest) -> HttpResponse:
-        return self._movement(request, "Record a deposit", services.deposit_record)
+        return self._movement(request, gettext("Record a deposit"), services.deposit_record)
 
     def withdrawal_view(self, request: HttpRequest) -> HttpResponse:
-        return self._movement(request, "Record a withdrawal", services.withdrawal_record)
+        return self._movement(request, gettext("Record a withdrawal"), services.withdrawal_record)
 
     def _movement(self, request: HttpRequest, title: str, service: Callable[..., JournalEntry]) -> HttpResponse:
         form = BankMovementForm(request.POST or None, initial={"currency": getattr(settings, "DEFAULT_CURRENCY", "CNY")})
@@ -109,7 +113,8 @@ class JournalEntryAdmin(_ReadOnly, admin.ModelAdmin):
             data["organization"] = data["organization"].credit_code
             entry = self._call(form, lambda: service(actor=request.user, **data))
             if entry is not None:
-                return self._done(request, entry, f"{entry.get_kind_display()} #{entry.pk} recorded.")
+                return self._done(request, entry, gettext("%(kind)s #%(id)s recorded.") % {
+                    "kind": entry.get_kind_display(), "id": entry.pk})
         return self._render(request, title, form)
 
     def reverse_view(self, request: HttpRequest, entry_id: int) -> HttpResponse:
@@ -119,8 +124,9 @@ class JournalEntryAdmin(_ReadOnly, admin.ModelAdmin):
             entry = self._call(form, lambda: services.entry_reverse(
                 entry_id=original.pk, reason=form.cleaned_data["reason"], actor=request.user))
             if entry is not None:
-                return self._done(request, entry, f"Entry #{original.pk} reversed by entry #{entry.pk}.")
-        return self._render(request, f"Reverse entry #{original.pk}", form, original=original)
+                return self._done(request, entry, gettext("Entry #%(original)s reversed by entry #%(entry)s.") % {
+                    "original": original.pk, "entry": entry.pk})
+        return self._render(request, gettext("Reverse entry #%(id)s") % {"id": original.pk}, form, original=original)
 
     @staticmethod
     def _call(form: forms.Form, call: Callable[[], JournalEntry]) -> JournalEntry | None:

@@ -31,14 +31,17 @@ PLATFORM_KINDS = (AccountKind.BANK_CLEARING, AccountKind.FEE_INCOME)
 
 class Account(models.Model):
     organization = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="accounts",
+        verbose_name=_("organization")
     )
-    kind = models.CharField(max_length=20, choices=AccountKind.choices, default=AccountKind.CASH)
-    currency = models.CharField(max_length=3, default="CNY")
-    name = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=AccountKind.choices, default=AccountKind.CASH)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -106,26 +109,30 @@ class AppendOnlyModel(models.Model):
 class JournalEntry(AppendOnlyModel):
     """One movement of money in one currency; its postings sum to zero."""
 
-    kind = models.CharField(max_length=20, choices=EntryKind.choices)
-    currency = models.CharField(max_length=3)
-    memo = models.CharField(max_length=500, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
+    currency = models.CharField(_("currency"), max_length=3)
+    memo = models.CharField(_("memo"), max_length=500, blank=True)
     # A bank reference for deposits and withdrawals; the caller's own reference (a bill, a purchase) otherwise.
-    reference = models.CharField(max_length=100, blank=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
     # The organization a deposit or withdrawal is for (the bank reference is unique per organization).
     organization = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("organization")
     )
     reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by",
+        verbose_name=_("reversed entry")
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("created by")
     )
 
     class Meta:
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
         ordering = ["created_at", "id"]
-        verbose_name_plural = "journal entries"
         constraints = [
             models.CheckConstraint(name="ledger_entry_kind_valid", condition=Q(kind__in=EntryKind.values)),
             models.CheckConstraint(name="ledger_entry_currency_is_iso", condition=Q(currency__regex=r"^[A-Z]{3}$")),
@@ -156,12 +163,18 @@ class Posting(AppendOnlyModel):
     """One line of an entry: ``amount`` (signed, never zero) arrives in (+) or leaves (−) ``account``."""
 
     # Both looked up through the composite indexes below (entry, account) and (account, entry).
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings", db_index=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
-    amount = models.DecimalField(max_digits=20, decimal_places=2)
-    currency = models.CharField(max_length=3)
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="postings", db_index=False, verbose_name=_("journal entry")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="postings", db_index=False, verbose_name=_("account")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
 
     class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
         ordering = ["entry_id", "id"]
         constraints = [
             models.CheckConstraint(name="ledger_posting_amount_not_zero", condition=~Q(amount=0)),

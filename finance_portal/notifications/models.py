@@ -45,20 +45,25 @@ class Notification(models.Model):
     one member's "read" is the organization's) or to one user."""
 
     organization = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("organization")
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+")
-    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
-    bill = models.ForeignKey("bills.Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+                             related_name="+", verbose_name=_("user"))
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    bill = models.ForeignKey(
+        "bills.Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("bill")
+    )
     # What the text needs (bill number, counterparty, face, currency, maturity): strings only.
-    params = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
-    read_at = models.DateTimeField(null=True, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "read_at"], name="notification_org_unread"),
@@ -92,9 +97,15 @@ class Notification(models.Model):
 class NotificationPreference(models.Model):
     """The language a user wants their notification emails in (the site's default when there is no row)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    language = models.CharField(max_length=10)
-    updated_at = models.DateTimeField()
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    language = models.CharField(_("language"), max_length=10)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.language}"

@@ -13,6 +13,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from finance_portal.errors import DomainError
 from finance_portal.oversight import services
@@ -21,7 +23,7 @@ from finance_portal.users import signed_in_user
 
 
 class NoteActionForm(ActionForm):
-    note = forms.CharField(required=False, max_length=1000, label="Note (required to decline)")
+    note = forms.CharField(required=False, max_length=1000, label=_("Note (required to decline)"))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -51,21 +53,22 @@ def _decide(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QueryS
             call(request_id=req.pk, actor=signed_in_user(request), note=note)
             done += 1
         except DomainError as err:
-            refused.append(f"request {req.pk}: {err.message}")
+            refused.append(gettext("request %(id)s: %(message)s") % {"id": req.pk, "message": err.message})
     if done:
-        modeladmin.message_user(request, f"{done} freeze request(s) {verb}.", messages.SUCCESS)
+        modeladmin.message_user(request, gettext("%(count)s freeze request(s) %(verb)s.") % {"count": done, "verb": gettext(verb)},
+                                messages.SUCCESS)
     for text in refused:
         modeladmin.message_user(request, text, messages.ERROR)
 
 
-@admin.action(description="Grant: freeze the bills of the selected requests")
+@admin.action(description=_("Grant: freeze the bills of the selected requests"))
 def grant(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[FreezeRequest]) -> None:
-    _decide(modeladmin, request, queryset, services.freeze_request_grant, "granted")
+    _decide(modeladmin, request, queryset, services.freeze_request_grant, gettext_noop("granted"))
 
 
-@admin.action(description="Decline the selected requests (with the note)")
+@admin.action(description=_("Decline the selected requests (with the note)"))
 def decline(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[FreezeRequest]) -> None:
-    _decide(modeladmin, request, queryset, services.freeze_request_decline, "declined")
+    _decide(modeladmin, request, queryset, services.freeze_request_decline, gettext_noop("declined"))
 
 
 @admin.register(FreezeRequest)

@@ -38,30 +38,36 @@ class Severity(models.TextChoices):
 class OversightFlag(models.Model):
     """One finding of one rule about one subject (a bill, an invoice, an organization on a day)."""
 
-    rule = models.CharField(max_length=32, choices=Rule.choices)
+    rule = models.CharField(_("rule"), max_length=32, choices=Rule.choices)
     # What the finding is about, as text: "bill:<uuid>", "invoice:<uuid>", "org:<id>:<YYYY-MM-DD>"...
-    subject = models.CharField(max_length=120)
-    bill = models.ForeignKey("bills.Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    organization = models.ForeignKey(
-        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    subject = models.CharField(_("subject"), max_length=120)
+    bill = models.ForeignKey(
+        "bills.Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("bill")
     )
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    organization = models.ForeignKey(
+        "organizations.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("organization")
+    )
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     # The English sentence (the API, CSV exports and the audit trail keep it), and the message it was made of:
     # an English msgid with %(name)s placeholders and their values as texts (``rules.Explanation``), so a page
     # shows the sentence in the reader's language. Flags stored before them have an empty template.
-    explanation = models.TextField()
-    explanation_template = models.CharField(max_length=500, blank=True)
-    explanation_params = models.JSONField(default=dict, blank=True)
-    evidence = models.JSONField(default=dict)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    explanation = models.TextField(_("explanation"))
+    explanation_template = models.CharField(_("explanation template"), max_length=500, blank=True)
+    explanation_params = models.JSONField(_("explanation parameters"), default=dict, blank=True)
+    evidence = models.JSONField(_("evidence"), default=dict)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("acknowledged by")
     )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledgement_note = models.CharField(max_length=1000, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledgement_note = models.CharField(_("acknowledgement note"), max_length=1000, blank=True)
 
     class Meta:
+        verbose_name = _("oversight flag")
+        verbose_name_plural = _("oversight flags")
         ordering = ["-last_seen", "id"]
         indexes = [models.Index(fields=["rule", "acknowledged_at"], name="oversight_flag_rule_ack")]
         constraints = [
@@ -99,19 +105,28 @@ class FreezeStatus(models.TextChoices):
 class FreezeRequest(models.Model):
     """A regulator's request that platform staff freeze a bill. It freezes nothing by itself."""
 
-    bill = models.ForeignKey("bills.Bill", on_delete=models.PROTECT, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(max_length=1000)
-    requested_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=FreezeStatus.choices, default=FreezeStatus.OPEN)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    bill = models.ForeignKey("bills.Bill", on_delete=models.PROTECT, related_name="+", verbose_name=_("bill"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(max_length=1000, blank=True)
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+", verbose_name=_("organization")
+    )
+    reason = models.CharField(_("reason"), max_length=1000)
+    requested_at = models.DateTimeField(_("requested at"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=FreezeStatus.choices, default=FreezeStatus.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=1000, blank=True)
 
     class Meta:
+        verbose_name = _("freeze request")
+        verbose_name_plural = _("freeze requests")
         ordering = ["-requested_at", "id"]
         constraints = [
             models.CheckConstraint(name="freeze_request_status_valid", condition=Q(status__in=FreezeStatus.values)),
@@ -145,17 +160,19 @@ class ReconciliationRun(models.Model):
     (empty for runs stored before it);
     ``error`` says why a run stopped early (the node unreachable...), with ``finished_at`` still set."""
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    trigger = models.CharField(max_length=16, choices=ReconciliationTrigger.choices)
-    bills_checked = models.PositiveIntegerField(default=0)
-    events_checked = models.PositiveIntegerField(default=0)
-    mismatches = models.PositiveIntegerField(default=0)
-    details = models.JSONField(default=list, blank=True)
-    detail_messages = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    trigger = models.CharField(_("trigger"), max_length=16, choices=ReconciliationTrigger.choices)
+    bills_checked = models.PositiveIntegerField(_("bills checked"), default=0)
+    events_checked = models.PositiveIntegerField(_("events checked"), default=0)
+    mismatches = models.PositiveIntegerField(_("mismatches"), default=0)
+    details = models.JSONField(_("details"), default=list, blank=True)
+    detail_messages = models.JSONField(_("detail messages"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["-started_at"], name="oversight_recon_started")]
         constraints = [
