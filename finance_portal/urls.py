@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -15,8 +16,8 @@ from sme_credit import views as credit_views
 
 if settings.ADMIN_REQUIRE_2FA:
     admin.site.__class__ = OTPAdminSite
-admin.site.site_header = "Supply-chain finance portal: administration"
-admin.site.site_title = "Finance portal admin"
+admin.site.site_header = _("Supply-chain finance portal: administration")
+admin.site.site_title = _("Finance portal admin")
 
 CHART_SOURCES = (charts_data, oversight_charts)  # imported for their @chart_source registrations
 

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LedgerConfig(AppConfig):
     name = "finance_portal.ledger"
     label = "ledger"
-    verbose_name = "Cash ledger"
+    verbose_name = _("Cash ledger")

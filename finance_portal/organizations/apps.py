@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OrganizationsConfig(AppConfig):
     name = "finance_portal.organizations"
     label = "organizations"
-    verbose_name = "Organizations and memberships"
+    verbose_name = _("Organizations and memberships")

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "finance_portal.portal"
     label = "portal"
-    verbose_name = "Portal pages and operations"
+    verbose_name = _("Portal pages and operations")

@@ -70,6 +70,11 @@ def test_the_admin_index_names_our_models_in_chinese(world: World) -> None:
     for english in ("Bill events", "Anchor records", "Anchor transactions", "Journal entries", "Import jobs",
                     "Audit records", "Oversight flags", "Freeze requests", "Memberships", "Worker probes"):
         assert english not in text, english
+    # The apps' headings and the site's own title too.
+    for label in ("数字票据", "链上锚定", "资金账本", "机构与成员", "供应链金融平台：管理后台"):
+        assert label in text, label
+    for english in ("Digital bills", "Chain anchoring", "Cash ledger", "Supply-chain finance portal: administration"):
+        assert english not in text, english
 
 
 def test_the_admin_index_names_our_models_in_english_by_default(world: World) -> None:
