@@ -92,6 +92,11 @@ LOGGING: dict[str, Any]
 METRICS_TOKEN: str
 READYZ_MAX_ANCHOR_LAG_SECONDS: int
 HEALTH_RPC_TIMEOUT_MS: int
+EMAIL_BACKEND: str
+EMAIL_HOST: str
+EMAIL_PORT: int
+DEFAULT_FROM_EMAIL: str
+PORTAL_BASE_URL: str
 
 
 def build(dev: bool) -> dict[str, object]:
