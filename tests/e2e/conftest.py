@@ -53,6 +53,13 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    """Forget the signed-in user: leave the page first (its htmx polling and late answers would set the session
+    cookie again, SESSION_SAVE_EVERY_REQUEST renewing it), then clear the cookies."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
+
+
 def browser_login(page, username: str, password: str = "demo12345") -> None:  # type: ignore[no-untyped-def]
     page.goto("/accounts/login/")
     page.fill("#id_username", username)

@@ -14,7 +14,7 @@ from bills import clock
 from bills.models import Bill
 from chain_adapter.models import AnchorRecord, AnchorStatus
 from finance_portal.ledger.services import deposit_record
-from tests.e2e.conftest import browser_login, screenshot
+from tests.e2e.conftest import browser_login, screenshot, sign_out
 
 pytestmark = [pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +30,7 @@ def click_action(page, label: str, **fields: str) -> None:  # type: ignore[no-un
 
 
 def relogin(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
+    sign_out(page)
     browser_login(page, username)
 
 
@@ -110,7 +110,7 @@ def test_from_invoice_to_a_verified_financed_bill(page, demo_orgs, anchor_contra
     link = page.locator(".verification-link a").first.get_attribute("href")
     assert link and "/verify/t/" in link
     wait_anchored()
-    page.context.clear_cookies()
+    sign_out(page)
     page.goto(link)
     assert page.get_attribute("[data-verdict]", "data-verdict") == "verified"
     assert page.locator("tbody tr").count() == 5

@@ -13,7 +13,7 @@ import pytest
 
 from finance_portal.bootstrap import compile_messages
 from tests.bills.factories import build_world
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_out
 from tests.notifications.test_dashboard_confidentiality import A, B, populate
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ BROKEN_AMOUNTS = """() => [...document.querySelectorAll('.dash-figure .num, .das
 
 def log_in(page, username: str) -> None:  # type: ignore[no-untyped-def]
     """Log in through the form (its own button: the top bar has buttons of its own)."""
-    page.context.clear_cookies()
+    sign_out(page)
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "demo12345")

@@ -9,13 +9,13 @@ import pytest
 
 from bills.models import BillPurchase, BillState
 from tests.bills.factories import accepted, build_world, refresh
-from tests.e2e.conftest import browser_login, screenshot
+from tests.e2e.conftest import browser_login, screenshot, sign_out
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def relogin(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
+    sign_out(page)
     browser_login(page, username)
 
 

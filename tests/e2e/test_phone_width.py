@@ -12,7 +12,7 @@ import pytest
 
 from finance_portal.oversight.explorer import DATASETS
 from tests.bills.factories import accepted, build_world, financed, listed, submitted
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_out
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,7 +93,7 @@ def test_every_role_walks_its_pages_at_390_px_without_sideways_scroll(phone, bil
     problems: list[str] = []
     walked = 0
     for username, paths in walk(world, made).items():
-        phone.context.clear_cookies()
+        sign_out(phone)
         if username != "anonymous":
             browser_login(phone, username)
             assert "/accounts/login/" not in phone.url, username
