@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from finance_portal.errors import DomainError, NotPermitted
 from finance_portal.organizations.models import Organization
@@ -63,6 +63,7 @@ def import_job_create(*, actor: User, file: object) -> ImportJob:
             file_name=parsed.file_name,
             format=parsed.format,
             total_rows=len(parsed.rows),
+            language=translation.get_language() or "",
             rows=json.dumps([row.as_json() for row in parsed.rows], separators=(",", ":")),
         )
         job_id = str(job.pk)
@@ -81,7 +82,8 @@ def import_job_run(*, job_id: str | uuid.UUID) -> ImportJob | None:
     if job is None:
         return None
     try:
-        _run(job)
+        with translation.override(job.language or settings.LANGUAGE_CODE):  # the reasons in the uploader's words
+            _run(job)
     except Exception:
         logger.exception("invoice import %s stopped", job.pk)
         _finish(job, ImportStatus.FAILED, "The import stopped on an unexpected error; the rows above were handled.")

@@ -184,6 +184,8 @@ class ImportJob(models.Model):
     heartbeat_at = models.DateTimeField(
         _("heartbeat at"), null=True, blank=True, help_text=_("When the worker last committed progress")
     )
+    # The uploader's language: the worker writes the refused rows' reasons in it.
+    language = models.CharField(_("language"), max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = _("import job")

@@ -8,6 +8,7 @@ import csv
 import datetime
 import io
 import json
+import re
 import time
 import zipfile
 from collections.abc import Iterator
@@ -323,3 +324,18 @@ def test_platform_staff_see_a_job_and_its_errors_in_the_admin_read_only(users):
     html = admin.get(f"/admin/invoices/importjob/{job.pk}/change/").content.decode()
     assert "Refused for a reason." in html
     assert admin.get("/admin/invoices/importjob/add/").status_code == 403
+
+
+def test_a_refused_rows_reason_is_in_the_language_the_file_was_uploaded_in(users, media_root):
+    from django.conf import settings as django_settings
+
+    rows = [good_row(1), good_row(2)]
+    rows[1][7] = "99999.99"
+    client = page("supplier")
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    client.post("/invoices/import/", {"file": upload("zh.csv", csv_bytes(rows))})
+    job = ImportJob.objects.get()
+    assert job.language == "zh-hans"
+    import_job_run(job_id=job.pk)  # the worker runs in the platform's default language
+    message = job.errors.get().message
+    assert re.search(r"[\u4e00-\u9fff]", message) and "total" not in message.lower(), message
