@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from chain_adapter.errors import ChainError
 from chain_adapter.models import AnchorAuditLog, AnchorRecord, AnchorTransaction, ContractDeployment, TxStatus
 from chain_adapter.services import anchor_record_retry, anchor_transaction_replace
+from finance_portal.admin_read_only import ReadOnlyAdmin
 from finance_portal.errors import DomainError
 
 
@@ -28,17 +29,6 @@ def _actor(request: HttpRequest) -> AbstractBaseUser:
     if not isinstance(user, AbstractBaseUser):
         raise PermissionDenied
     return user
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(AnchorRecord)

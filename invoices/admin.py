@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from finance_portal.admin_read_only import ReadOnlyAdmin
 from invoices.models import ImportJob, ImportRowError, Invoice, InvoiceEvent
 
 
@@ -110,7 +111,7 @@ class ImportRowErrorInline(admin.TabularInline):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdmin):
     """Bulk imports, read-only: a failed job and its reason are seen here; rows are only ever run by the worker."""
 
     list_display = ("file_name", "organization", "status", "total_rows", "created_count", "failed_count", "created_at")
@@ -127,11 +128,3 @@ class ImportJobAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return super().get_queryset(request).defer("rows")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

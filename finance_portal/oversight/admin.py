@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from finance_portal.admin_read_only import ReadOnlyAdmin
 from finance_portal.errors import DomainError
 from finance_portal.oversight import services
 from finance_portal.oversight.models import FreezeRequest, OversightFlag
@@ -24,17 +25,6 @@ from finance_portal.users import signed_in_user
 
 class NoteActionForm(ActionForm):
     note = forms.CharField(required=False, max_length=1000, label=_("Note (required to decline)"))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(OversightFlag)
