@@ -136,9 +136,10 @@ class ChainClient:
             )
 
     @classmethod
-    def from_settings(cls) -> ChainClient:
+    def from_settings(cls, lane: int = 0) -> ChainClient:
+        """A client signing as anchor sender ``lane`` (0: the anchor account, ``ANCHOR_PRIVATE_KEY``)."""
         conf = chain_settings()
-        return cls(rpc_url=conf.rpc_url, chain_id=conf.chain_id, private_key=conf.private_key,
+        return cls(rpc_url=conf.rpc_url, chain_id=conf.chain_id, private_key=conf.sender_keys[lane],
                    devnet_chain_ids=devnet_chain_ids(DEVNET_CHAIN_IDS))
 
     # --- connection -----------------------------------------------------------------------------------

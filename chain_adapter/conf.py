@@ -27,7 +27,13 @@ def _get(name: str, default: object = None) -> object:
 class ChainSettings:
     rpc_url: str
     chain_id: int
-    private_key: str
+    private_key: str  # the anchor account: deployer, owner, sender 0
+    extra_keys: tuple[str, ...] = ()  # senders 1 … N - 1 (ANCHOR_SENDERS)
+
+    @property
+    def sender_keys(self) -> tuple[str, ...]:
+        """Every anchor sender's key, in lane order."""
+        return (self.private_key, *self.extra_keys)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,16 @@ class AnchoringSettings:
 
 
 def chain_settings() -> ChainSettings:
-    """``ETH_RPC_URL``, ``CHAIN_ID``, ``ANCHOR_PRIVATE_KEY``."""
+    """``ETH_RPC_URL``, ``CHAIN_ID``, ``ANCHOR_PRIVATE_KEY`` and ``ANCHOR_EXTRA_PRIVATE_KEYS`` (checked by the
+    settings module, ``finance_portal.settings.anchor_keys``)."""
+    extra = getattr(settings, "ANCHOR_EXTRA_PRIVATE_KEYS", None) or ()
     return ChainSettings(rpc_url=str(_get("ETH_RPC_URL")), chain_id=int(str(_get("CHAIN_ID"))),
-                         private_key=str(_get("ANCHOR_PRIVATE_KEY")))
+                         private_key=str(_get("ANCHOR_PRIVATE_KEY")), extra_keys=tuple(str(k) for k in extra))
+
+
+def sender_count() -> int:
+    """How many anchor senders (lanes) there are: 1 + the extra keys."""
+    return len(chain_settings().sender_keys)
 
 
 def anchoring_settings() -> AnchoringSettings:

@@ -183,6 +183,11 @@ def payload_of(raw: str) -> Payload:
     )
 
 
+def add_anchorer_calldata(account: str) -> str:
+    """Calldata of ``addAnchorer(account)``."""
+    return "0x" + (keccak(b"addAnchorer(address)")[:4] + bytes.fromhex(account[2:].lower().rjust(64, "0"))).hex()
+
+
 def create_address(sender: str, nonce: int) -> str:
     """The address of the contract ``sender`` creates with ``nonce`` (checksummed)."""
     return str(get_create_address(to_checksum_address(sender), Nonce(nonce)))

@@ -60,6 +60,39 @@ class BatchPlan:
     blocked: frozenset[str] = frozenset()
 
 
+@dataclass
+class RunReport:
+    """What one broadcaster run did. ``work_left``: the caller should ring the doorbell again.
+    ``stuck_tx_hash``: anchoring waits for an operator to replace this transaction."""
+
+    acquired: bool = True
+    transactions_sent: int = 0
+    records_confirmed: int = 0
+    records_failed: int = 0
+    fee_bumps: int = 0
+    reorged: int = 0  # confirmed transactions found out of the chain (a reorganization) and taken back
+    work_left: bool = False
+    stuck_tx_hash: str = ""
+
+    def merge(self, other: RunReport) -> None:
+        """Add ``other`` (another sender's run) to this one: counts add up, any lane's flags count."""
+        self.acquired = self.acquired or other.acquired
+        for name in ("transactions_sent", "records_confirmed", "records_failed", "fee_bumps", "reorged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.work_left = self.work_left or other.work_left
+        self.stuck_tx_hash = self.stuck_tx_hash or other.stuck_tx_hash
+
+
+LANE_HEX_DIGITS = 7  # a key's last 28 bits choose its lane: non-negative as a PostgreSQL integer too
+
+
+def lane_of(key: str, lanes: int) -> int:
+    """The anchor sender (lane) that anchors every record of ``key``: the key's last 28 bits modulo the number of
+    senders. All records of a bill go through one sender's nonce sequence, in order; keys are keccak hashes, so
+    lanes are even. ``selectors.in_lane`` is the same rule in SQL."""
+    return int(key[-LANE_HEX_DIGITS:], 16) % lanes if lanes > 1 else 0
+
+
 def predecessor_on_chain(record_status: str, tx_status: str | None) -> bool:
     """Whether a predecessor known to the database is on chain: confirmed, or carried by a mined transaction.
     (The values of ``AnchorStatus`` and ``TxStatus``; this module does not import Django models.)"""

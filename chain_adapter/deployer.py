@@ -16,9 +16,11 @@ import logging
 from django.db import transaction
 
 from chain_adapter.client import ChainClient
-from chain_adapter.contract import Artifact, create_address
+from chain_adapter.conf import sender_count
+from chain_adapter.contract import Artifact, add_anchorer_calldata, create_address
 from chain_adapter.decisions import next_nonce
 from chain_adapter.errors import NonceConsumed, PermanentChainError, TransientChainError
+from chain_adapter.locks import broadcaster_lock
 from chain_adapter.models import (
     LIVE_TX_STATUSES,
     AnchorRecord,
@@ -120,3 +122,31 @@ def requeue_vanished(old: ContractDeployment) -> int:
     if count:
         ring_doorbell_on_commit()
     return count
+
+
+def register_senders(client: ChainClient, deployment: ContractDeployment, *, lock_wait_seconds: float) -> list[str]:
+    """Make every configured anchor sender (``ANCHOR_SENDERS`` > 1) an anchorer of ``deployment``: the owner
+    (``client``, sender 0) calls ``addAnchorer`` for each one missing, under its broadcaster lock, after its live
+    transactions are mined, with the next nonce of its sequence. Returns the addresses added.
+    Precondition: no database transaction is open.
+    """
+    senders = [ChainClient.from_settings(lane).address for lane in range(1, sender_count())]
+    missing = [a for a in senders if not client.is_anchorer(deployment.address, a)]
+    if not missing:
+        return []
+    with broadcaster_lock(client.connect(), client.address, wait_seconds=lock_wait_seconds) as acquired:
+        if not acquired:
+            raise TransientChainError(f"The broadcaster of {client.address} held its lock: register the senders later.")
+        Broadcaster(client, deployment).drain(timeout=DRAIN_TIMEOUT_SECONDS)
+        for address in missing:
+            data = add_anchorer_calldata(address)
+            nonce = next_nonce(stored_max=stored_nonce_max(deployment=deployment, sender=client.address),
+                               chain_pending=client.nonce("pending"))
+            signed = client.sign(to=deployment.address, data=data, nonce=nonce,
+                                 gas=client.estimate_gas(to=deployment.address, data=data), fees=client.fees())
+            client.broadcast(signed.raw)
+            receipt = client.wait_for_receipt(signed.tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS)
+            if receipt is None or receipt.status != 1:
+                raise TransientChainError(f"addAnchorer({address}) was not mined: run deploy_contract again.")
+            logger.info("anchor sender %s registered as an anchorer of %s", address, deployment.address)
+    return missing

@@ -20,11 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
-# Anvil's first accounts from DEV_MNEMONIC: public development keys, valid only on a devnet.
+# Anvil's first accounts from DEV_MNEMONIC: public development keys, valid only on a devnet. The first is the
+# anchor account of development; with ANCHOR_SENDERS > 1 the next ones are its extra anchor senders there.
 DEV_ACCOUNTS = (
     ("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"),
     ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
     ("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"),
+    ("0x90F79bf6EB2c4f870365E785982E1f101E93b906", "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"),
 )
 # Chain ids of development networks (Anvil/Hardhat 31337, Ganache/geth --dev 1337): the only chains on which
 # the public keys above are accepted. Settings and the chain client both check against these.

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from chain_adapter.decisions import LANE_HEX_DIGITS
 from chain_adapter.models import (
     LIVE_TX_STATUSES,
     AnchorRecord,
@@ -21,6 +23,16 @@ from chain_adapter.models import (
 def deployment_current(*, chain_id: int) -> ContractDeployment | None:
     """The contract deployment in use on ``chain_id`` (the newest confirmed), or None."""
     return ContractDeployment.objects.filter(chain_id=chain_id, status=TxStatus.CONFIRMED).order_by("-id").first()
+
+
+def in_lane(records: QuerySet[AnchorRecord], *, lane: int, lanes: int) -> QuerySet[AnchorRecord]:
+    """The records of ``records`` whose key belongs to anchor sender ``lane`` of ``lanes``
+    (``decisions.lane_of`` in SQL); all of them when there is one sender."""
+    if lanes <= 1:
+        return records
+    expression = RawSQL(f"(('x' || right(key, {LANE_HEX_DIGITS}))::bit({LANE_HEX_DIGITS * 4})::integer %% %s)",
+                        [lanes])
+    return records.annotate(lane=expression).filter(lane=lane)
 
 
 def stored_nonce_max(*, deployment: ContractDeployment, sender: str) -> int | None:

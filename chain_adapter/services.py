@@ -13,9 +13,9 @@ from django.db import transaction
 from eth_hash.auto import keccak
 
 from chain_adapter.client import ChainClient
-from chain_adapter.conf import anchoring_settings
+from chain_adapter.conf import anchoring_settings, sender_count
 from chain_adapter.contract import Artifact, load_artifact
-from chain_adapter.deployer import deploy
+from chain_adapter.deployer import deploy, register_senders
 from chain_adapter.errors import (
     AnchoringNotPermitted,
     AnchorRecordNotFound,
@@ -70,6 +70,7 @@ def contract_deploy(*, client: ChainClient | None = None, force_new: bool = Fals
     if not force_new:  # the common case, without waiting for any lock: the recorded one is in place
         existing = deployment_current(chain_id=chain_id)
         if existing is not None and _in_place(client, existing, artifact) is not None:
+            register_senders(client, existing, lock_wait_seconds=lock_wait_seconds)
             return DeployResult(existing, created=False)
     locks = [deploy_lock_name(chain_id), broadcaster_lock_name(chain_id, client.address)]
     with advisory_locks(locks, wait_seconds=lock_wait_seconds) as acquired:
@@ -81,9 +82,14 @@ def contract_deploy(*, client: ChainClient | None = None, force_new: bool = Fals
         existing = deployment_current(chain_id=chain_id)  # again: another caller may have deployed meanwhile
         code = client.code_at(existing.address) if existing is not None else b""
         if existing is not None and not force_new and _in_place(client, existing, artifact) is not None:
-            return DeployResult(existing, created=False)
-        deployment, requeued = deploy(client, artifact, previous=existing, drain_previous=bool(code),
-                                      requeue_previous=existing is not None and not code and not force_new)
+            deployment, requeued, created = existing, 0, False
+        else:
+            deployment, requeued = deploy(client, artifact, previous=existing, drain_previous=bool(code),
+                                          requeue_previous=existing is not None and not code and not force_new)
+            created = True
+    register_senders(client, deployment, lock_wait_seconds=lock_wait_seconds)
+    if not created:
+        return DeployResult(deployment, created=False)
     logger.info("deployed BillAnchor at %s on chain %s (block %s, nonce %s)", deployment.address, chain_id,
                 deployment.block_number, deployment.nonce)
     return DeployResult(deployment, created=True, requeued_records=requeued)
@@ -112,6 +118,16 @@ def _in_place(client: ChainClient, existing: ContractDeployment, artifact: Artif
             "check ETH_RPC_URL, or deploy a new contract with --new."
         )
     return None
+
+
+def _client_for(sender: str) -> ChainClient:
+    """A client signing as the configured anchor sender ``sender`` (sender 0's when none is: the check that
+    follows says so)."""
+    for lane in range(sender_count()):
+        client = ChainClient.from_settings(lane) if lane else ChainClient.from_settings()
+        if client.address.lower() == sender.lower():
+            return client
+    return ChainClient.from_settings()
 
 
 def _require_platform_staff(actor: AbstractBaseUser, what: str) -> None:
@@ -167,7 +183,7 @@ def anchor_transaction_replace(*, transaction_id: int, actor: AbstractBaseUser, 
         raise AnchorReplaceRefused(
             f"Only stuck transactions can be replaced; {stuck.tx_hash} is {stuck.get_status_display().lower()}."
         )
-    client = client or ChainClient.from_settings()
+    client = client or _client_for(stuck.sender)
     chain_id = client.connect()
     if client.address.lower() != stuck.sender.lower() or chain_id != stuck.deployment.chain_id:
         raise AnchorReplaceRefused(

@@ -36,13 +36,14 @@ def backoff_seconds(retries: int) -> float:
 @shared_task(bind=True, name="chain_adapter.anchor_pending", acks_late=True, ignore_result=True,
              max_retries=MAX_RETRIES)
 def anchor_pending(self) -> None:  # type: ignore[no-untyped-def]
-    """Anchor what waits in the outbox (``txmanager.run_once``); ring again if a run left work behind.
+    """Anchor what waits in the outbox (``txmanager.run_lanes``: one broadcaster per anchor sender); ring again
+    if a run left work behind.
 
     Transient chain errors are retried with backoff, by one task at a time: when many doorbells fail
     together (the node is down), only the first schedules retries, the others end.
     """
     try:
-        report = txmanager.run_once()
+        report = txmanager.run_lanes()
     except TransientChainError as err:
         retries = self.request.retries
         if retries >= MAX_RETRIES:

@@ -29,15 +29,16 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from chain_adapter.client import ChainClient
-from chain_adapter.conf import anchoring_settings
+from chain_adapter.conf import anchoring_settings, sender_count
 from chain_adapter.contract import anchor_calldata
 from chain_adapter.decisions import (
     BatchPlan,
@@ -60,10 +61,10 @@ from chain_adapter.models import (
     TxStatus,
 )
 from chain_adapter.recovery import link_of
-from chain_adapter.selectors import deployment_current, stored_nonce_max
+from chain_adapter.selectors import deployment_current, in_lane, stored_nonce_max
 from chain_adapter.txtracker import POLL_INTERVAL, RunReport, Tracker
 
-__all__ = ["Broadcaster", "RunReport", "broadcaster_lock", "lock_key", "note_waiting", "run_once"]
+__all__ = ["Broadcaster", "RunReport", "broadcaster_lock", "lock_key", "note_waiting", "run_lanes", "run_once"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +83,20 @@ def lock_key(chain_id: int, sender: str) -> int:
     return lock_id(broadcaster_lock_name(chain_id, sender))
 
 
-def run_once(*, client: ChainClient | None = None, budget_seconds: float | None = None) -> RunReport:
-    """Anchor what waits in the outbox, as the single broadcaster of the anchor account.
+def run_once(*, client: ChainClient | None = None, budget_seconds: float | None = None, lane: int = 0,
+             lanes: int | None = None) -> RunReport:
+    """Anchor what waits in the outbox for anchor sender ``lane`` of ``lanes`` (default: the configured count),
+    as the single broadcaster of that account.
 
     Returns at once (``acquired=False``) when another process holds the broadcaster lock. Otherwise runs
     until nothing is pending or in flight, or ``budget_seconds`` passed (then ``work_left``), or a stuck
     transaction blocks the account (then ``stuck_tx_hash``; the pending rows say so). Raises
     ``TransientChainError`` (node unreachable: rows stay pending, retry later) or ``PermanentChainError``
-    (wrong chain, refused key, no deployment, a batch the contract refuses for a reason of its own).
+    (wrong chain, refused key, no deployment, a sender that is not an anchorer, a batch the contract refuses
+    for a reason of its own).
     """
-    client = client or ChainClient.from_settings()
+    lanes = sender_count() if lanes is None else lanes
+    client = client or (ChainClient.from_settings(lane) if lane else ChainClient.from_settings())
     budget = DEFAULT_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     with broadcaster_lock(client.expected_chain_id, client.address) as acquired:
         if not acquired:
@@ -103,32 +108,65 @@ def run_once(*, client: ChainClient | None = None, budget_seconds: float | None 
                 raise NotDeployed(
                     f"No BillAnchor deployment is recorded for chain {chain_id}: run manage.py deploy_contract."
                 )
-            broadcaster = Broadcaster(client, deployment)
+            if lane and not client.is_anchorer(deployment.address, client.address):
+                raise PermanentChainError(
+                    f"Anchor sender {lane} ({client.address}) is not an anchorer of {deployment.address}: run "
+                    "manage.py deploy_contract, which registers every configured sender."
+                )
+            broadcaster = Broadcaster(client, deployment, lane=lane, lanes=lanes)
             report = broadcaster.run(budget)
         except TransientChainError as err:
-            note_waiting(str(err))
+            note_waiting(str(err), lane=lane, lanes=lanes)
             raise
         if report.stuck_tx_hash and broadcaster.stuck is not None:
             stuck = broadcaster.stuck
             logger.warning("anchoring waits for an operator: transaction %s (nonce %s) is stuck", stuck.tx_hash,
                            stuck.nonce)
             note_waiting(f"transaction {stuck.tx_hash} (nonce {stuck.nonce}) is stuck: {stuck.error}. A platform "
-                         "admin must replace it (admin: Anchor transactions).", prefix="Waiting for an operator")
+                         "admin must replace it (admin: Anchor transactions).", prefix="Waiting for an operator",
+                         lane=lane, lanes=lanes)
     # A record committed while the lock was being given up found it busy and went away: look once more.
-    if not report.work_left and not report.stuck_tx_hash and AnchorRecord.objects.filter(
-        status=AnchorStatus.PENDING, id__gt=broadcaster.max_seen_id
+    if not report.work_left and not report.stuck_tx_hash and broadcaster.pending().filter(
+        id__gt=broadcaster.max_seen_id
     ).exists():
         report.work_left = True
     return report
 
 
-def note_waiting(reason: str, *, prefix: str = "Waiting for the chain") -> None:
-    """Say on the pending rows why anchoring is stalled (shown in admin; they stay pending).
+def run_lanes(*, budget_seconds: float | None = None) -> RunReport:
+    """Run the broadcaster of every anchor sender (``ANCHOR_SENDERS``) at once, a thread each, and sum their
+    reports. One sender: ``run_once`` itself. Each thread holds its own sender's lock and database connection;
+    a sender whose lock another process holds returns at once. The first chain error is raised once every
+    thread has ended (the others' progress is kept)."""
+    lanes = sender_count()
+    if lanes == 1:
+        return run_once(budget_seconds=budget_seconds)
 
-    Precondition: the caller holds the broadcaster lock (no other process locks these rows meanwhile).
+    def one(lane: int) -> RunReport:
+        try:
+            return run_once(budget_seconds=budget_seconds, lane=lane, lanes=lanes)
+        finally:
+            connections.close_all()  # this thread's connections
+
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="anchor-lane") as pool:
+        futures = [pool.submit(one, lane) for lane in range(lanes)]
+        wait(futures)
+    total = RunReport(acquired=False)
+    for future in futures:
+        if future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+        total.merge(future.result())
+    return total
+
+
+def note_waiting(reason: str, *, prefix: str = "Waiting for the chain", lane: int = 0, lanes: int = 1) -> None:
+    """Say on the pending rows of sender ``lane`` why anchoring is stalled (shown in admin; they stay pending).
+
+    Precondition: the caller holds that sender's broadcaster lock (no other process locks these rows meanwhile).
     """
     message = f"{prefix}: {reason}"[:2000]
-    AnchorRecord.objects.filter(status=AnchorStatus.PENDING).exclude(last_error=message).update(last_error=message)
+    in_lane(AnchorRecord.objects.filter(status=AnchorStatus.PENDING), lane=lane, lanes=lanes).exclude(
+        last_error=message).update(last_error=message)
 
 
 class Broadcaster(Tracker):
@@ -137,8 +175,9 @@ class Broadcaster(Tracker):
     Precondition: the caller holds ``broadcaster_lock`` for this account.
     """
 
-    def __init__(self, client: ChainClient, deployment: ContractDeployment) -> None:
+    def __init__(self, client: ChainClient, deployment: ContractDeployment, *, lane: int = 0, lanes: int = 1) -> None:
         super().__init__(client, deployment)
+        self.lane, self.lanes = lane, lanes
         conf = anchoring_settings()
         self.batch_size = conf.batch_size
         self.max_wait = timedelta(seconds=conf.max_wait_seconds)
@@ -240,7 +279,7 @@ class Broadcaster(Tracker):
         scan = max(cap * 2, 32)
         last_id = 0
         while len(plan.batch) < cap:
-            chunk = list(AnchorRecord.objects.filter(status=AnchorStatus.PENDING, id__gt=last_id).order_by("id")[:scan])
+            chunk = list(self.pending().filter(id__gt=last_id).order_by("id")[:scan])
             if not chunk:
                 break
             last_id = chunk[-1].pk
@@ -259,6 +298,10 @@ class Broadcaster(Tracker):
             if len(chunk) < scan:
                 break
         return plan, rows
+
+    def pending(self) -> QuerySet[AnchorRecord]:
+        """The pending records this sender anchors (its lane's keys)."""
+        return in_lane(AnchorRecord.objects.filter(status=AnchorStatus.PENDING), lane=self.lane, lanes=self.lanes)
 
     def _send_next_batch(self) -> _Selection:
         cap = self._cap()

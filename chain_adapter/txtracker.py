@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -22,7 +21,7 @@ from django.utils.module_loading import import_string
 
 from chain_adapter.client import ChainClient, Receipt
 from chain_adapter.conf import anchoring_settings
-from chain_adapter.decisions import deep_enough, fee_bump_due, read_receipt
+from chain_adapter.decisions import RunReport, deep_enough, fee_bump_due, read_receipt
 from chain_adapter.errors import NonceConsumed, PermanentChainError, TransientChainError, Underpriced
 from chain_adapter.models import (
     LIVE_TX_STATUSES,
@@ -43,21 +42,6 @@ REBROADCAST_AFTER = 3.0  # seconds without a receipt before the same bytes are s
 FEE_MARKET_CACHE_SECONDS = 1.0
 _BROADCAST_FIELDS = ["status", "broadcast_count", "first_broadcast_at", "last_broadcast_at", "error"]
 _RECEIPT_FIELDS = ["block_number", "block_hash", "gas_used", "confirmed_at", *_BROADCAST_FIELDS]
-
-
-@dataclass
-class RunReport:
-    """What one broadcaster run did. ``work_left``: the caller should ring the doorbell again.
-    ``stuck_tx_hash``: anchoring waits for an operator to replace this transaction."""
-
-    acquired: bool = True
-    transactions_sent: int = 0
-    records_confirmed: int = 0
-    records_failed: int = 0
-    fee_bumps: int = 0
-    reorged: int = 0  # confirmed transactions found out of the chain (a reorganization) and taken back
-    work_left: bool = False
-    stuck_tx_hash: str = ""
 
 
 def place_records(log_indexes: dict[int, int], *, tx: AnchorTransaction, status: str,

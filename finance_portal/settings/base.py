@@ -10,7 +10,7 @@ from typing import Any
 
 import dj_database_url
 
-from chain_adapter.devnet import DEV_ACCOUNTS, DEV_PRIVATE_KEYS, DEVNET_CHAIN_IDS
+from chain_adapter.devnet import DEV_ACCOUNTS
 from finance_portal.env import (
     _MISSING,
     BASE_DIR,
@@ -22,6 +22,7 @@ from finance_portal.env import (
     env_str,
     env_url,
 )
+from finance_portal.settings.anchor_keys import check_anchor_key, extra_sender_keys
 
 DEVELOPMENT_MODE: bool = False  # dev.py and test.py set it before importing the rest
 
@@ -43,6 +44,7 @@ CACHES: dict[str, dict[str, Any]]
 ETH_RPC_URL: str
 CHAIN_ID: int
 ANCHOR_PRIVATE_KEY: str
+ANCHOR_EXTRA_PRIVATE_KEYS: list[str]
 ANVIL_STATE_FILE: str
 CELERY_TASK_DEFAULT_QUEUE: str
 ANCHOR_BATCH_SIZE: int
@@ -147,6 +149,9 @@ def build(dev: bool) -> dict[str, object]:
     anchor_key = env_str("ANCHOR_PRIVATE_KEY", default=dflt(ANVIL_DEV_PRIVATE_KEY))
     check_anchor_key(anchor_key, chain_id)
     s["ANCHOR_PRIVATE_KEY"] = anchor_key
+    s["ANCHOR_EXTRA_PRIVATE_KEYS"] = extra_sender_keys(
+        main_key=anchor_key, extra=env_list("ANCHOR_EXTRA_PRIVATE_KEYS", default=""), chain_id=chain_id, dev=dev,
+        senders=env_int("ANCHOR_SENDERS", default=1 + len(env_list("ANCHOR_EXTRA_PRIVATE_KEYS", default=""))))
     s["ANVIL_STATE_FILE"] = env_str("ANVIL_STATE_FILE", default=str(BASE_DIR / ".run" / "anvil" / "state.json"))
     s["CELERY_TASK_DEFAULT_QUEUE"] = env_str("CELERY_QUEUE", default="finance_portal")
     s["ANCHOR_BATCH_SIZE"] = env_int("ANCHOR_BATCH_SIZE", default=50, minimum=1)
@@ -252,19 +257,6 @@ def logging_config(log_format: str) -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": "INFO"},
         "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
     }
-
-
-def check_anchor_key(key: str, chain_id: int) -> None:
-    """Refuse Anvil's public development key on any chain that is not a devnet."""
-    normalized = key.lower() if key.startswith("0x") else "0x" + key.lower()
-    if normalized in DEV_PRIVATE_KEYS and chain_id not in DEVNET_CHAIN_IDS:
-        raise SettingError(
-            f"ANCHOR_PRIVATE_KEY is Anvil's public development key, refused on chain id {chain_id}: "
-            "set a private key of your own."
-        )
-    body = normalized[2:]
-    if len(body) != 64 or any(c not in "0123456789abcdef" for c in body):
-        raise SettingError("ANCHOR_PRIVATE_KEY must be 32 bytes of hex (64 hex digits, optional 0x).")
 
 
 # ---------------------------------------------------------------------------------------------------------

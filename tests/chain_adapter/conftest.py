@@ -77,7 +77,7 @@ def rpc_outside_transactions(monkeypatch: pytest.MonkeyPatch, request: pytest.Fi
     monkeypatch.setattr(NoRpcInTransaction, "outer_depth", len(connection.atomic_blocks))
     monkeypatch.setattr(NoRpcInTransaction, "calls_in_transaction", [])
     original = ChainClient.from_settings.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(ChainClient, "from_settings", classmethod(lambda cls: original(NoRpcInTransaction)))
+    monkeypatch.setattr(ChainClient, "from_settings", classmethod(lambda cls, lane=0: original(NoRpcInTransaction, lane)))
     yield
     assert NoRpcInTransaction.calls_in_transaction == []
 

@@ -86,6 +86,16 @@ def test_anvil_dev_keys_are_refused_on_a_chain_that_is_not_a_devnet(key):
     assert "ANCHOR_PRIVATE_KEY" in result.stderr and "chain id 1" in result.stderr
 
 
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"ANCHOR_SENDERS": "2"}, "needs exactly 1 keys in ANCHOR_EXTRA_PRIVATE_KEYS"),
+    ({"ANCHOR_EXTRA_PRIVATE_KEYS": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"},
+     "public development key, refused on chain id 1"),
+])
+def test_extra_anchor_senders_need_keys_of_their_own_in_production(extra, message):
+    result = manage("check", env={**PRODUCTION, "CHAIN_ID": "1", **extra})
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
 def test_anvil_dev_key_is_accepted_on_a_devnet():
     result = manage("check", env={**PRODUCTION, "ANCHOR_PRIVATE_KEY": ANVIL_KEY, "CHAIN_ID": "31337"})
     assert result.returncode == 0, result.stderr
