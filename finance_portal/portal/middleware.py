@@ -4,7 +4,9 @@
 organization, before the view runs, except on the routes named in ``REGULATOR_WRITES`` (acknowledging a flag,
 requesting a freeze, signing in and out, obtaining an API token, switching the language). Views keep their own checks: this is the
 floor under them, so an endpoint added tomorrow is closed to regulators without anyone remembering it
-(``tests/oversight/test_regulator_read_only.py`` walks the URL conf to prove it).
+(``tests/oversight/test_regulator_read_only.py`` walks the URL conf to prove it). It also opens the request's
+``membership_cache`` (``organizations.selectors``): the view reads the viewer's membership once, however many
+selectors ask.
 
 The API is also reached with ``Authorization: Token …``, which DRF resolves inside the view; the middleware
 resolves such a token itself for unsafe methods, so both ways in are covered. An unknown token is left to DRF
@@ -20,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
-from finance_portal.organizations.selectors import membership_of
+from finance_portal.organizations.selectors import membership_cache, membership_of
 from finance_portal.users import Viewer
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -69,6 +71,10 @@ class RegulatorReadOnlyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        with membership_cache():  # the viewer's membership is read once for the whole request
+            return self._answer(request)
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         if request.method in UNSAFE_METHODS:
             user: Viewer | None = getattr(request, "user", AnonymousUser())
             if user is None or not user.is_authenticated:
