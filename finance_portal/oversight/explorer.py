@@ -30,6 +30,7 @@ from finance_portal.oversight.explorer_base import (
     money,
     org,
     organization,
+    organization_pk,
     user,
     utc,
 )
@@ -48,8 +49,11 @@ def _entry_total(entry: JournalEntry) -> str:
 
 def _entry_org(code: str) -> Q:
     """Entries that touched the organization: its deposit or withdrawal, or a posting on one of its accounts."""
-    touched = Posting.objects.filter(entry=OuterRef("pk"), account__organization__credit_code=code)
-    return Q(organization__credit_code=code) | Q(Exists(touched))
+    pk = organization_pk(code)
+    if pk is None:
+        return Q(pk__in=[])
+    touched = Posting.objects.filter(entry=OuterRef("pk"), account__organization=pk)
+    return Q(organization=pk) | Q(Exists(touched))
 
 
 def _kind(value: str) -> Q:

@@ -27,6 +27,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from finance_portal.organizations.models import Organization
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
@@ -173,15 +175,24 @@ CREDIT_CODE = RegexValidator(r"^[0-9A-Z]{18}$", _("A credit code is 18 ASCII let
 ORGANIZATION_LABEL = _("Organization (credit code)")
 
 
+def organization_pk(code: str) -> int | None:
+    """The id of the organization with credit code ``code``: filters compare foreign keys (their indexes), not
+    the credit codes of several joined organizations."""
+    return Organization.objects.filter(credit_code=code).values_list("pk", flat=True).first()
+
+
 def organization(*lookups: str, label: StrOrPromise = ORGANIZATION_LABEL) -> Filter:
     """Rows where any of ``lookups`` (paths to an organization) is the organization with that credit code."""
     def make() -> forms.Field:
         return UpperCharField(label=label, required=False, max_length=18, validators=[_ascii, CREDIT_CODE])
 
     def condition(code: str) -> Q:
+        pk = organization_pk(code)
+        if pk is None:
+            return Q(pk__in=[])  # no such organization: no rows (and no query)
         q = Q()
         for lookup in lookups:
-            q |= Q(**{f"{lookup}__credit_code" if lookup else "credit_code": code})
+            q |= Q(**{lookup or "pk": pk})
         return q
 
     return Filter("org", make, condition)
