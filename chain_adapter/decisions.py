@@ -154,10 +154,14 @@ def admit_checked(plan: BatchPlan, heads: Mapping[str, str], *, cap: int) -> tup
 
 
 def batch_wait_until(created: Sequence[datetime], *, cap: int, max_wait: timedelta,
-                     now: datetime) -> datetime | None:
+                     now: datetime, idle: bool = False) -> datetime | None:
     """When a batch of records created at ``created`` should go: None for now (it is full, or its oldest
-    record waited ``max_wait``), else the time until which it waits for more records."""
-    if not created or len(created) >= cap:
+    record waited ``max_wait``, or the sender is ``idle``), else the time until which it waits for more records.
+
+    ``idle``: none of the sender's transactions waits to be mined. Waiting then gains nothing (Nagle's rule):
+    the batch goes into the next block, and what arrives meanwhile fills the batch after it, so batches grow
+    with the load (arrivals per block) and a lone transition is not held ``max_wait`` on a quiet platform."""
+    if not created or len(created) >= cap or idle:
         return None
     due = min(created) + max_wait
     return due if now < due else None

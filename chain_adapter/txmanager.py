@@ -318,7 +318,9 @@ class Broadcaster(Tracker):
         if not links:
             return _Selection(changed=changed)
         batch = sorted((rows[link.id] for link in links), key=lambda r: r.pk)
-        wait = batch_wait_until([r.created_at for r in batch], cap=cap, max_wait=self.max_wait, now=timezone.now())
+        idle = not any(tx.status in (TxStatus.SIGNED, TxStatus.SENT) for tx in self.live)
+        wait = batch_wait_until([r.created_at for r in batch], cap=cap, max_wait=self.max_wait, now=timezone.now(),
+                                idle=idle)
         if wait is not None:
             return _Selection(wait_until=wait, changed=changed)
         data = anchor_calldata([r.key for r in batch], [r.prev_hash for r in batch], [r.event_hash for r in batch])

@@ -13,6 +13,10 @@ from chain_adapter.devnet import DEV_ACCOUNTS, DEV_PRIVATE_KEYS, DEVNET_CHAIN_ID
 from finance_portal.env import SettingError
 
 MAX_SENDERS = 16
+# make run's anchoring (development settings, unless the environment says otherwise; tests keep the plain
+# defaults): two anchor keys, batches of up to 200 events, 16 unmined transactions per key. The capacity
+# benchmark (tests/bench/chain_capacity.py) runs "make run's worker" with exactly these.
+MAKE_RUN_ANCHORING = {"ANCHOR_SENDERS": "2", "ANCHOR_BATCH_SIZE": "200", "ANCHOR_MAX_IN_FLIGHT": "16"}
 
 
 def normalized_key(key: str) -> str:

@@ -7,11 +7,15 @@ unhashed, so a page renders whether or not ``collectstatic`` has run.
 
 import os
 
-from finance_portal.env import env_bool
+from finance_portal.env import env_bool, raw
+from finance_portal.settings.anchor_keys import MAKE_RUN_ANCHORING
 from finance_portal.settings.base import *  # noqa: F403
 from finance_portal.settings.base import build
 
 DEVELOPMENT_MODE = True
+if not raw("ANCHOR_PRIVATE_KEY", default=""):  # Anvil's accounts: make run anchors with two of them
+    for _name, _value in MAKE_RUN_ANCHORING.items():
+        os.environ.setdefault(_name, _value)
 globals().update(build(dev=True))
 DEBUG = env_bool("DEBUG", default=False)
 CELERY_BROKER_URL = REDIS_URL  # noqa: F405

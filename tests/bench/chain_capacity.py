@@ -1,6 +1,6 @@
 """Anchoring as the platform runs it (issue 12, items 1, 2 and 6): Anvil with one-second blocks and its default
-block gas limit, and ``make run``'s worker (prefork, 2 processes, the default batch size, in-flight limit and
-wait), on a node of the benchmark's own.
+block gas limit, and ``make run``'s worker (prefork, 2 processes, make run's anchoring settings
+``MAKE_RUN_ANCHORING``: senders, batch size, in-flight limit), on a node of the benchmark's own.
 
 1. Throughput: ``keys`` × 5 linked events (interleaved, as bills' transitions arrive) committed to the outbox
    in one transaction; the clock runs from the commit to the last confirmation. Median of ``runs``. Gas per
@@ -38,6 +38,7 @@ from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from chain_adapter.outbox import anchor_enqueue, ring_doorbell_on_commit
 from chain_adapter.services import contract_deploy
+from finance_portal.settings.anchor_keys import MAKE_RUN_ANCHORING
 from tests.bench.report import Report, load_average, percentile
 from tests.chain_adapter.helpers import chains
 from tests.conftest import WorkerProcess
@@ -129,15 +130,23 @@ def _worker(extra: dict[str, str] | None = None) -> WorkerProcess:
     return worker
 
 
+def make_run_profile() -> dict[str, str]:
+    """make run's anchoring settings (``MAKE_RUN_ANCHORING``, development settings' defaults)."""
+    return dict(MAKE_RUN_ANCHORING)
+
+
 def throughput_run(links: list[tuple[str, str, str]], *, batch_size: int | None, limit: float | None = None,
                    in_flight: int | None = None, senders: int = 1) -> Run:
     """Commit ``links`` at once, let the worker anchor them with ``senders`` anchor keys, and time it (stop after
-    ``limit`` s if given)."""
+    ``limit`` s if given). ``batch_size=None``: make run's settings, whatever ``in_flight`` and ``senders`` say."""
+    if batch_size is None:
+        extra = make_run_profile()
+        senders = int(extra["ANCHOR_SENDERS"])
+    else:
+        extra = {"ANCHOR_BATCH_SIZE": str(batch_size), "ANCHOR_SENDERS": str(senders)}
+        if in_flight is not None:
+            extra["ANCHOR_MAX_IN_FLIGHT"] = str(in_flight)
     _reset(senders)
-    extra = {} if batch_size is None else {"ANCHOR_BATCH_SIZE": str(batch_size)}
-    if in_flight is not None:
-        extra["ANCHOR_MAX_IN_FLIGHT"] = str(in_flight)
-    extra["ANCHOR_SENDERS"] = str(senders)
     worker = _worker(extra)
     total = len(links)
     try:
@@ -189,8 +198,9 @@ def gas_split(per_tx: list[tuple[int, int, int]]) -> tuple[float, float]:
 def latency_run(sizes: Sizes) -> tuple[list[float], float]:
     """Offer ``latency_rate`` transitions a second for ``latency_seconds``; return the commit → confirmed
     latencies (s) and the rate actually offered."""
-    _reset()
-    worker = _worker()
+    profile = make_run_profile()
+    _reset(int(profile["ANCHOR_SENDERS"]))
+    worker = _worker(profile)
     total = sizes.latency_rate * sizes.latency_seconds
     links = chains("latency", keys=max(total // 5, 1), per_key=5)[:total]
     committed: dict[int, float] = {}
@@ -244,8 +254,7 @@ def chain_capacity_bench(mode: str, results_dir: Path | None = None) -> Report:
     gas_per_event = middle.gas / middle.confirmed
     first, later = gas_split([t for r in runs for t in r.per_tx])
     capacity = gas_limit / gas_per_event / 1.0
-    size = {"events": events, "bills": sizes.keys, "runs": len(runs), "batch_size": settings.ANCHOR_BATCH_SIZE,
-            "max_in_flight": settings.ANCHOR_MAX_IN_FLIGHT}
+    size = {"events": events, "bills": sizes.keys, "runs": len(runs), **make_run_profile()}
     report.add("events anchored per second (median)", rate, "events/s", bar=MIN_EVENTS_PER_S, better="higher",
                sizes=size, raw={"rates": [r.rate for r in runs], "seconds": [r.seconds for r in runs],
                                 "transactions": [r.transactions for r in runs], "loads": [r.load for r in runs],

@@ -115,6 +115,8 @@ def test_a_partial_batch_waits_until_its_oldest_record_is_old_enough():
     assert batch_wait_until([NOW], cap=5, max_wait=wait, now=NOW) == NOW + wait
     assert batch_wait_until([NOW - wait, NOW], cap=5, max_wait=wait, now=NOW) is None
     assert batch_wait_until([NOW] * 5, cap=5, max_wait=wait, now=NOW) is None  # full
+    assert batch_wait_until([NOW], cap=5, max_wait=wait, now=NOW, idle=True) is None  # nothing unmined: go now
+    assert batch_wait_until([NOW], cap=5, max_wait=wait, now=NOW, idle=False) == NOW + wait
     assert batch_wait_until([NOW], cap=5, max_wait=timedelta(0), now=NOW) is None
 
 

@@ -21,6 +21,7 @@ from tests.chain_adapter.helpers import (
     chains,
     client_for,
     enqueue,
+    mining_by_hand,
     send,
 )
 
@@ -50,6 +51,17 @@ def test_batch_size_200_anchors_whole_chains_in_one_transaction(anvil, anchor_co
     assert_anchored_exactly_once(anvil, anchor_contract, links)
 
 
+def test_an_idle_sender_sends_a_partial_batch_at_once(anvil, anchor_contract, batch):
+    batch(50, max_wait=30)  # nothing unmined: waiting 30 s for a fuller batch would gain nothing
+    links = chains("idle", keys=3, per_key=1)
+    enqueue(links)
+    started = time.monotonic()
+    report = txmanager.run_once()
+    assert report.records_confirmed == 3 and report.transactions_sent == 1 and not report.work_left
+    assert time.monotonic() - started < 10
+    assert_anchored_exactly_once(anvil, anchor_contract, links)
+
+
 def test_batches_keep_each_keys_order_across_transactions(anvil, anchor_contract, batch):
     batch(7)
     links = chains("order", keys=3, per_key=10, interleave=False)
@@ -62,13 +74,23 @@ def test_batches_keep_each_keys_order_across_transactions(anvil, anchor_contract
         assert placed == sorted(placed)
 
 
-def test_a_partial_batch_waits_up_to_the_maximum_wait(anvil, anchor_contract, batch):
+def test_a_partial_batch_waits_up_to_the_maximum_wait_while_a_batch_is_unmined(anvil, anchor_contract, batch):
     batch(200, max_wait=1)
-    enqueue(chains("partial", keys=5, per_key=1))
-    started = time.monotonic()
-    txmanager.run_once()
-    assert time.monotonic() - started >= 0.8
-    assert AnchorTransaction.objects.get().record_count == 5
+    with mining_by_hand(anvil.url) as mine:
+        enqueue(chains("partial-first", keys=5, per_key=1))
+        report = txmanager.run_once(budget_seconds=0.3)  # idle sender: the first goes at once, and stays unmined
+        assert report.transactions_sent == 1 and report.work_left
+        enqueue(chains("partial-second", keys=5, per_key=1))
+        started = time.monotonic()
+        report = txmanager.run_once(budget_seconds=1.6)  # one unmined: the second waits for more, up to 1 s
+        assert report.transactions_sent == 1
+        second = AnchorTransaction.objects.order_by("-nonce").first()
+        assert second is not None and second.record_count == 5
+        waited = second.created_at.timestamp() - AnchorRecord.objects.order_by("-id").first().created_at.timestamp()
+        assert 0.8 <= waited, waited
+        assert time.monotonic() - started >= 0.8
+        mine()
+    assert txmanager.run_once().records_confirmed == 10
 
 
 def test_a_partial_batch_goes_at_once_without_a_maximum_wait(anvil, anchor_contract, batch):
