@@ -31,9 +31,11 @@ class AnchorRecord(models.Model):
     (e.g. the bill row) when it appends, so ``id`` order is chain order.
     """
 
-    key = models.CharField(_("key"), max_length=66, db_index=True)
+    # Indexed by the constraints below: (key, prev_hash) serves look-ups by key, and no pattern-ops ("LIKE")
+    # index is kept for hashes. Every status change writes each index of the row, twice per record.
+    key = models.CharField(_("key"), max_length=66)
     prev_hash = models.CharField(_("previous hash"), max_length=66)
-    event_hash = models.CharField(_("event hash"), max_length=66, unique=True)
+    event_hash = models.CharField(_("event hash"), max_length=66)
     status = models.CharField(
         _("status"), max_length=16, choices=AnchorStatus.choices, default=AnchorStatus.PENDING
     )
@@ -56,7 +58,11 @@ class AnchorRecord(models.Model):
         verbose_name = _("anchor record")
         verbose_name_plural = _("anchor records")
         ordering = ["id"]
-        indexes = [models.Index(fields=["status", "id"], name="anchor_status_id")]
+        indexes = [
+            models.Index(fields=["status", "id"], name="anchor_status_id"),
+            # What the broadcasters scan: only the pending rows, whatever the statistics say of the status mix.
+            models.Index(fields=["id"], name="anchor_pending_id", condition=Q(status="pending")),
+        ]
         constraints = [
             models.CheckConstraint(name="anchor_status_valid", condition=Q(status__in=[s.value for s in AnchorStatus])),
             models.CheckConstraint(
@@ -64,6 +70,7 @@ class AnchorRecord(models.Model):
                 condition=~Q(status=AnchorStatus.CONFIRMED) | Q(block_number__isnull=False),
             ),
             models.UniqueConstraint(fields=["key", "prev_hash"], name="anchor_one_successor_per_link"),
+            models.UniqueConstraint(fields=["event_hash"], name="anchor_event_hash_once"),
             models.CheckConstraint(
                 name="anchor_sent_has_transaction",
                 condition=~Q(status=AnchorStatus.SENT) | Q(anchor_tx__isnull=False),

@@ -45,6 +45,7 @@ from chain_adapter.decisions import (
     admit_checked,
     batch_cap,
     batch_wait_until,
+    lane_of,
     next_nonce,
     plan_batch,
     predecessor_on_chain,
@@ -276,14 +277,17 @@ class Broadcaster(Tracker):
         Returns the plan and the rows it names."""
         plan = BatchPlan()
         rows: dict[int, AnchorRecord] = {}
-        scan = max(cap * 2, 32)
+        scan = max(cap * 2, 32) * self.lanes
         last_id = 0
         while len(plan.batch) < cap:
-            chunk = list(self.pending().filter(id__gt=last_id).order_by("id")[:scan])
-            if not chunk:
+            # The partial index of pending rows, in id order; the lane is picked here, not in SQL, where an
+            # expression would hide the index from the planner (its selectivity is a guess).
+            read = list(AnchorRecord.objects.filter(status=AnchorStatus.PENDING, id__gt=last_id).order_by("id")[:scan])
+            if not read:
                 break
-            last_id = chunk[-1].pk
+            last_id = read[-1].pk
             self.max_seen_id = max(self.max_seen_id, last_id)
+            chunk = [r for r in read if lane_of(r.key, self.lanes) == self.lane]
             wanted = {r.prev_hash for r in chunk
                       if r.prev_hash != ZERO_HASH and r.key not in plan.tails and r.prev_hash not in self.on_chain}
             predecessors = {
@@ -295,7 +299,7 @@ class Broadcaster(Tracker):
                               predecessors=predecessors, plan=plan)
             named = {link.id for link in (*plan.batch, *plan.unknown)}
             rows.update({r.pk: r for r in chunk if r.pk in named})
-            if len(chunk) < scan:
+            if len(read) < scan:
                 break
         return plan, rows
 
