@@ -11,31 +11,30 @@ Loads the demo organizations and users (``supplier``, ``buyer``, ``financier``, 
 ``demo12345``) plus 1,000 organizations (20 core enterprises, 30 financiers, 950 suppliers); the demo supplier,
 buyer and financier take part in a fixed share of the bills, so their pages grow with the data. Incremental:
 ``--bills N`` adds bills until N generated bills exist. The mix (about 3.25 events a bill): 10 % draft, 10 %
-submitted, 40 % accepted, 25 % listed, 15 % financed. Events are written in canonical format 1 by default
-(format 2 draws a salt and a hash per field: ``--event-format 2`` for small sets). Development only.
+submitted, 40 % accepted, 25 % listed, 15 % financed. Maturities fall 30-180 days after the generation day,
+except for a few of the demo buyer's accepted, listed and financed bills (about 4.7 % of its bills:
+``matures_on_generation_day``), which mature on that day so benchmarks can settle them. Events are written
+in canonical format 1 by default (format 2 draws a salt and a hash per field: ``--event-format 2`` for small
+sets). Dates are the platform's calendar days (``bills.clock``), as the services count them. Development only.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
-import json
 import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
+from bills import clock
 from bills.events import amount_text, build_event, rate_text
 from bills.models import (
     Bill,
@@ -56,6 +55,14 @@ from finance_portal.money import discount_price
 from finance_portal.organizations.models import KycStatus, Organization
 from finance_portal.organizations.validators import make_credit_code
 from finance_portal.portal.demo import load_demo_organizations
+from finance_portal.portal.management.commands._bench_rows import (
+    DEMO_BUYER_AT,
+    DEMO_BUYER_EVERY,
+    copy_rows,
+    kind_of,
+    matures_on_generation_day,
+    reserve_ids,
+)
 from invoices.models import Invoice, InvoiceStatus
 
 ORGS = 1000
@@ -64,59 +71,6 @@ CODE_PREFIX = "91440300BG"  # 10 characters + 7 digits: the generated organizati
 REFERENCE_PREFIX = "BENCH-"
 CHUNK = 10_000
 RATES = [Decimal(r) for r in ("0.028000", "0.032000", "0.036000", "0.042000", "0.055000")]
-
-
-def _kind(i: int) -> str:
-    """The i-th bill's final state, by a fixed pattern of 20 (10 % draft, 10 % submitted, 40 % accepted,
-    25 % listed, 15 % financed)."""
-    slot = i % 20
-    if slot < 2:
-        return BillState.DRAFT
-    if slot < 4:
-        return BillState.SUBMITTED
-    if slot < 12:
-        return BillState.ACCEPTED
-    if slot < 17:
-        return BillState.LISTED
-    return BillState.FINANCED
-
-
-def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
-    """COPY ``rows`` (dicts keyed by column name) into ``model``'s table; None is NULL, dicts are JSON."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in columns])
-    buffer.seek(0)
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.copy_expert(  # type: ignore[attr-defined]  # psycopg2's, through Django's cursor wrapper
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
-
-
-def reserve_ids(model: type[Model], count: int) -> list[int]:
-    """``count`` ids from the table's sequence, so rows written by COPY can be referred to before they exist."""
-    if count == 0:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                       [model._meta.db_table, count])
-        return [row[0] for row in cursor.fetchall()]
 
 
 def ensure_organizations() -> dict[str, list[Organization]]:
@@ -165,7 +119,7 @@ class Generator:
         self.event_format = event_format
         self.seed = seed
         self.now = timezone.now().replace(microsecond=0)
-        self.today = self.now.date()
+        self.today = clock.today()  # the platform's calendar, as the services count maturities
         self.accounts = {
             a.organization_id: a.pk
             for a in Account.objects.filter(kind=AccountKind.CASH, currency=settings.DEFAULT_CURRENCY,
@@ -177,7 +131,7 @@ class Generator:
         """(creditor, debtor, financier buying it if it is financed) of the i-th bill."""
         o = self.orgs
         creditor = o["demo_supplier"][0] if i % 50 == 7 else o["suppliers"][i % len(o["suppliers"])]
-        debtor = o["demo_buyer"][0] if i % 25 == 3 else o["cores"][i % len(o["cores"])]
+        debtor = o["demo_buyer"][0] if i % DEMO_BUYER_EVERY == DEMO_BUYER_AT else o["cores"][i % len(o["cores"])]
         financier = o["demo_financier"][0] if i % 10 == 9 else o["financiers"][(i // 7) % len(o["financiers"])]
         return creditor, debtor, financier
 
@@ -198,16 +152,17 @@ class Generator:
         postings: list[dict[str, Any]] = []
         staged: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (event row, anchor row) in chain order
         spend: dict[int, Decimal] = defaultdict(Decimal)
-        financed = [i for i, _ in plans if _kind(i) == BillState.FINANCED]
+        financed = [i for i, _ in plans if kind_of(i) == BillState.FINANCED]
         entry_ids = iter(reserve_ids(JournalEntry, len(financed)))
         for i, created in plans:
-            state = _kind(i)
+            state = kind_of(i)
             creditor, debtor, financier = self.parties(i)
             bill_id = uuid.UUID(int=rng.getrandbits(128), version=4)
             face = Decimal(rng.randrange(10_000_00, 2_000_000_00)) / 100
             face_text = amount_text(face, currency)
-            issue_date = created.date()
-            maturity = self.today + dt.timedelta(days=rng.randrange(30, 181))
+            issue_date = clock.day_of(created)
+            tenor_left = dt.timedelta(days=rng.randrange(30, 181))  # drawn for every bill: the others stay as they were
+            maturity = self.today if matures_on_generation_day(i) else self.today + tenor_left
             number = numbers[created.year].pop()
             rate = rng.choice(RATES)
             holder = creditor
