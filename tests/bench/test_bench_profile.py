@@ -1,69 +1,87 @@
-"""Where the anchoring time goes (issue 12, item 1: "if it still misses, profile"). Opt-in:
-``BENCH_PROFILE=1 make bench PYTEST_ARGS="-k profile"``. py-spy is not installed here, so this runs the
-transaction manager in process (``txmanager.run_once``, the body of the worker's task) under cProfile, against a
-one-second-block Anvil of its own, with the tuned settings of ``chain_capacity`` (batch 200, 16 in flight), and
-writes the top functions by own time and by cumulative time to ``docs/bench-results/<date>-anchoring-profile.txt``.
+"""Where the anchoring time goes (issue 12, item 1: "if it still misses, profile (py-spy)"). Opt-in:
+``BENCH_PROFILE=1 make bench PYTEST_ARGS="-k profile"``.
+
+make run's worker (``MAKE_RUN_ANCHORING``: its anchor keys, batch size and in-flight limit) anchors
+``BENCH_PROFILE_KEYS`` × 5 events on a one-second-block Anvil of its own while py-spy samples the worker's
+processes (wall time, idle included, per thread). The report, written to
+``docs/bench-results/<date>-anchoring-profile.txt``, gives the share of the broadcaster threads' wall time
+spent in each function of ``chain_adapter`` and, line by line, in the steps of a batch; beside it the CPU
+seconds of the worker, Anvil and the run's wall time.
 """
 
-import cProfile
 import datetime as dt
-import io
 import os
-import pstats
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import psutil
 import pytest
 from django.db import transaction
 
-from chain_adapter import txmanager
 from chain_adapter.devnet import Anvil
 from chain_adapter.models import AnchorRecord, AnchorStatus
 from chain_adapter.outbox import ring_doorbell_on_commit
-from chain_adapter.services import contract_deploy
-from tests.bench.chain_capacity import TUNED_BATCH, TUNED_IN_FLIGHT
+from tests.bench.chain_capacity import _reset, _worker, make_run_profile
 from tests.bench.report import RESULTS_DIR, load_average, machine_line
+from tests.bench.spy import summarize
 from tests.chain_adapter.helpers import chains
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True),
+pytestmark = [pytest.mark.bench, pytest.mark.chain, pytest.mark.worker, pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not os.environ.get("BENCH_PROFILE"), reason="opt-in: BENCH_PROFILE=1")]
 
-EVENTS_KEYS = int(os.environ.get("BENCH_PROFILE_KEYS", "4000"))  # × 5 events
+KEYS = int(os.environ.get("BENCH_PROFILE_KEYS", "4000"))  # × 5 events
+STEPS = ("Broadcaster.run", "Broadcaster._send_next_batch", "Broadcaster._plan", "Tracker.advance",
+         "Tracker.on_receipt")
+
+
+def _cpu(process: psutil.Process) -> float:
+    return sum(p.cpu_times().user + p.cpu_times().system for p in [process, *process.children(recursive=True)])
 
 
 @pytest.mark.timeout(1800)
-def test_profile_the_transaction_manager(settings):
+def test_profile_make_runs_worker(settings, tmp_path):
     node = Anvil(chain_id=31337, block_time=1).start()
     settings.ETH_RPC_URL = node.url
-    settings.ANCHOR_BATCH_SIZE = TUNED_BATCH
-    settings.ANCHOR_MAX_IN_FLIGHT = TUNED_IN_FLIGHT
-    settings.ANCHOR_MAX_WAIT_SECONDS = 0
+    profile = make_run_profile()
+    raw = tmp_path / "spy.txt"
     try:
-        contract_deploy(force_new=True)
-        links = chains("profile", keys=EVENTS_KEYS, per_key=5)
+        _reset(int(profile["ANCHOR_SENDERS"]))
+        worker = _worker(profile)
+        assert worker.process is not None
+        links = chains("profile", keys=KEYS, per_key=5)
+        main, anvil = psutil.Process(worker.process.pid), psutil.Process(node.process.pid)  # type: ignore[union-attr]
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(main.pid),
+                                "--subprocesses", "--idle", "--threads", "--rate", "100", "--format", "raw",
+                                "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        time.sleep(1.0)  # py-spy attached
+        cpu_worker, cpu_anvil = _cpu(main), _cpu(anvil)
         with transaction.atomic():
             AnchorRecord.objects.bulk_create(
                 [AnchorRecord(key=k, prev_hash=p, event_hash=e) for k, p, e in links], batch_size=5000)
             ring_doorbell_on_commit()
-        profiler = cProfile.Profile()
         started = time.monotonic()
-        cpu_started = time.process_time()
-        profiler.enable()
         while AnchorRecord.objects.filter(status=AnchorStatus.CONFIRMED).count() < len(links):
-            assert time.monotonic() - started < 1500
-            txmanager.run_once(budget_seconds=60)
-        profiler.disable()
-        wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
+            assert time.monotonic() - started < 1500, f"stalled; see {worker.log}"
+            time.sleep(0.2)
+        wall = time.monotonic() - started
+        cpu_worker, cpu_anvil = _cpu(main) - cpu_worker, _cpu(anvil) - cpu_anvil
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+        worker.stop()
     finally:
         node.stop()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    out.write(f"Anchoring {len(links):,} events in process, batch {TUNED_BATCH}, {TUNED_IN_FLIGHT} in flight, 1-s "
-              f"blocks: {wall:.1f} s wall, {cpu:.1f} s CPU in this process ({len(links) / wall:,.0f} events/s), "
-              f"load {load_average()}\nmachine: {machine_line()}\n\n== by own time\n")
-    stats.sort_stats("tottime").print_stats(30)
-    out.write("\n== by cumulative time\n")
-    stats.sort_stats("cumulative").print_stats(40)
+    summary = summarize(raw, thread="anchor-lane", functions=STEPS)
+    if not summary.samples:  # one sender: the broadcaster runs in the task's own thread
+        summary = summarize(raw, thread="MainThread", functions=STEPS)
+    text = (f"make run's worker ({', '.join(f'{k}={v}' for k, v in profile.items())}) anchoring {len(links):,} "
+            f"events on 1-s blocks: {wall:.1f} s wall ({len(links) / wall:,.0f} events/s); CPU: worker {cpu_worker:.1f} s,"
+            f" Anvil {cpu_anvil:.1f} s; load {load_average()}\nmachine: {machine_line()}\n\n"
+            + summary.table(prefix="chain_adapter") + "\n")
     path = RESULTS_DIR / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}-anchoring-profile.txt"
-    path.write_text(out.getvalue().replace(str(RESULTS_DIR.parents[1]) + "/", ""), encoding="utf-8")
-    print(out.getvalue()[:3000])
+    path.write_text(text, encoding="utf-8")
+    print(text)
     print(f"profile written to {path}")
+    assert summary.samples > 0
