@@ -44,3 +44,4 @@ def test_chain_capacity_benchmark_runs_on_tiny_data(tmp_path):
 def test_api_transitions_benchmark_runs_on_tiny_data(anchor_contract, tmp_path):
     report = api_transitions_bench("smoke", results_dir=tmp_path)
     assert any(f.name == "transition p95" for f in report.figures)
+    assert {"accept p95", "list p95", "buy p95", "settle p95"} <= {f.name for f in report.figures}
