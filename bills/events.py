@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import rfc8785
 from django.conf import settings
 from django.utils.translation import gettext, gettext_noop
 
+from bills.jcs import canonical_json
 from bills.models import Bill, BillEvent
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from finance_portal.money import quantize
@@ -69,8 +69,8 @@ def rate_text(rate: Decimal) -> str:
 
 
 def canonical_text(obj: Any) -> str:
-    """RFC 8785 (JCS) text of a JSON value."""
-    return rfc8785.dumps(obj).decode("utf-8")
+    """RFC 8785 (JCS) text of a JSON value (``bills.jcs``: the C encoder where it writes the same text)."""
+    return canonical_json(obj)
 
 
 def event_hash(canonical: str) -> str:

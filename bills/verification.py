@@ -13,20 +13,20 @@ the application's back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Prefetch
 from django.utils.translation import gettext, gettext_noop
 
 from bills.disclosure import Disclosure, Profile
-from bills.events import FORMAT_V2, Problem, bill_chain_verify, event_format, fields_of_event
+from bills.events import FORMAT_V1, FORMAT_V2, Problem, bill_chain_verify, event_format, fields_of_event
 from bills.models import Bill, BillEvent
 from chain_adapter.client import ChainClient
 from chain_adapter.errors import ChainError
-from chain_adapter.hashing import ZERO_HASH
+from chain_adapter.hashing import ZERO_HASH, record_key
 from chain_adapter.models import AnchorStatus, ContractDeployment
 from chain_adapter.selectors import deployment_current
 from chain_adapter.verify import ChainView, VerificationReport, VerifierError, fetch_chain_view, verify_bundle
@@ -199,47 +199,152 @@ def _chunks(ids: list[Any], size: int) -> Iterator[list[Any]]:
         yield ids[start : start + size]
 
 
+# The rows a chunk is checked from: each carries, under the model's names, exactly the columns that
+# ``bill_chain_verify`` and ``_against_head`` read (parties and actor as ``.credit_code``, the outbox record as
+# ``.anchor``), read with ``values_list`` in two queries per chunk: model instances cost more than the check.
+
+
+@dataclass(slots=True)
+class _Party:
+    credit_code: str
+
+
+@dataclass(slots=True)
+class _AnchorRow:
+    key: str
+    prev_hash: str
+    event_hash: str
+    status: str
+
+
+@dataclass(slots=True)
+class _EventRow:
+    bill_id: Any
+    seq: int
+    type: str
+    from_state: str
+    to_state: str
+    actor: _Party
+    occurred_at: Any
+    amounts: dict[str, Any]
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+    canonical: str
+    salts: dict[str, str]
+    anchor: _AnchorRow
+
+
+@dataclass(slots=True)
+class _BillRow:
+    id: Any
+    number: str
+    state: str
+    face: Any
+    currency: str
+    issue_date: Any
+    maturity_date: Any
+    creditor: _Party
+    debtor: _Party
+    holder: _Party
+    bill_key: str
+
+
+_BILL_COLUMNS = ("id", "number", "state", "face", "currency", "issue_date", "maturity_date",
+                 "creditor__credit_code", "debtor__credit_code", "holder__credit_code")
+_EVENT_COLUMNS = ("bill_id", "seq", "type", "from_state", "to_state", "actor__credit_code", "occurred_at", "amounts",
+                  "details", "prev_hash", "hash", "canonical", "salts",
+                  "anchor__key", "anchor__prev_hash", "anchor__event_hash", "anchor__status")
+
+
+def _chunk_rows(batch: list[Any], *, in_order: bool) -> list[tuple[_BillRow, list[_EventRow]]]:
+    """The bills of ``batch`` with their events in ``seq`` order: two queries. When ``batch`` is a run of
+    ids in the database's order (``in_order``), both read the range between its first and last id on the
+    index, not a list of ids, which the planner may answer by reading the whole table; what else the range
+    holds (a bill created since the ids were read) is left out."""
+    parties: dict[str, _Party] = {}
+
+    def party(code: str) -> _Party:
+        found = parties.get(code)
+        if found is None:
+            found = parties[code] = _Party(code)
+        return found
+
+    if in_order:
+        wanted = set(batch)
+        bill_rows = Bill.objects.filter(id__gte=batch[0], id__lte=batch[-1])
+        event_rows = BillEvent.objects.filter(bill_id__gte=batch[0], bill_id__lte=batch[-1])
+    else:
+        bill_rows = Bill.objects.filter(id__in=batch)
+        event_rows = BillEvent.objects.filter(bill_id__in=batch)
+    bills = [_BillRow(id_, number, state, face, currency, issue, maturity, party(creditor), party(debtor),
+                      party(holder), record_key(str(id_)))
+             for id_, number, state, face, currency, issue, maturity, creditor, debtor, holder
+             in bill_rows.order_by("id").values_list(*_BILL_COLUMNS)
+             if not in_order or id_ in wanted]
+    events: dict[Any, list[_EventRow]] = {bill.id: [] for bill in bills}
+    for (bill_id, seq, type_, from_state, to_state, actor, occurred_at, amounts, details, prev_hash, hash_, canonical,
+         salts, key, anchor_prev, anchor_hash, status) in event_rows.order_by("bill_id", "seq").values_list(
+            *_EVENT_COLUMNS):
+        found = events.get(bill_id)
+        if found is not None:
+            found.append(_EventRow(bill_id, seq, type_, from_state, to_state, party(actor), occurred_at, amounts,
+                                   details, prev_hash, hash_, canonical, salts,
+                                   _AnchorRow(key, anchor_prev, anchor_hash, status)))
+    return [(bill, events[bill.id]) for bill in bills]
+
+
 def reconcile(*, bill_ids: Iterable[Any] | None = None, chunk_size: int = 200) -> ReconcileResult:
     """Check every bill (or ``bill_ids``): its chain rebuilt from the rows, and the chain's head for its key.
 
     The contract only moves a head from the previous hash, so when the database chain is sound (each hash is
     keccak256 of a text rebuilt from the columns, each ``prev`` is the previous hash) and the on-chain head
     is the hash of the newest event the database calls anchored, database and chain hold the same history.
-    Events of both formats are rebuilt (format 2 from the columns and the stored salts).
+    Events of both formats are rebuilt (format 2 from the columns and the stored salts). Each chunk of
+    ``chunk_size`` bills costs two queries and one batch of ``head`` calls.
     Raises ``ChainError`` when the node cannot be read: no verdict is better than a wrong one.
     """
     deployment = deployment_current(chain_id=settings.CHAIN_ID)
     if deployment is None:
         raise ChainError(f"No anchoring contract is recorded for chain id {settings.CHAIN_ID}: run deploy_contract.")
     client = ChainClient.from_settings()
-    ids = list(Bill.objects.order_by("id").values_list("id", flat=True)) if bill_ids is None else list(bill_ids)
+    in_order = bill_ids is None
+    ids = list(Bill.objects.order_by("id").values_list("id", flat=True)) if in_order else list(bill_ids or ())
     result = ReconcileResult()
-    for batch in _chunks(ids, chunk_size):
-        bills = list(
-            Bill.objects.filter(id__in=batch)
-            .select_related("creditor", "debtor", "holder", "pending_holder")
-            .order_by("id")
-            .prefetch_related(
-                Prefetch("events", queryset=BillEvent.objects.select_related("actor", "anchor").order_by("seq"))
-            )
-        )
-        heads = client.heads(deployment.address, [b.bill_key for b in bills])
-        for bill in bills:
-            result.checked += 1
-            events = list(bill.events.all())
-            result.events += len(events)
-            for event in events:
-                fmt = event_format(event)
-                result.by_format[fmt] = result.by_format.get(fmt, 0) + 1
-            problems = bill_chain_verify(bill, events=events)
-            problems += _against_head(bill, events, heads[bill.bill_key])
-            result.pending += sum(1 for e in events if e.anchor.status != AnchorStatus.CONFIRMED)
-            if problems:
-                result.discrepancies.append(Discrepancy(str(bill.id), bill.number, problems))
+    # The node answers a chunk's heads while the previous chunk is checked (one request at a time).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-heads") as node:
+        previous: tuple[list[tuple[_BillRow, list[_EventRow]]], Future[dict[str, str]]] | None = None
+        for batch in _chunks(ids, chunk_size):
+            rows = _chunk_rows(batch, in_order=in_order)
+            heads = node.submit(client.heads, deployment.address, [bill.bill_key for bill, _ in rows])
+            if previous is not None:
+                _check_chunk(result, *previous)
+            previous = (rows, heads)
+        if previous is not None:
+            _check_chunk(result, *previous)
     return result
 
 
-def _against_head(bill: Bill, events: list[BillEvent], head: str) -> list[str]:
+def _check_chunk(result: ReconcileResult, rows: list[tuple[_BillRow, list[_EventRow]]],
+                 asked: Future[dict[str, str]]) -> None:
+    heads = asked.result()
+    by_format = result.by_format
+    confirmed = AnchorStatus.CONFIRMED.value
+    for bill, events in rows:
+        result.checked += 1
+        result.events += len(events)
+        for event in events:
+            fmt = FORMAT_V2 if event.salts else FORMAT_V1  # bills.events.event_format
+            by_format[fmt] = by_format.get(fmt, 0) + 1
+        # The rows carry every attribute the check reads, under the model's names.
+        problems = bill_chain_verify(cast(Bill, bill), events=cast(list[BillEvent], events))
+        problems += _against_head(bill, events, heads[bill.bill_key])
+        result.pending += sum(1 for e in events if e.anchor.status != confirmed)
+        if problems:
+            result.discrepancies.append(Discrepancy(str(bill.id), bill.number, problems))
+
+
+def _against_head(bill: _BillRow, events: list[_EventRow], head: str) -> list[str]:
     """Problems between the bill's events in the database and its head on chain."""
     confirmed = [e for e in events if e.anchor.status == AnchorStatus.CONFIRMED]
     if head == ZERO_HASH:
