@@ -45,13 +45,9 @@ from chain_adapter.decisions import (
     admit_checked,
     batch_cap,
     batch_wait_until,
-    lane_of,
     next_nonce,
-    plan_batch,
-    predecessor_on_chain,
 )
 from chain_adapter.errors import ContractReverted, NotDeployed, PermanentChainError, TransientChainError
-from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.locks import broadcaster_lock, broadcaster_lock_name, lock_id
 from chain_adapter.models import (
     LIVE_TX_STATUSES,
@@ -61,7 +57,7 @@ from chain_adapter.models import (
     ContractDeployment,
     TxStatus,
 )
-from chain_adapter.recovery import link_of
+from chain_adapter.planning import plan_pending
 from chain_adapter.selectors import deployment_current, in_lane, stored_nonce_max
 from chain_adapter.txtracker import POLL_INTERVAL, RunReport, Tracker
 
@@ -70,6 +66,7 @@ __all__ = ["Broadcaster", "RunReport", "broadcaster_lock", "lock_key", "note_wai
 logger = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_SECONDS = 60.0  # one run holds the lock this long at most, then rings the doorbell again
+REPLAN_AFTER_SECONDS = 1.0  # plan at least this often, whatever this run saw change
 
 
 @dataclass(frozen=True)
@@ -186,6 +183,7 @@ class Broadcaster(Tracker):
         self.max_seen_id = 0
         self._chain_pending = 0
         self._batch_cap: int | None = None
+        self._replan, self._planned_at, self._on_chain_seen = True, 0.0, 0
 
     # --- the loops ------------------------------------------------------------------------------------
 
@@ -195,8 +193,9 @@ class Broadcaster(Tracker):
         while True:
             progressed, live = self.advance_live()
             selection = _Selection()
-            if self.stuck is None and live < self.max_in_flight:
+            if self.stuck is None and live < self.max_in_flight and self._plan_due():
                 selection = self._send_next_batch()
+                self._after_plan(selection)
                 if selection.sent is not None:
                     progressed = True
                     if selection.sent.status in LIVE_TX_STATUSES:
@@ -237,6 +236,21 @@ class Broadcaster(Tracker):
                 raise TransientChainError(f"{live} anchoring transaction(s) still wait to be mined; try again later.")
             time.sleep(POLL_INTERVAL)
 
+    def _plan_due(self) -> bool:
+        """Whether planning may find something new: the last plan sent, waited or changed something, a record
+        of this run reached the chain since (a successor may go now), a record was added, or a second passed
+        (a change made elsewhere). Planning blindly every loop re-reads the records waiting for their
+        predecessors: with several senders polling, that cost more than the anchoring."""
+        if self._replan or len(self.on_chain) != self._on_chain_seen:
+            return True
+        if time.monotonic() - self._planned_at >= REPLAN_AFTER_SECONDS:
+            return True
+        return AnchorRecord.objects.filter(status=AnchorStatus.PENDING, id__gt=self.max_seen_id).exists()
+
+    def _after_plan(self, selection: _Selection) -> None:
+        self._planned_at, self._on_chain_seen = time.monotonic(), len(self.on_chain)
+        self._replan = selection.sent is not None or selection.wait_until is not None or selection.changed
+
     # --- nonces ---------------------------------------------------------------------------------------
 
     def sync_nonce(self) -> None:
@@ -273,34 +287,8 @@ class Broadcaster(Tracker):
         return self._batch_cap
 
     def _plan(self, cap: int) -> tuple[BatchPlan, dict[int, AnchorRecord]]:
-        """Plan the next batch from the pending records (``decisions.plan_batch``), reading them in chunks.
-        Returns the plan and the rows it names."""
-        plan = BatchPlan()
-        rows: dict[int, AnchorRecord] = {}
-        scan = max(cap * 2, 32) * self.lanes
-        last_id = 0
-        while len(plan.batch) < cap:
-            # The partial index of pending rows, in id order; the lane is picked here, not in SQL, where an
-            # expression would hide the index from the planner (its selectivity is a guess).
-            read = list(AnchorRecord.objects.filter(status=AnchorStatus.PENDING, id__gt=last_id).order_by("id")[:scan])
-            if not read:
-                break
-            last_id = read[-1].pk
-            self.max_seen_id = max(self.max_seen_id, last_id)
-            chunk = [r for r in read if lane_of(r.key, self.lanes) == self.lane]
-            wanted = {r.prev_hash for r in chunk
-                      if r.prev_hash != ZERO_HASH and r.key not in plan.tails and r.prev_hash not in self.on_chain}
-            predecessors = {
-                p["event_hash"]: predecessor_on_chain(p["status"], p["anchor_tx__status"])
-                for p in AnchorRecord.objects.filter(event_hash__in=wanted).values(
-                    "event_hash", "status", "anchor_tx__status")
-            } if wanted else {}
-            plan = plan_batch([link_of(r) for r in chunk], cap=cap, on_chain=self.on_chain,
-                              predecessors=predecessors, plan=plan)
-            named = {link.id for link in (*plan.batch, *plan.unknown)}
-            rows.update({r.pk: r for r in chunk if r.pk in named})
-            if len(read) < scan:
-                break
+        plan, rows, seen = plan_pending(cap=cap, lane=self.lane, lanes=self.lanes, on_chain=self.on_chain)
+        self.max_seen_id = max(self.max_seen_id, seen)
         return plan, rows
 
     def pending(self) -> QuerySet[AnchorRecord]:

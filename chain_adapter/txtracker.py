@@ -1,10 +1,9 @@
 """The broadcaster's live transactions: sending the stored bytes, finding receipts, confirming, bumping the
 fee of a transaction priced below a risen base fee, and marking one the node refuses for good as stuck.
 
-``Tracker`` is the half of a broadcaster run that looks after transactions already signed and stored;
-``txmanager.Broadcaster`` adds the new batches. Precondition for all of it: the caller holds the broadcaster
-lock of the account. The one thing to know: every node call here happens while no database transaction is
-open, and the writes that follow go in short transactions of their own; the rules come from ``decisions``.
+``Tracker``: the half of a broadcaster run that looks after signed, stored transactions (``txmanager.Broadcaster``
+adds new batches); the caller holds the account's broadcaster lock. No node call happens while a database
+transaction is open; the writes that follow go in short transactions of their own; rules: ``decisions``.
 """
 
 from __future__ import annotations
@@ -46,10 +45,8 @@ _RECEIPT_FIELDS = ["block_number", "block_hash", "gas_used", "confirmed_at", *_B
 
 def place_records(log_indexes: dict[int, int], *, tx: AnchorTransaction, status: str,
                   confirmed_at: datetime | None, block_number: int) -> None:
-    """Record that the records ``{id: log index}`` were anchored by ``tx``, in one UPDATE.
-
-    Plain SQL with arrays: Django's ``Case(When(...))`` for a log index per row costs seconds per thousand rows.
-    """
+    """Record that the records ``{id: log index}`` were anchored by ``tx``, in one UPDATE. Plain SQL with arrays:
+    Django's ``Case(When(...))`` for a log index per row costs seconds per thousand rows."""
     table = AnchorRecord._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -101,12 +98,14 @@ class Tracker:
         self.stuck = stuck_transaction(deployment=self.deployment, sender=self.sender)
 
     def advance_live(self) -> tuple[bool, int]:
-        """Advance every live transaction one step. Returns (anything changed, how many are still live)."""
+        """Advance every live transaction one step. Returns (anything changed, how many are still live). One call
+        says which nonces are mined: receipts are asked only below it, not for every live transaction each loop."""
         progressed = False
         current = []
+        mined_below = self.client.nonce("latest") if any(tx.status == TxStatus.SENT for tx in self.live) else None
         for tx in list(self.live):
             before = (tx.pk, tx.status, tx.broadcast_count)
-            tx = self.advance(tx)
+            tx = self.advance(tx, mined_below=mined_below)
             progressed = progressed or (tx.pk, tx.status, tx.broadcast_count) != before
             current.append(tx)
         self.live = [tx for tx in current if tx.status in LIVE_TX_STATUSES]
@@ -116,12 +115,14 @@ class Tracker:
         """True when nothing can move: a transaction is stuck and every live one has a later nonce."""
         return self.stuck is not None and all(tx.nonce > self.stuck.nonce for tx in self.live)
 
-    def advance(self, tx: AnchorTransaction) -> AnchorTransaction:
-        """Move ``tx`` forward as far as the chain allows now. Returns the current version of its nonce."""
+    def advance(self, tx: AnchorTransaction, *, mined_below: int | None = None) -> AnchorTransaction:
+        """Move ``tx`` forward as far as the chain allows now; returns the current version of its nonce.
+        ``mined_below``: the account's mined count if read (no receipt is asked for a nonce not mined yet)."""
         if tx.status == TxStatus.SIGNED:
             tx = self.broadcast(tx)
         if tx.status == TxStatus.SENT:
-            found = self.find_receipt(tx)
+            maybe_mined = mined_below is None or tx.nonce < mined_below
+            found = self.find_receipt(tx) if maybe_mined else None
             if found is not None:
                 tx = self.on_found(tx, *found)
             else:
