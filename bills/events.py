@@ -29,16 +29,17 @@ import contextlib
 import contextvars
 import datetime as dt
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
 from bills.jcs import canonical_json
 from bills.models import Bill, BillEvent
+from bills.problems import Problem
 from chain_adapter.hashing import ZERO_HASH, keccak256_hex, record_key
 from finance_portal.money import quantize
 
@@ -284,48 +285,6 @@ def canonical_of_event(event: BillEvent) -> str:
     return canonical_text(canonical_object_v2(
         bill_key=record_key(str(event.bill_id)), seq=event.seq, commitments=commitments_of(fields, event.salts), prev=event.prev_hash,
     ))
-
-
-class Problem(str):
-    """One problem of a bill's chain: its English text (the ``str`` itself, what logs, the API and the audit
-    trail keep), with the message it was made of, ``template`` (an English msgid) and ``params`` (texts, or a
-    nested ``{"template", "params"}``), so a page can show it in the reader's language."""
-
-    template: str
-    params: dict[str, Any]
-
-    def __new__(cls, template: str, **params: Any) -> Problem:
-        text = super().__new__(cls, template % {k: str(v) for k, v in params.items()})
-        text.template = template
-        text.params = {k: v.as_message() if isinstance(v, Problem) else str(v) for k, v in params.items()}
-        return text
-
-    def as_message(self) -> dict[str, Any]:
-        """``{"template": ..., "params": ...}``, to be stored beside the text."""
-        return {"template": self.template, "params": self.params}
-
-    def translated(self) -> str:
-        """The problem in the active language."""
-        return message_text(self.template, self.params)
-
-
-def message_text(template: str, params: Mapping[str, Any], *, translate: Callable[[str], str] = gettext) -> str:
-    """A stored message in the reader's language: ``translate(template) % params``, nested messages
-    (``{"template", "params"}`` values) rendered first. ``translate=str`` gives the English text.
-    A translation whose placeholders do not fit falls back to the English template."""
-    values = {name: message_text(value["template"], value.get("params", {}), translate=translate)
-              if isinstance(value, dict) else value for name, value in params.items()}
-    try:
-        return translate(template) % values
-    except (KeyError, TypeError, ValueError):
-        return template % values
-
-
-def problem_message(problem: str) -> dict[str, Any]:
-    """The stored message of ``problem``; a plain string (an older caller's) is its own template."""
-    if isinstance(problem, Problem):
-        return problem.as_message()
-    return {"template": "%(text)s", "params": {"text": str(problem)}}
 
 
 # The first event of every bill names its parties and terms; the check compares them with the bill's row.

@@ -22,8 +22,9 @@ from django.core.cache import cache
 from django.utils.translation import gettext, gettext_noop
 
 from bills.disclosure import Disclosure, Profile
-from bills.events import FORMAT_V1, FORMAT_V2, Problem, bill_chain_verify, event_format, fields_of_event
+from bills.events import FORMAT_V1, FORMAT_V2, bill_chain_verify, event_format, fields_of_event
 from bills.models import Bill, BillEvent
+from bills.problems import Problem
 from chain_adapter.client import ChainClient
 from chain_adapter.errors import ChainError
 from chain_adapter.hashing import ZERO_HASH, record_key

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bills.events import message_text
+from bills.problems import message_text
 
 
 class Rule(models.TextChoices):
@@ -156,7 +156,7 @@ class ReconciliationRun(models.Model):
 
     ``details`` lists the bills that differ: ``[{"bill": "<uuid>", "number": "...", "problems": ["..."]}]``
     (English, as the API gives it), and ``detail_messages`` the same problems as the messages they were made
-    of (``bills.events.Problem``), one list per entry of ``details``: ``[[{"template": "...", "params": {...}}]]``
+    of (``bills.problems.Problem``), one list per entry of ``details``: ``[[{"template": "...", "params": {...}}]]``
     (empty for runs stored before it);
     ``error`` says why a run stopped early (the node unreachable...), with ``finished_at`` still set."""
 

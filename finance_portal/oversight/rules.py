@@ -21,7 +21,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from bills.events import message_text, problem_message
+from bills.problems import message_text, problem_message
 from finance_portal.oversight.models import Rule, Severity
 
 

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from bills import services as bill_services
-from bills.events import problem_message
 from bills.models import Bill
+from bills.problems import problem_message
 from bills.selectors import parse_bill_id
 from bills.verification import reconcile
 from chain_adapter.errors import ChainError

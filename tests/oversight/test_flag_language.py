@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 
 from bills import services
-from bills.events import message_text
+from bills.problems import message_text
 from finance_portal.bootstrap import compile_messages
 from finance_portal.oversight.dashboard_views import run_status
 from finance_portal.oversight.models import OversightFlag, ReconciliationRun, Rule
