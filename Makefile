@@ -48,7 +48,7 @@ run: migrate
 	$(PY) manage.py runstack
 
 test: bootstrap browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 
 bench: bootstrap
 	$(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench $(PYTEST_ARGS)

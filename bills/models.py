@@ -132,6 +132,11 @@ class Bill(models.Model):
             models.Index(fields=["state", "maturity_date"], name="bill_state_maturity"),
             models.Index(fields=["maturity_date"], name="bill_maturity"),
             models.Index(fields=["-created_at", "id"], name="bill_created"),
+            # The work queues: one party's bills in one state, newest first (a dashboard reads 5 of them; without
+            # these the planner walked bill_created backwards through every bill when the party had none).
+            models.Index(fields=["creditor", "state", "-created_at", "id"], name="bill_creditor_state"),
+            models.Index(fields=["debtor", "state", "-created_at", "id"], name="bill_debtor_state"),
+            models.Index(fields=["holder", "state", "-created_at", "id"], name="bill_holder_state"),
         ]
         constraints = [
             models.CheckConstraint(name="bill_face_positive", condition=Q(face__gt=0)),

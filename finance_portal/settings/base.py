@@ -48,7 +48,7 @@ ANCHOR_EXTRA_PRIVATE_KEYS: list[str]
 ANVIL_STATE_FILE: str
 CELERY_TASK_DEFAULT_QUEUE: str
 ANCHOR_BATCH_SIZE: int
-ANCHOR_MAX_WAIT_SECONDS: int
+ANCHOR_MAX_WAIT_SECONDS: float
 ANCHOR_CONFIRMATIONS: int
 ANCHOR_MAX_IN_FLIGHT: int
 ANCHOR_FEE_BUMP_AFTER_SECONDS: int
@@ -155,7 +155,10 @@ def build(dev: bool) -> dict[str, object]:
     s["ANVIL_STATE_FILE"] = env_str("ANVIL_STATE_FILE", default=str(BASE_DIR / ".run" / "anvil" / "state.json"))
     s["CELERY_TASK_DEFAULT_QUEUE"] = env_str("CELERY_QUEUE", default="finance_portal")
     s["ANCHOR_BATCH_SIZE"] = env_int("ANCHOR_BATCH_SIZE", default=50, minimum=1)
-    s["ANCHOR_MAX_WAIT_SECONDS"] = env_int("ANCHOR_MAX_WAIT_SECONDS", default=2, minimum=0)
+    max_wait = env_decimal("ANCHOR_MAX_WAIT_SECONDS", default="2")  # fractions allowed: 0.5
+    if not (max_wait.is_finite() and 0 <= max_wait <= 3600):
+        raise SettingError(f"ANCHOR_MAX_WAIT_SECONDS={max_wait} must be between 0 and 3600 seconds.")
+    s["ANCHOR_MAX_WAIT_SECONDS"] = float(max_wait)
     s["ANCHOR_CONFIRMATIONS"] = env_int("ANCHOR_CONFIRMATIONS", default=1, minimum=1)
     s["ANCHOR_MAX_IN_FLIGHT"] = env_int("ANCHOR_MAX_IN_FLIGHT", default=8, minimum=1)
     s["ANCHOR_FEE_BUMP_AFTER_SECONDS"] = env_int("ANCHOR_FEE_BUMP_AFTER_SECONDS", default=60, minimum=1)

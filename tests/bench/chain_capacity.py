@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 
 from chain_adapter.devnet import DEV_ACCOUNTS, Anvil
@@ -117,6 +117,8 @@ def _reset(senders: int = 1) -> None:
     ``senders`` anchor senders registered (Anvil's next development accounts, as development settings use)."""
     AnchorRecord.objects.all().delete()
     AnchorTransaction.objects.all().delete()
+    with connection.cursor() as cursor:  # every run starts from clean tables, not from the last run's dead rows
+        cursor.execute(f"VACUUM ANALYZE {AnchorRecord._meta.db_table}, {AnchorTransaction._meta.db_table}")
     settings.ANCHOR_EXTRA_PRIVATE_KEYS = [key for _address, key in DEV_ACCOUNTS[1:senders]]
     try:
         contract_deploy(force_new=True)

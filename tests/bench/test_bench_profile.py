@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.bench, pytest.mark.chain, pytest.mark.worker, pytest.m
               pytest.mark.skipif(not os.environ.get("BENCH_PROFILE"), reason="opt-in: BENCH_PROFILE=1")]
 
 KEYS = int(os.environ.get("BENCH_PROFILE_KEYS", "4000"))  # × 5 events
-STEPS = ("Broadcaster.run", "Broadcaster._send_next_batch", "Broadcaster._plan", "Tracker.advance",
+STEPS = ("Broadcaster.run", "Broadcaster._send_next_batch", "plan_pending", "Tracker.advance",
          "Tracker.on_receipt")
 
 

@@ -16,7 +16,8 @@ import psutil
 import pytest
 from django.conf import settings
 
-from chain_adapter.devnet import chain_id_at, free_port
+from chain_adapter.devnet import DEV_ACCOUNTS, chain_id_at, free_port
+from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from tests.conftest import ROOT, _test_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -66,6 +67,14 @@ def test_runstack_serves_the_login_and_stops_everything_on_sigint(tmp_path: Path
         assert "anvil" in names and "celery" in names and " worker" in names and " beat" in names and "gunicorn" in names
         assert _login(base, "financier", "demo12345") == f"{base}/home/financier/"
         assert _login(base, "buyer", "demo12345") == f"{base}/home/core_enterprise/"
+
+        # make run anchors with two keys (MAKE_RUN_ANCHORING): the demo's history is anchored by both senders.
+        deadline = time.monotonic() + 90
+        while AnchorRecord.objects.exclude(status=AnchorStatus.CONFIRMED).exists() or not AnchorRecord.objects.exists():
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.5)
+        senders = set(AnchorTransaction.objects.values_list("sender", flat=True))
+        assert senders == {DEV_ACCOUNTS[0][0], DEV_ACCOUNTS[1][0]}, senders
 
         # A crashed worker is started again with backoff; the web keeps serving meanwhile.
         worker = next(c for c in children if " worker" in " ".join(c.cmdline()) and c.ppid() == proc.pid)

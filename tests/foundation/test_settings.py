@@ -69,6 +69,9 @@ def test_production_refuses_to_start_without_a_required_variable(variable):
         ("DEBUG", "perhaps"),
         ("ANCHOR_PRIVATE_KEY", "0x1234"),
         ("ANCHOR_BATCH_SIZE", "0"),
+        ("ANCHOR_MAX_WAIT_SECONDS", "-1"),
+        ("ANCHOR_MAX_WAIT_SECONDS", "NaN"),
+        ("ANCHOR_MAX_WAIT_SECONDS", "soon"),
     ],
 )
 def test_malformed_values_stop_start_up_naming_the_variable(variable, value):
