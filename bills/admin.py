@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from bills import rules, selectors, services
 from bills.events import bill_chain_verify
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase
+from finance_portal.admin_read_only import ReadOnlyAdmin
 from finance_portal.errors import DomainError
 from finance_portal.users import signed_in_user
 
@@ -103,7 +104,7 @@ ADMIN_ACTIONS = [_admin_action(r) for r in rules.TRANSITIONS if r.party in (rule
 
 
 @admin.register(Bill)
-class BillAdmin(admin.ModelAdmin):
+class BillAdmin(ReadOnlyAdmin):
     list_display = ["number", "state", "face", "currency", "debtor", "holder", "maturity_date", "created_at"]
     list_filter = ["state", "currency", "maturity_date", ("debtor", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["number", "reference", "creditor__legal_name", "creditor__credit_code", "debtor__legal_name",
@@ -120,15 +121,6 @@ class BillAdmin(admin.ModelAdmin):
                        "created_at", "updated_at")
     fields = readonly_fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
     @admin.display(description=_("bill key (on chain)"))
     def bill_key_display(self, bill: Bill) -> str:
         return bill.bill_key
@@ -143,7 +135,7 @@ class BillAdmin(admin.ModelAdmin):
 
 
 @admin.register(BillEvent)
-class BillEventAdmin(admin.ModelAdmin):
+class BillEventAdmin(ReadOnlyAdmin):
     """Events on their own, to find one by hash (reconciliation). Read-only."""
 
     list_display = ["bill", "seq", "type", "from_state", "to_state", "actor", "occurred_at", "hash"]
@@ -154,12 +146,3 @@ class BillEventAdmin(admin.ModelAdmin):
     readonly_fields = ("bill", "seq", "type", "from_state", "to_state", "actor", "actor_user", "occurred_at",
                        "amounts", "details", "prev_hash", "hash", "canonical", "anchor")
     fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

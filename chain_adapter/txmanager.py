@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -148,12 +148,9 @@ def run_lanes(*, budget_seconds: float | None = None) -> RunReport:
 
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="anchor-lane") as pool:
         futures = [pool.submit(one, lane) for lane in range(lanes)]
-        wait(futures)
     total = RunReport(acquired=False)
     for future in futures:
-        if future.exception() is not None:
-            raise future.exception()  # type: ignore[misc]
-        total.merge(future.result())
+        total.merge(future.result())  # re-raises the first lane's error
     return total
 
 

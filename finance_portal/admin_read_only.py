@@ -1,5 +1,6 @@
-"""The admin of records nobody edits by hand (anchors, flags, import jobs): listed and shown, never added, changed
-or deleted in the admin; changes go through the services and their admin actions."""
+"""The admin of records nobody edits by hand (bills and their events, anchors, oversight flags, import jobs, the
+audit logs): listed and shown, never added, changed or deleted in the admin; changes go through the services
+and their admin actions."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from finance_portal.admin_read_only import ReadOnlyAdmin
 from finance_portal.organizations.models import KycStatus, Membership, Organization, OrganizationAuditLog
 from finance_portal.organizations.services import organization_create, organization_set_kyc
 from finance_portal.users import signed_in_user
@@ -70,17 +71,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrganizationAuditLog)
-class OrganizationAuditLogAdmin(admin.ModelAdmin):
+class OrganizationAuditLogAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "organization", "action", "actor")
     list_filter = ("action",)
     search_fields = ("organization__legal_name", "action")
     readonly_fields = ("organization", "actor", "action", "detail", "created_at")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
