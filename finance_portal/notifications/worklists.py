@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +28,18 @@ from chain_adapter.models import AnchorTransaction, TxStatus
 from chain_adapter.selectors import anchoring_backlog
 from finance_portal.ledger.models import Account, AccountKind
 from finance_portal.ledger.selectors import with_balances
+from finance_portal.notifications.worklist_rows import (
+    ROWS,
+    BillQueue,
+    Dashboard,
+    Figure,
+    Queue,
+    Row,
+    bill_rows,
+    bill_url,
+    bills_url,
+    counted,
+)
 from finance_portal.organizations.models import KycStatus, Organization
 from finance_portal.oversight.models import (
     FreezeRequest,
@@ -42,66 +53,10 @@ from finance_portal.users import User
 from invoices.models import Invoice, InvoiceStatus
 from sme_credit.models import CreditLimit, IssuingLimit
 
-ROWS = 5  # rows shown per queue
 SOON, LATER = 7, 30  # "falls due within" windows, in days
 # States in which a bill is still to be paid and may still move before its maturity.
 OWED_STATES = (BillState.ACCEPTED, BillState.LISTED, BillState.FINANCED, BillState.PENDING_RECEIPT)
 HELD_STATES = (BillState.ACCEPTED, BillState.LISTED, BillState.FINANCED)
-
-
-@dataclass(frozen=True)
-class Row:
-    label: str  # the bill number (or organization, transaction)
-    url: str
-    party: str = ""  # the counterparty's name
-    amount: Decimal | None = None
-    currency: str = ""
-    day: dt.date | None = None  # a calendar date (maturity)
-    moment: dt.datetime | None = None  # an instant (requested, expires)
-    note: str = ""
-    alert: bool = False
-
-
-@dataclass(frozen=True)
-class Queue:
-    key: str
-    title: str
-    count: int
-    see_all: str
-    rows: list[Row] = field(default_factory=list)
-    totals: list[tuple[Decimal, str]] = field(default_factory=list)  # (amount, currency), per currency
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Figure:
-    key: str
-    title: str
-    amounts: list[tuple[Decimal, str]] = field(default_factory=list)  # money figures, per currency
-    text: str = ""  # or a plain figure
-    url: str = ""
-    note: str = ""
-    alert: bool = False
-
-
-@dataclass
-class Dashboard:
-    queues: list[Queue] = field(default_factory=list)
-    figures: list[Figure] = field(default_factory=list)
-
-
-def _bill_url(bill_id: Any) -> str:
-    return reverse("bills:detail", args=[bill_id])
-
-
-def _bills_url(state: str = "") -> str:
-    return reverse("bills:list") + (f"?state={state}" if state else "")
-
-
-def _bill_rows(qs: QuerySet[Bill], party: str, *, order: Iterable[str] = ("maturity_date", "id")) -> list[Row]:
-    rows = qs.select_related("creditor", "debtor", "holder", "pending_holder").order_by(*order)[:ROWS]
-    return [Row(label=b.number, url=_bill_url(b.pk), party=getattr(b, party).display_name if getattr(b, party) else "",
-                amount=b.face, currency=b.currency, day=b.maturity_date) for b in rows]
 
 
 def _windows(today: dt.date) -> tuple[Q, Q]:
@@ -132,14 +87,32 @@ def _cash(org: Organization) -> Figure:
 
 
 def _due_queues(base: QuerySet[Bill], counts: dict[str, int], totals: dict[str, list[tuple[Decimal, str]]],
-                today: dt.date, party: str, see_all: str, *, owed: bool) -> list[Queue]:
-    soon, later = _windows(today)
+                today: dt.date, party: str, see_all: str, *, owed: bool,
+                rows: dict[str, list[Row]] | None = None) -> list[Queue]:
+    """The two "falls due" queues. Their rows come from one list: the bills due within 7 days are the first
+    of those due within 30 in maturity order, so the 7-day rows are the 30-day rows up to day 7. ``rows`` is
+    what ``bill_rows`` read for the ``due30`` key of ``_due30(base, ...)``; read here when not given."""
+    if rows is None:
+        rows = bill_rows(_due30(base, counts, today, party))
+    later_rows = rows.get("due30", [])
+    soon_end = today + dt.timedelta(days=SOON)
+    soon_rows = [r for r in later_rows if r.day is not None and r.day <= soon_end]
     title7 = _("You owe, due within 7 days") if owed else _("You hold, due within 7 days")
     title30 = _("You owe, due within 30 days") if owed else _("You hold, due within 30 days")
     return [
-        Queue("due7", title7, counts["n_due7"], see_all, _bill_rows(base.filter(soon), party), totals["t_due7"]),
-        Queue("due30", title30, counts["n_due30"], see_all, _bill_rows(base.filter(later), party), totals["t_due30"]),
+        Queue("due7", title7, counts["n_due7"], see_all, soon_rows, totals["t_due7"]),
+        Queue("due30", title30, counts["n_due30"], see_all, later_rows, totals["t_due30"]),
     ]
+
+
+def _due30(base: QuerySet[Bill], counts: dict[str, int], today: dt.date, party: str) -> list[BillQueue]:
+    """The rows to read for the 30-day queue (none when its count says it is empty)."""
+    return [BillQueue("due30", base.filter(_windows(today)[1]), party)] if counts["n_due30"] else []
+
+
+def _queued(counts: dict[str, int], *queues: tuple[str, BillQueue]) -> list[BillQueue]:
+    """The queues whose count (``counts[name]``) says they have rows: an empty queue is not read."""
+    return [queue for name, queue in queues if counts[name]]
 
 
 def supplier_dashboard(org: Organization, today: dt.date) -> Dashboard:
@@ -157,26 +130,35 @@ def supplier_dashboard(org: Organization, today: dt.date) -> Dashboard:
     now = clock.now()
     offers = BillOffer.objects.filter(bill__holder=org, holder_seq=F("bill__holder_seq"), status=OfferStatus.OPEN,
                                       bill__state=BillState.LISTED, expires_at__gt=now)
-    offer_rows = [Row(label=o.bill.number, url=_bill_url(o.bill_id), party=o.financier.display_name, amount=o.bill.face,
+    offer_list, n_offers = counted(offers.select_related("bill", "financier"), ("expires_at", "id"))
+    offer_rows = [Row(label=o.bill.number, url=bill_url(o.bill_id), party=o.financier.display_name, amount=o.bill.face,
                       currency=o.bill.currency, moment=o.expires_at, note=_("rate %(rate)s") % {"rate": percent(o.rate)})
-                  for o in offers.select_related("bill", "financier").order_by("expires_at", "id")[:ROWS]]
+                  for o in offer_list]
     disputed = Invoice.objects.filter(seller=org, status=InvoiceStatus.DISPUTED)
+    invoice_list, n_disputed = counted(disputed.select_related("buyer"), ("-issue_date", "id"))
     invoice_rows = [Row(label=i.invoice_number, url=reverse("invoices:detail", args=[i.pk]), party=i.buyer.display_name,
-                        amount=i.total_amount, currency=i.currency, day=i.issue_date)
-                    for i in disputed.select_related("buyer").order_by("-issue_date", "id")[:ROWS]]
+                        amount=i.total_amount, currency=i.currency, day=i.issue_date) for i in invoice_list]
     held_qs = Bill.objects.filter(held)
+    rows = bill_rows([
+        *_queued(counts,
+                 ("n_drafts", BillQueue("drafts", Bill.objects.filter(creditor=org, state=BillState.DRAFT), "debtor",
+                                        order=("-created_at", "id"))),
+                 ("n_submitted", BillQueue("submitted", Bill.objects.filter(creditor=org, state=BillState.SUBMITTED),
+                                           "debtor")),
+                 ("n_receipt", BillQueue("receipt", Bill.objects.filter(pending_holder=org,
+                                                                        state=BillState.PENDING_RECEIPT), "holder"))),
+        *_due30(held_qs, counts, today, "debtor"),
+    ])
     return Dashboard(
         queues=[
-            Queue("drafts", _("Drafts to submit"), counts["n_drafts"], _bills_url(BillState.DRAFT),
-                  _bill_rows(Bill.objects.filter(creditor=org, state=BillState.DRAFT), "debtor", order=("-created_at", "id"))),
+            Queue("drafts", _("Drafts to submit"), counts["n_drafts"], bills_url(BillState.DRAFT), rows.get("drafts", [])),
             Queue("submitted", _("Waiting for the buyer's acceptance"), counts["n_submitted"],
-                  _bills_url(BillState.SUBMITTED),
-                  _bill_rows(Bill.objects.filter(creditor=org, state=BillState.SUBMITTED), "debtor")),
-            Queue("receipt", _("Waiting for your signature"), counts["n_receipt"], _bills_url(BillState.PENDING_RECEIPT),
-                  _bill_rows(Bill.objects.filter(pending_holder=org, state=BillState.PENDING_RECEIPT), "holder")),
-            Queue("offers", _("Offers on your listed bills"), offers.count(), _bills_url(BillState.LISTED), offer_rows),
-            *_due_queues(held_qs, counts, totals, today, "debtor", _bills_url(), owed=False),
-            Queue("disputed", _("Invoices disputed by the buyer"), disputed.count(),
+                  bills_url(BillState.SUBMITTED), rows.get("submitted", [])),
+            Queue("receipt", _("Waiting for your signature"), counts["n_receipt"], bills_url(BillState.PENDING_RECEIPT),
+                  rows.get("receipt", [])),
+            Queue("offers", _("Offers on your listed bills"), n_offers, bills_url(BillState.LISTED), offer_rows),
+            *_due_queues(held_qs, counts, totals, today, "debtor", bills_url(), owed=False, rows=rows),
+            Queue("disputed", _("Invoices disputed by the buyer"), n_disputed,
                   reverse("invoices:list") + f"?status={InvoiceStatus.DISPUTED}", invoice_rows),
         ],
         figures=[_cash(org)],
@@ -196,20 +178,27 @@ def core_enterprise_dashboard(org: Organization, today: dt.date) -> Dashboard:
     )
     early = EarlySettlementRequest.objects.filter(requested_by=org, settled_at__isnull=True,
                                                   holder_seq=F("bill__holder_seq"), bill__state__in=HELD_STATES)
-    early_rows = [Row(label=r.bill.number, url=_bill_url(r.bill_id), party=r.bill.holder.display_name, amount=r.bill.face,
-                      currency=r.bill.currency, moment=r.requested_at)
-                  for r in early.select_related("bill", "bill__holder").order_by("requested_at", "id")[:ROWS]]
+    early_list, n_early = counted(early.select_related("bill", "bill__holder"), ("requested_at", "id"))
+    early_rows = [Row(label=r.bill.number, url=bill_url(r.bill_id), party=r.bill.holder.display_name, amount=r.bill.face,
+                      currency=r.bill.currency, moment=r.requested_at) for r in early_list]
+    owed_qs = Bill.objects.filter(debtor=org).filter(owed)
+    rows = bill_rows([
+        *_queued(counts,
+                 ("n_accept", BillQueue("accept", Bill.objects.filter(debtor=org, state=BillState.SUBMITTED),
+                                        "creditor")),
+                 ("n_issued", BillQueue("issued", Bill.objects.filter(debtor=org, holder=org,
+                                                                      state=BillState.PENDING_RECEIPT),
+                                        "pending_holder"))),
+        *_due30(owed_qs, counts, today, "holder"),
+    ])
     return Dashboard(
         queues=[
-            Queue("accept", _("Waiting for your acceptance"), counts["n_accept"], _bills_url(BillState.SUBMITTED),
-                  _bill_rows(Bill.objects.filter(debtor=org, state=BillState.SUBMITTED), "creditor")),
+            Queue("accept", _("Waiting for your acceptance"), counts["n_accept"], bills_url(BillState.SUBMITTED),
+                  rows.get("accept", [])),
             Queue("issued", _("Issued, waiting for the supplier's signature"), counts["n_issued"],
-                  _bills_url(BillState.PENDING_RECEIPT),
-                  _bill_rows(Bill.objects.filter(debtor=org, holder=org, state=BillState.PENDING_RECEIPT),
-                             "pending_holder")),
-            Queue("early", _("Early settlement asked, waiting for the holder"), early.count(), _bills_url(), early_rows),
-            *_due_queues(Bill.objects.filter(debtor=org).filter(owed), counts, totals, today, "holder", _bills_url(),
-                         owed=True),
+                  bills_url(BillState.PENDING_RECEIPT), rows.get("issued", [])),
+            Queue("early", _("Early settlement asked, waiting for the holder"), n_early, bills_url(), early_rows),
+            *_due_queues(owed_qs, counts, totals, today, "holder", bills_url(), owed=True, rows=rows),
         ],
         figures=[_cash(org), _issuing_headroom(org, dict((c, a) for a, c in totals["t_owed"]))],
     )
@@ -239,14 +228,14 @@ def financier_dashboard(org: Organization, today: dt.date) -> Dashboard:
     # An offer on a bill that is not on sale now (frozen, say) cannot be accepted: not a live offer for the queue.
     offers = BillOffer.objects.filter(financier=org, status=OfferStatus.OPEN, bill__state=BillState.LISTED,
                                       expires_at__gt=now)
+    offer_list, n_offers = counted(offers.select_related("bill", "bill__debtor"), ("expires_at", "id"))
     offer_rows = [Row(label=o.bill.number, url=reverse("bills:listing", args=[o.bill_id]), party=o.bill.debtor.display_name,
                       amount=o.bill.face, currency=o.bill.currency, moment=o.expires_at,
-                      note=_("rate %(rate)s") % {"rate": percent(o.rate)})
-                  for o in offers.select_related("bill", "bill__debtor").order_by("expires_at", "id")[:ROWS]]
+                      note=_("rate %(rate)s") % {"rate": percent(o.rate)}) for o in offer_list]
     market = Bill.objects.filter(state=BillState.LISTED, maturity_date__gt=today).exclude(holder=org).count()
     return Dashboard(
         queues=[
-            Queue("offers", _("Your open offers"), offers.count(), reverse("bills:marketplace"), offer_rows),
+            Queue("offers", _("Your open offers"), n_offers, reverse("bills:marketplace"), offer_rows),
             *_due_queues(Bill.objects.filter(held), counts, totals, today, "debtor", reverse("portfolio:portfolio"),
                          owed=False),
             _exposure(org),
@@ -291,7 +280,7 @@ def regulator_dashboard(org: Organization | None, today: dt.date) -> Dashboard:
 
 def _freeze_queue(see_all: str) -> Queue:
     open_requests = FreezeRequest.objects.filter(status=FreezeStatus.OPEN)
-    rows = [Row(label=r.bill.number, url=_bill_url(r.bill_id), party=r.organization.display_name, amount=r.bill.face,
+    rows = [Row(label=r.bill.number, url=bill_url(r.bill_id), party=r.organization.display_name, amount=r.bill.face,
                 currency=r.bill.currency, moment=r.requested_at)
             for r in open_requests.select_related("bill", "organization").order_by("requested_at", "id")[:ROWS]]
     return Queue("freeze", _("Freeze requests to decide"), open_requests.count(), see_all, rows)
