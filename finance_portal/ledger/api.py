@@ -212,6 +212,16 @@ class AccountListView(APIView):
         return Response(AccountSerializer(accounts, many=True).data)
 
 
+class _StatementPagination(PageNumberPagination):
+    """Pages of a statement whose number of lines is known (``Statement.count``): no COUNT query."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def django_paginator_class(self, object_list: Any, per_page: int) -> selectors.CountedPaginator:  # type: ignore[override]
+        return selectors.CountedPaginator(object_list, per_page, count=self.count)
+
+
 class AccountStatementView(APIView):
     content_negotiation_class = FormatAsQueryParameter
 
@@ -246,10 +256,10 @@ class AccountStatementView(APIView):
             response = StreamingHttpResponse(_csv_rows(statement), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
-        paginator = PageNumberPagination()
+        paginator = _StatementPagination(statement.count)
         page = paginator.paginate_queryset(statement.lines, request, view=self) or []
         current = {"id": account.pk, "kind": account.kind, "currency": account.currency,
-                   "balance": selectors.account_balance(account)}
+                   "balance": statement.balance_now}
         return Response({
             "account": AccountSerializer(current).data,
             "date_from": date_from,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
@@ -113,6 +115,16 @@ class Statement:
     opening_balance: Decimal
     closing_balance: Decimal
     lines: QuerySet[Posting]  # each with .balance (running, after the line) and .entry
+    count: int = 0  # how many lines
+    balance_now: Decimal = ZERO  # the account's balance now, whatever the period
+
+
+class CountedPaginator(Paginator):  # type: ignore[type-arg]
+    """A paginator told its count (``Statement.count``) instead of asking the database for it."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.__dict__["count"] = count  # ``Paginator.count`` is a cached property: this is its cached value
 
 
 def _day_start(day: dt.date, tz: dt.tzinfo = dt.UTC) -> dt.datetime:
@@ -123,23 +135,28 @@ def account_statement(*, account: Account, date_from: dt.date | None = None,
                       date_to: dt.date | None = None, tz: dt.tzinfo = dt.UTC) -> Statement:
     """The account's postings between two dates (both inclusive, days in ``tz``: UTC unless the caller names
     another zone, as the portal does with the platform's), oldest first, each with the running balance after
-    it; the opening balance is everything before ``date_from``."""
+    it; the opening balance is everything before ``date_from``. The opening, the period's total and its number
+    of lines, and the balance now come from one aggregate over the account's postings (a filter each)."""
     postings = Posting.objects.filter(account=account)
-    before = postings.filter(entry__created_at__lt=_day_start(date_from, tz)) if date_from else postings.none()
-    opening = before.aggregate(total=Sum("amount"))["total"] or ZERO
-    lines = postings
+    period = Q()
     if date_from:
-        lines = lines.filter(entry__created_at__gte=_day_start(date_from, tz))
+        period &= Q(entry__created_at__gte=_day_start(date_from, tz))
     if date_to:
-        lines = lines.filter(entry__created_at__lt=_day_start(date_to + dt.timedelta(days=1), tz))
-    closing = opening + (lines.aggregate(total=Sum("amount"))["total"] or ZERO)
+        period &= Q(entry__created_at__lt=_day_start(date_to + dt.timedelta(days=1), tz))
+    sums = {"in_period": Sum("amount", filter=period or None, default=ZERO), "count": Count("pk", filter=period or None),
+            "now": Sum("amount", default=ZERO)}
+    if date_from:
+        sums["opening"] = Sum("amount", filter=Q(entry__created_at__lt=_day_start(date_from, tz)), default=ZERO)
+    figures = postings.aggregate(**sums)
+    opening = figures.get("opening", ZERO)
     order = [F("entry__created_at").asc(), F("entry_id").asc()]
     lines = (
-        lines.select_related("entry")
+        postings.filter(period).select_related("entry")
         .annotate(balance=Window(Sum("amount"), order_by=order, output_field=_MONEY) + Value(opening, _MONEY))
         .order_by(*order)
     )
-    return Statement(account, date_from, date_to, opening, closing, lines)
+    return Statement(account, date_from, date_to, opening, opening + figures["in_period"], lines,
+                     count=figures["count"], balance_now=figures["now"])
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -127,12 +127,12 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse | Streaming
         response = StreamingHttpResponse(_csv_rows(statement, zone, str(zone)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-    paginator = Paginator(statement.lines, STATEMENT_PAGE_SIZE)
+    paginator = selectors.CountedPaginator(statement.lines, STATEMENT_PAGE_SIZE, count=statement.count)
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
     for line in page:
         words = ENTRY_WORDS.get(line.entry.kind, (line.entry.kind, line.entry.kind))
         line.words = str(words[0] if line.amount > 0 else words[1])  # type: ignore[attr-defined]
     query = "&".join(f"{k}={v}" for k, v in (("from", date_from), ("to", date_to)) if v)
     context.update({"statement": statement, "page": page, "query": query,
-                    "balance_now": selectors.account_balance(account)})
+                    "balance_now": statement.balance_now})
     return render(request, "ledger/statement.html", context)
