@@ -4,13 +4,13 @@
 organization, before the view runs, except on the routes named in ``REGULATOR_WRITES`` (acknowledging a flag,
 requesting a freeze, signing in and out, obtaining an API token, switching the language). Views keep their own checks: this is the
 floor under them, so an endpoint added tomorrow is closed to regulators without anyone remembering it
-(``tests/oversight/test_regulator_read_only.py`` walks the URL conf to prove it). It also opens the request's
-``membership_cache`` (``organizations.selectors``): the view reads the viewer's membership once, however many
-selectors ask.
+(``tests/oversight/test_regulator_read_only.py`` walks the URL conf to prove it).
 
 The API is also reached with ``Authorization: Token …``, which DRF resolves inside the view; the middleware
 resolves such a token itself for unsafe methods, so both ways in are covered. An unknown token is left to DRF
-(401). API paths get the project's JSON error shape; pages get the 403 page.
+(401). API paths get the project's JSON error shape; pages get the 403 page. ``token_user`` looks the token up
+once per request; ``finance_portal.portal.authentication.TokenAuthentication`` (DRF's, in the API settings)
+reuses that lookup instead of a second query.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
-from finance_portal.organizations.selectors import membership_cache, membership_of
+from finance_portal.organizations.selectors import membership_of
 from finance_portal.users import Viewer
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,6 +41,9 @@ REGULATOR_WRITES = frozenset({
 MESSAGE = "Regulators have read-only access: acknowledging a flag and requesting a freeze are the only writes."
 
 
+TOKEN_MEMO = "_portal_token_lookup"  # (key, Token or None): the request's one token lookup
+
+
 def token_user(request: HttpRequest) -> Viewer | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, key = header.partition(" ")
@@ -48,7 +51,13 @@ def token_user(request: HttpRequest) -> Viewer | None:
         return None
     from rest_framework.authtoken.models import Token
 
-    token = Token.objects.select_related("user").filter(key=key.strip()[:40]).first()
+    key = key.strip()[:40]
+    memo = getattr(request, TOKEN_MEMO, None)
+    if memo is not None and memo[0] == key:
+        token = memo[1]
+    else:
+        token = Token.objects.select_related("user").filter(key=key).first()
+        setattr(request, TOKEN_MEMO, (key, token))
     return token.user if token is not None and token.user.is_active else None
 
 
@@ -71,10 +80,6 @@ class RegulatorReadOnlyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with membership_cache():  # the viewer's membership is read once for the whole request
-            return self._answer(request)
-
-    def _answer(self, request: HttpRequest) -> HttpResponse:
         if request.method in UNSAFE_METHODS:
             user: Viewer | None = getattr(request, "user", AnonymousUser())
             if user is None or not user.is_authenticated:

@@ -300,10 +300,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "finance_portal.portal.sessions.SlidingSessionMiddleware",  # after it: renews the session once a minute
     "django.middleware.locale.LocaleMiddleware",  # the language: the switcher's cookie, else Accept-Language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Outside the audit log and every check below: the viewer's membership is read once per request.
+    "finance_portal.organizations.middleware.MembershipCacheMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -314,9 +317,10 @@ MIDDLEWARE = [
     "finance_portal.portal.second_factor.MoneySecondFactorMiddleware",
 ]
 
-# Sessions slide: every request renews them, so SESSION_COOKIE_AGE (build(), SESSION_IDLE_MINUTES) is the idle
-# time after which the user signs in again.
-SESSION_SAVE_EVERY_REQUEST = True
+# Sessions slide: a request renews them (at most once a minute, finance_portal/portal/sessions.py), so
+# SESSION_COOKIE_AGE (build(), SESSION_IDLE_MINUTES) is the idle time after which the user signs in again.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_RENEW_SECONDS = 60
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

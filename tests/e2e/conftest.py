@@ -55,7 +55,7 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
 
 def sign_out(page) -> None:  # type: ignore[no-untyped-def]
     """Forget the signed-in user: leave the page first (its htmx polling and late answers would set the session
-    cookie again, SESSION_SAVE_EVERY_REQUEST renewing it), then clear the cookies."""
+    cookie again when the sliding session is renewed), then clear the cookies."""
     page.goto("about:blank")
     page.context.clear_cookies()
 

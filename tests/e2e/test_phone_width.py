@@ -110,7 +110,7 @@ def test_every_role_walks_its_pages_at_390_px_without_sideways_scroll(phone, bil
                 path = f"/oversight/data/{next(iter(DATASETS))}/"
             response = phone.goto(path)
             # networkidle: pages with charts fetch their data after load, and a late answer renews the session
-            # cookie (SESSION_SAVE_EVERY_REQUEST) after the next role's clear_cookies otherwise.
+            # cookie (the sliding session's renewal) after the next role's clear_cookies otherwise.
             phone.wait_for_load_state("networkidle")
             walked += 1
             status = response.status if response else 0
