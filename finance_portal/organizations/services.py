@@ -132,18 +132,25 @@ def member_create(
     return membership
 
 
+NO_MEMBERSHIP = "Your account does not belong to an organization on the platform."
+
+
 def require_membership(user: AbstractBaseUser) -> Membership:
     """The user's membership, or ``NoMembership``."""
     membership = getattr(user, "membership", None) if user.is_authenticated else None
     if membership is None:
-        raise NoMembership("Your account does not belong to an organization on the platform.")
+        raise NoMembership(NO_MEMBERSHIP)
     return membership
 
 
 def require_acting_organization(user: AbstractBaseUser) -> Organization:
     """The user's organization if it may act (KYC approved); raises otherwise. Checked in every write."""
-    # Read the organization afresh: a suspension must take effect on the very next action.
-    org = Organization.objects.get(pk=require_membership(user).organization_id)
+    # Read the organization afresh: a suspension must take effect on the very next action. One query through
+    # the membership (not the membership, then the organization).
+    org = (Organization.objects.filter(memberships__user_id=user.pk).first()
+           if user.is_authenticated and user.pk is not None else None)
+    if org is None:
+        raise NoMembership(NO_MEMBERSHIP)
     if not org.can_act:
         raise KycNotApproved(
             f"{org.legal_name} cannot act on the platform while its KYC status is {org.get_kyc_status_display().lower()}."

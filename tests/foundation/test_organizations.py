@@ -157,3 +157,14 @@ def test_demo_data_is_idempotent(demo_orgs):
     assert before == after
     usernames = set(get_user_model().objects.values_list("username", flat=True))
     assert {"supplier", "supplier2", "buyer", "financier", "financier2", "regulator", "admin"} <= usernames
+
+
+def test_the_acting_organization_is_one_fresh_query_even_for_a_user_whose_membership_was_read(
+        django_assert_num_queries):
+    org = make_org(kyc_status=KycStatus.APPROVED)
+    m = member_create(organization=org, username="erin", password="s3cret-pass!")
+    user = get_user_model().objects.get(pk=m.user.pk)
+    assert user.membership.organization == org  # the membership and its organization are now cached on the user
+    Organization.objects.filter(pk=org.pk).update(kyc_status=KycStatus.SUSPENDED)
+    with django_assert_num_queries(1), pytest.raises(KycNotApproved):
+        require_acting_organization(user)  # the suspension shows: nothing cached on the user is trusted
