@@ -24,6 +24,8 @@ from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -83,6 +85,24 @@ class Cell:
     text: str
     css: str
     href: str
+
+    def __html__(self) -> str:
+        """The cell as a ``<td>``, escaped as the template would: a page of 50 rows draws hundreds of cells, and
+        this costs a fraction of the template's tags for each."""
+        css = f' class="{escape(self.css)}"' if self.css else ""
+        body = f'<a href="{escape(self.href)}">{escape(self.text)}</a>' if self.href else escape(self.text)
+        return f"<td{css}>{body}</td>"
+
+
+class CellRow(list[Cell]):
+    """A page's row: its cells, drawn as one string of ``<td>`` by ``{{ row }}`` (the template turns a value
+    that is not a string into one with ``str()`` before escaping: both give the safe HTML)."""
+
+    def __html__(self) -> SafeString:
+        return mark_safe("".join(cell.__html__() for cell in self))  # every part escaped by Cell
+
+    def __str__(self) -> str:
+        return self.__html__()
 
 
 def _follow(obj: Any, attr: str) -> Any:
@@ -227,9 +247,9 @@ class Dataset:
     def row(self, obj: Any, *, csv: bool = False) -> list[str]:
         return [text(c.value(obj)) for c in self.columns if csv or not c.csv_only]
 
-    def cells(self, obj: Any) -> list[Cell]:
+    def cells(self, obj: Any) -> CellRow:
         """The page's cells: text, a class (money right-aligned, dates unbroken) and a link where there is one."""
-        out = []
+        out = CellRow()
         for c in self.columns:
             if c.csv_only:
                 continue
