@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template import Engine
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -70,6 +74,34 @@ def money_overview(request: HttpRequest) -> HttpResponse:
         everything = selectors.accounts_overview().exclude(pk__in=own_ids)
         context["page"] = Paginator(everything, OVERVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "ledger/overview.html", context)
+
+
+def _line_drawer(currency: str) -> Callable[[Any], SafeString]:
+    """What draws a statement line as its ``<tr>``: the markup the template drew with a dozen tags a line, built
+    here in one string (a page has 100 lines). The filters are the portal's ``money`` library (as the template's
+    ``{% load money %}``), looked up by name: the ledger sits below the portal and does not import it."""
+    filters = Engine.get_default().template_libraries["money"].filters
+    when, money, money_abs = filters["when"], filters["money"], filters["money_abs"]
+
+    def draw(line: Any) -> SafeString:
+        entry = line.entry
+        desc: str = escape(line.words)
+        if entry.reference and entry.kind in BANK_KINDS:
+            desc += f" <code>{escape(entry.reference)}</code>"
+        if entry.memo:
+            desc += f'<br><span class="muted">{escape(entry.memo)}</span>'
+        money_in = escape(money(line.amount, currency)) if line.amount > 0 else ""
+        money_out = escape(money_abs(line.amount, currency)) if line.amount < 0 else ""
+        return mark_safe(  # every value escaped above
+            f'\n    <tr>\n      <td class="nowrap">{escape(when(entry.created_at))}</td>\n'
+            f"      <td>#{escape(localize(line.entry_id))}</td>\n"
+            f'      <td class="desc">{desc}</td>\n'
+            f'      <td class="num">{money_in}</td>\n'
+            f'      <td class="num">{money_out}</td>\n'
+            f'      <td class="num">{escape(money(line.balance, currency))}</td>\n'
+            "    </tr>")
+
+    return draw
 
 
 class _Echo:
@@ -129,9 +161,11 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse | Streaming
         return response
     paginator = selectors.CountedPaginator(statement.lines, STATEMENT_PAGE_SIZE, count=statement.count)
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
+    draw = _line_drawer(account.currency)
     for line in page:
         words = ENTRY_WORDS.get(line.entry.kind, (line.entry.kind, line.entry.kind))
         line.words = str(words[0] if line.amount > 0 else words[1])  # type: ignore[attr-defined]
+        line.html = draw(line)  # type: ignore[attr-defined]
     query = "&".join(f"{k}={v}" for k, v in (("from", date_from), ("to", date_to)) if v)
     context.update({"statement": statement, "page": page, "query": query,
                     "balance_now": statement.balance_now})

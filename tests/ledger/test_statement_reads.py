@@ -90,3 +90,40 @@ def test_the_statement_page_lands_on_its_last_page_with_the_balance_now(world: W
     assert "page 2 of 2" in body
     assert body.count("<tr>") - 1 == 20  # the header row, then the last 20 lines
     assert f"{total:,}" in body
+
+
+# What templates/ledger/statement.html drew for a line before ledger.views._line_drawer drew it.
+PER_LINE = """{% load money %}
+    <tr>
+      <td class="nowrap">{{ line.entry.created_at|when }}</td>
+      <td>#{{ line.entry_id }}</td>
+      <td class="desc">{{ line.words }}{% if line.entry.reference and line.entry.kind in bank_kinds %} <code>{{ line.entry.reference }}</code>{% endif %}{% if line.entry.memo %}<br><span class="muted">{{ line.entry.memo }}</span>{% endif %}</td>
+      <td class="num">{% if line.amount > 0 %}{{ line.amount|money:account.currency }}{% endif %}</td>
+      <td class="num">{% if line.amount < 0 %}{{ line.amount|money_abs:account.currency }}{% endif %}</td>
+      <td class="num">{{ line.balance|money:account.currency }}</td>
+    </tr>"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_line_draws_as_the_template_did(world: World, language: str) -> None:
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from finance_portal.ledger.models import BANK_KINDS
+    from finance_portal.ledger.views import _line_drawer
+
+    services.deposit_record(organization=world.org("supplier"), amount="1234567.89", currency="CNY",
+                            reference="RD-1/#x", reason="<b>R&D 'x'</b>", actor=None)
+    services.withdrawal_record(organization=world.org("supplier"), amount="0.89", currency="CNY",
+                               reference="OUT:1", reason="<script>memo</script>", actor=None)
+    account = services.cash_account(world.org("supplier"), "CNY")
+    template = Template(PER_LINE)
+    with translation.override(language):
+        draw = _line_drawer(account.currency)
+        lines = list(selectors.account_statement(account=account).lines)
+        assert len(lines) == 2
+        for line in lines:
+            line.words = "Deposit <from> the bank" if line.amount > 0 else "Withdrawal & co"
+            before = template.render(Context({"line": line, "account": account, "bank_kinds": BANK_KINDS}))
+            assert draw(line) == before
+            assert "<script>" not in before and "<b>" not in before
