@@ -127,3 +127,16 @@ def test_a_line_draws_as_the_template_did(world: World, language: str) -> None:
             before = template.render(Context({"line": line, "account": account, "bank_kinds": BANK_KINDS}))
             assert draw(line) == before
             assert "<script>" not in before and "<b>" not in before
+
+
+def test_the_json_lines_are_the_serializers(world: World) -> None:
+    from finance_portal.ledger.api import StatementLineSerializer, statement_lines_data
+
+    fund(world, 2)
+    services.withdrawal_record(organization=world.org("supplier"), amount="0.50", currency="CNY", reference="OUT-2",
+                               reason="memo 'x' <y>", actor=None)
+    lines = list(selectors.account_statement(account=services.cash_account(world.org("supplier"), "CNY")).lines)
+    fast = statement_lines_data(lines)
+    assert fast == StatementLineSerializer(lines, many=True).data
+    assert [row["amount"] for row in fast] == ["10.00", "11.00", "-0.50"]
+    assert fast[0]["created_at"].endswith("Z") and fast[-1]["balance"] == "20.50"
