@@ -104,7 +104,7 @@ class BillViewSet(viewsets.GenericViewSet):
         """The bill after the user's own action. A receiver who refused a transfer no longer sees the bill;
         it gets the bill as its refusal left it, and nothing later."""
         try:
-            bill = selectors.bill_get_visible(user=self.request.user, bill_id=bill.pk)
+            bill = selectors.bill_get_detail(user=self.request.user, bill_id=bill.pk)
         except BillNotFound:
             pass
         return Response(BillDetailSerializer(bill, context={"request": self.request}).data, status=code)
@@ -128,7 +128,7 @@ class BillViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(BillSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        bill = selectors.bill_get_visible(user=request.user, bill_id=pk)
+        bill = selectors.bill_get_detail(user=request.user, bill_id=pk)
         return Response(BillDetailSerializer(bill, context={"request": request}).data)
 
     def create(self, request: Request) -> Response:
@@ -163,10 +163,11 @@ class BillViewSet(viewsets.GenericViewSet):
         result = services.SERVICES[rule.action](bill_id=pk, actor=signed_in_user(request),
                                                 **self._raw_inputs(rule, request))
         if isinstance(result, BillPurchase):
-            bill = selectors.bill_get_visible(user=request.user, bill_id=result.bill_id)
+            bill = selectors.bill_get_detail(user=request.user, bill_id=result.bill_id)
             return Response(BuyResultSerializer(bill, context={"request": request, "purchase": result}).data)
         if not isinstance(result, Bill):  # a record of its own (an early-settlement request): the bill as it is
-            result = selectors.bill_get_visible(user=request.user, bill_id=pk)
+            result = selectors.bill_get_detail(user=request.user, bill_id=pk)
+            return Response(BillDetailSerializer(result, context={"request": request}).data)
         return self._detail(result)
 
 

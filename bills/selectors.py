@@ -15,12 +15,20 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db.models import Aggregate, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_noop
 
 from bills import clock, rules
 from bills.errors import BillActionNotPermitted, BillInvalid, BillNotFound
+from bills.exposure import (  # the reads for the apps above bills, importable from here too
+    EXPOSURE_STATES as EXPOSURE_STATES,
+)
+from bills.exposure import BillHistoryRow as BillHistoryRow
+from bills.exposure import bill_history_of as bill_history_of
+from bills.exposure import face_owed_by as face_owed_by
+from bills.exposure import held_face_owed_by as held_face_owed_by
+from bills.exposure import organizations_in_events_after as organizations_in_events_after
 from bills.models import (
     RELEASED_STATES,
     Bill,
@@ -95,6 +103,28 @@ def bill_get_visible(*, user: Viewer, bill_id: object) -> Bill:
     bill = bills_visible_to(user).filter(pk=pk).first()
     if bill is None:
         raise BillNotFound("No such bill.")
+    return bill
+
+
+_ANCHORING_COUNTS = {"events": Count("id"), "anchored": Count("id", filter=Q(anchor__status=AnchorStatus.CONFIRMED)),
+                     "failed": Count("id", filter=Q(anchor__status=AnchorStatus.FAILED))}
+
+
+def bill_get_detail(*, user: Viewer, bill_id: object) -> Bill:
+    """``bill_get_visible`` with what the bill's page and API detail show read in the same query: the anchoring
+    counts, the early-settlement fact, and whether it has split parts and purchases at all."""
+    pk = parse_bill_id(bill_id)
+    events = BillEvent.objects.filter(bill_id=OuterRef("pk")).order_by().values("bill_id")
+    bill = bills_visible_to(user).filter(pk=pk).annotate(
+        anchoring_figures=Subquery(events.annotate(figures=JSONObject(**_ANCHORING_COUNTS)).values("figures")),
+        early_settlement_asked=Exists(_early_settlement_asked(OuterRef("pk"), OuterRef("holder_seq"))),
+        has_children=Exists(Bill.objects.filter(parent_id=OuterRef("pk"))),
+        has_purchases=Exists(BillPurchase.objects.filter(bill_id=OuterRef("pk"))),
+    ).first()
+    if bill is None:
+        raise BillNotFound("No such bill.")
+    if not bill.has_children:  # bill.children reads nothing (as if prefetched)
+        bill._prefetched_objects_cache = {"children": Bill.objects.none()}  # type: ignore[attr-defined]
     return bill
 
 
@@ -205,15 +235,16 @@ class PurchaseQuote:
 DAY_COUNT_BASIS = 360
 
 
-def purchase_quote(*, bill: Bill, rate: Decimal | None = None) -> PurchaseQuote | None:
-    """The price of ``bill`` at ``rate`` (default: its asking rate) bought today; None past maturity or unpriced.
+def purchase_quote(*, bill: Bill, rate: Decimal | None = None, today: dt.date | None = None) -> PurchaseQuote | None:
+    """The price of ``bill`` at ``rate`` (default: its asking rate) bought ``today`` (default: the clock's);
+    None past maturity or unpriced.
 
     ``interest = face × rate × days / 360``, ``price = face − interest``, rounded half-up to the minor unit.
     """
     rate = rate if rate is not None else bill.asking_rate
     if rate is None:
         return None
-    days = (bill.maturity_date - clock.today()).days
+    days = (bill.maturity_date - (today or clock.today())).days
     if days < 1:
         return None
     interest, price = discount_price(
@@ -230,6 +261,8 @@ def bill_purchases_visible(*, bill: Bill, user: Viewer) -> QuerySet[BillPurchase
     the bill does not learn what another financier paid.
     """
     qs = BillPurchase.objects.filter(bill=bill).select_related("buyer", "seller").order_by("purchased_at", "id")
+    if getattr(bill, "has_purchases", True) is False:
+        return qs.none()
     if user_sees_everything(user):
         return qs
     org = viewer_organization(user)
@@ -290,17 +323,19 @@ def anchoring_status(event: BillEvent) -> dict[str, object]:
     }
 
 
-def bill_anchoring_summary(bill: Bill) -> dict[str, int]:
-    counts = {"events": 0, "anchored": 0, "pending": 0, "failed": 0}
-    for status in BillEvent.objects.filter(bill=bill).values_list("anchor__status", flat=True):
-        counts["events"] += 1
-        if status == AnchorStatus.CONFIRMED:
-            counts["anchored"] += 1
-        elif status == AnchorStatus.FAILED:
-            counts["failed"] += 1
-        else:
-            counts["pending"] += 1
-    return counts
+def bill_anchoring_summary(bill: Bill, events: list[BillEvent] | None = None) -> dict[str, int]:
+    """How many of the bill's events are anchored, pending or failed: counted from ``events`` (all of the
+    bill's, anchors selected) when given, else from ``bill_get_detail``'s figures, else in one query."""
+    if events is not None:
+        figures = {"events": len(events),
+                   "anchored": sum(e.anchor.status == AnchorStatus.CONFIRMED for e in events),
+                   "failed": sum(e.anchor.status == AnchorStatus.FAILED for e in events)}
+    elif hasattr(bill, "anchoring_figures"):
+        figures = bill.anchoring_figures or {"events": 0, "anchored": 0, "failed": 0}
+    else:
+        figures = BillEvent.objects.filter(bill=bill).order_by().aggregate(**_ANCHORING_COUNTS)
+    return {"events": figures["events"], "anchored": figures["anchored"],
+            "pending": figures["events"] - figures["anchored"] - figures["failed"], "failed": figures["failed"]}
 
 
 def bill_available_actions(*, bill: Bill, user: Viewer) -> list[str]:
@@ -315,9 +350,16 @@ def bill_available_actions(*, bill: Bill, user: Viewer) -> list[str]:
 
 
 def bill_facts(bill: Bill) -> frozenset[str]:
-    """The facts about a bill's records that the rule book's ``needs``/``unless`` name."""
-    asked = EarlySettlementRequest.objects.filter(bill=bill, holder_seq=bill.holder_seq, settled_at__isnull=True)
-    return frozenset({rules.EARLY_SETTLEMENT_ASKED}) if asked.exists() else frozenset()
+    """The facts about a bill's records that the rule book's ``needs``/``unless`` name (read with the bill by
+    ``bill_get_detail``)."""
+    asked = getattr(bill, "early_settlement_asked", None)
+    if asked is None:
+        asked = _early_settlement_asked(bill.pk, bill.holder_seq).exists()
+    return frozenset({rules.EARLY_SETTLEMENT_ASKED}) if asked else frozenset()
+
+
+def _early_settlement_asked(bill_id: Any, holder_seq: Any) -> QuerySet[EarlySettlementRequest]:
+    return EarlySettlementRequest.objects.filter(bill_id=bill_id, holder_seq=holder_seq, settled_at__isnull=True)
 
 
 def offers_visible_to(user: Viewer, *, bill: Bill | None = None) -> QuerySet[BillOffer]:
@@ -353,81 +395,3 @@ def bill_for_offers(*, user: Viewer, bill_id: object) -> Bill:
             return bill
     raise BillNotFound("No such bill.")
 
-
-# ---------------------------------------------------------------------------------------------------------
-# Reads for the apps above bills (``sme_credit``, DESIGN §2): bill history and exposure, read-only.
-# ---------------------------------------------------------------------------------------------------------
-
-# The states in which the holder still carries the debtor's risk (not settled, split, cancelled or rejected,
-# and past the debtor's acceptance).
-EXPOSURE_STATES = frozenset({BillState.ACCEPTED, BillState.PENDING_RECEIPT, BillState.LISTED, BillState.FINANCED,
-                             BillState.OVERDUE, BillState.DEFAULTED, BillState.FROZEN})
-# States in which a bill never became anyone's obligation: it counts in nobody's history.
-_NEVER_OWED_STATES = frozenset({BillState.DRAFT, BillState.SUBMITTED, BillState.REJECTED, BillState.CANCELLED})
-
-
-def held_face_owed_by(*, holder: Organization, debtor: Organization, currency: str,
-                      creditor: Organization | None = None) -> Decimal:
-    """The face of the live bills ``holder`` holds that ``debtor`` owes in ``currency`` (only those drawn by
-    ``creditor`` when given): a financier's exposure to a debtor."""
-    qs = Bill.objects.filter(holder=holder, debtor=debtor, currency=currency, state__in=EXPOSURE_STATES)
-    if creditor is not None:
-        qs = qs.filter(creditor=creditor)
-    return qs.aggregate(total=Sum("face"))["total"] or Decimal("0")
-
-
-def face_owed_by(*, debtor: Organization, currency: str) -> Decimal:
-    """The face of the live bills ``debtor`` owes in ``currency``, whoever holds them: issued and waiting for
-    the receiver's signature, accepted, and every state after until settled (split parts count, their root
-    not). What a core enterprise's issuing limit caps."""
-    qs = Bill.objects.filter(debtor=debtor, currency=currency, state__in=EXPOSURE_STATES)
-    return qs.aggregate(total=Sum("face"))["total"] or Decimal("0")
-
-
-@dataclass(frozen=True)
-class BillHistoryRow:
-    """One bill in an organization's record, as its creditor or its debtor."""
-
-    bill_id: uuid.UUID
-    creditor_id: int
-    debtor_id: int
-    face: Decimal
-    currency: str
-    issue_date: dt.date
-    maturity_date: dt.date
-    state: str
-    is_part: bool  # a split part: in the payment record; its root carries the volume
-    settlement_kind: str  # "" while unsettled
-    days_late: int
-    settled_at: dt.datetime | None
-
-
-def bill_history_of(org: Organization) -> list[BillHistoryRow]:
-    """The bills ``org`` drew or owes that count in its record. Drafts, submitted, rejected and cancelled bills
-    count for nobody, and so does an issued bill that lapsed unsigned (cancelled) or still waits for its
-    supplier's first signature (the debtor holds it)."""
-    rows = (
-        Bill.objects.filter(Q(creditor=org) | Q(debtor=org))
-        .exclude(state__in=_NEVER_OWED_STATES)
-        .exclude(state__in=[BillState.PENDING_RECEIPT, BillState.FROZEN], holder_id=F("debtor_id"))
-        .order_by("issue_date", "id")
-        .values_list("id", "creditor_id", "debtor_id", "face", "currency", "issue_date", "maturity_date", "state",
-                     "parent_id", "settlement__kind", "settlement__days_late", "settlement__settled_at")
-    )
-    return [
-        BillHistoryRow(bill_id=r[0], creditor_id=r[1], debtor_id=r[2], face=r[3], currency=r[4], issue_date=r[5],
-                       maturity_date=r[6], state=r[7], is_part=r[8] is not None, settlement_kind=r[9] or "",
-                       days_late=r[10] or 0, settled_at=r[11])
-        for r in rows
-    ]
-
-
-def organizations_in_events_after(event_id: int, *, limit: int = 5000) -> tuple[set[int], int]:
-    """The creditors and debtors of the bills whose events have an id above ``event_id`` (at most ``limit``
-    events, oldest first), and the last event id read (``event_id`` itself when there is none)."""
-    rows = list(
-        BillEvent.objects.filter(id__gt=event_id).order_by("id")
-        .values_list("id", "bill__creditor_id", "bill__debtor_id")[:limit]
-    )
-    orgs = {org_id for row in rows for org_id in row[1:]}
-    return orgs, (rows[-1][0] if rows else event_id)

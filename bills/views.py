@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from bills import (
+    clock,
     confirmations,
     market_selectors,
     market_views,
@@ -182,6 +183,7 @@ def history_context(request: HttpRequest, bill: Bill) -> dict[str, Any]:
         })
     return {
         "bill": bill,
+        "anchoring": selectors.bill_anchoring_summary(bill, events),  # the page's "N of M events anchored"
         "history": history,
         "history_live": any(row["stage"]["live"] for row in history),
         "confirmations": anchoring_settings().confirmations,
@@ -198,13 +200,13 @@ def bill_history(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     except BillNotFound:
         raise Http404("No such bill.") from None
     # The page's "N of M events anchored" line rides along (htmx out-of-band swap) so it moves with the table.
-    context = {**history_context(request, bill), "anchoring": selectors.bill_anchoring_summary(bill), "oob": True}
+    context = {**history_context(request, bill), "oob": True}
     return render(request, "bills/_history.html", context)
 
 
 def _visible_bill(request: HttpRequest, pk: uuid.UUID) -> Bill:
     try:
-        return selectors.bill_get_visible(user=request.user, bill_id=pk)
+        return selectors.bill_get_detail(user=request.user, bill_id=pk)
     except BillNotFound:
         raise Http404("No such bill.") from None
 
@@ -226,7 +228,6 @@ def _detail_page(request: HttpRequest, bill: Bill, *, posted: ActionForm | None 
             "children": bill.children.order_by("number"),
             "purchases": selectors.bill_purchases_visible(bill=bill, user=request.user),
             "actions": _action_tiles(request, bill, posted),
-            "anchoring": selectors.bill_anchoring_summary(bill),
             **verify_views.verification_links_context(request, bill),
             **market_views.offers_context(request, bill),
         },
@@ -365,7 +366,8 @@ def marketplace(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     org = selectors.viewer_organization(request.user)
     # One idempotency key per rendered buy form: a double click or a resubmitted page buys once.
-    rows = [(bill, selectors.purchase_quote(bill=bill), uuid.uuid4().hex) for bill in page]
+    today = clock.today()
+    rows = [(bill, selectors.purchase_quote(bill=bill, today=today), uuid.uuid4().hex) for bill in page]
     return render(
         request,
         "bills/marketplace.html",
