@@ -7,20 +7,54 @@ themselves after the rule book's guard (``bills.api``), so no rule lives here.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, ClassVar
 
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 
-from bills import selectors
+from bills import clock, selectors
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase, BillState
 from finance_portal.filters import AsciiDateFilter, AsciiNumberFilter
 
 # ---------------------------------------------------------------------------------------------------------
 # Fields and output serializers
 # ---------------------------------------------------------------------------------------------------------
+
+
+class OutputFieldsOnce:
+    # For output serializers: their fields are built once per class, not for every instance as DRF does.
+    # ``to_representation`` is DRF's own loop over the readable fields of one instance built without context,
+    # except that a ``SerializerMethodField`` calls this instance's method (so ``self.context``, the request,
+    # is this one's). The shared fields must not read the context themselves (no hyperlinks, no file URLs);
+    # the fields of the schema are DRF's as before. (No docstring: the OpenAPI schema would take it as the
+    # description of every serializer without one of its own.)
+
+    _plans: ClassVar[dict[type, list[tuple[Any, serializers.Field, str | None]]]] = {}
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        plan = OutputFieldsOnce._plans.get(type(self))
+        if plan is None:
+            prototype: Any = type(self)()
+            plan = [(f.field_name, f, f.method_name if isinstance(f, serializers.SerializerMethodField) else None)
+                    for f in prototype._readable_fields]
+            OutputFieldsOnce._plans[type(self)] = plan
+        ret: dict[str, Any] = {}
+        for name, field, method in plan:
+            if method is not None:
+                ret[name] = getattr(self, method)(instance)
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            check_for_none = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            ret[name] = None if check_for_none is None else field.to_representation(attribute)
+        return ret
 
 
 @extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "10000.00"})
@@ -43,13 +77,13 @@ class DecimalStringField(serializers.Field):
         return str(value)
 
 
-class BillPartySerializer(serializers.Serializer):
+class BillPartySerializer(OutputFieldsOnce, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     legal_name = serializers.CharField(read_only=True)
     credit_code = serializers.CharField(read_only=True)
 
 
-class AnchoringSerializer(serializers.Serializer):
+class AnchoringSerializer(OutputFieldsOnce, serializers.Serializer):
     status = serializers.ChoiceField(choices=["pending", "sent", "anchored", "failed"])
     block = serializers.IntegerField(allow_null=True)
     tx_hash = serializers.CharField(allow_null=True)
@@ -57,7 +91,7 @@ class AnchoringSerializer(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
 
 
-class BillEventSerializer(serializers.ModelSerializer):
+class BillEventSerializer(OutputFieldsOnce, serializers.ModelSerializer):
     actor = BillPartySerializer(read_only=True)
     from_state = serializers.SerializerMethodField()
     anchoring = serializers.SerializerMethodField(help_text="Where this event's anchoring on chain stands.")
@@ -75,7 +109,7 @@ class BillEventSerializer(serializers.ModelSerializer):
         return selectors.anchoring_status(event)
 
 
-class BillSerializer(serializers.ModelSerializer):
+class BillSerializer(OutputFieldsOnce, serializers.ModelSerializer):
     creditor = BillPartySerializer(read_only=True)
     debtor = BillPartySerializer(read_only=True)
     holder = BillPartySerializer(read_only=True)
@@ -89,7 +123,7 @@ class BillSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at"]
 
 
-class AllocationSerializer(serializers.ModelSerializer):
+class AllocationSerializer(OutputFieldsOnce, serializers.ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.invoice_number", read_only=True)
     invoice_total = serializers.DecimalField(source="invoice.total_amount", max_digits=20, decimal_places=2,
                                              read_only=True)
@@ -100,13 +134,13 @@ class AllocationSerializer(serializers.ModelSerializer):
         fields = ["invoice", "invoice_number", "invoice_total", "invoice_status", "amount"]
 
 
-class ChildSerializer(serializers.ModelSerializer):
+class ChildSerializer(OutputFieldsOnce, serializers.ModelSerializer):
     class Meta:
         model = Bill
         fields = ["id", "number", "state", "face"]
 
 
-class PurchaseSerializer(serializers.ModelSerializer):
+class PurchaseSerializer(OutputFieldsOnce, serializers.ModelSerializer):
     buyer = BillPartySerializer(read_only=True)
     seller = BillPartySerializer(read_only=True)
 
@@ -116,7 +150,7 @@ class PurchaseSerializer(serializers.ModelSerializer):
                   "purchased_at"]
 
 
-class AnchoringSummarySerializer(serializers.Serializer):
+class AnchoringSummarySerializer(OutputFieldsOnce, serializers.Serializer):
     events = serializers.IntegerField()
     anchored = serializers.IntegerField()
     pending = serializers.IntegerField()
@@ -168,27 +202,29 @@ class BuyResultSerializer(BillDetailSerializer):
         return PurchaseSerializer(self.context["purchase"]).data
 
 
-class InvoiceSummarySerializer(serializers.Serializer):
+class InvoiceSummarySerializer(OutputFieldsOnce, serializers.Serializer):
     count = serializers.IntegerField()
     total = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
     verified = serializers.IntegerField(help_text="How many of them the debtor has verified.")
 
 
-class ListingAnchoringSerializer(serializers.Serializer):
+class ListingAnchoringSerializer(OutputFieldsOnce, serializers.Serializer):
     events = serializers.IntegerField()
     unanchored = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["anchored", "pending"])
 
 
-class QuoteSerializer(serializers.Serializer):
+class QuoteSerializer(OutputFieldsOnce, serializers.Serializer):
     days = serializers.IntegerField()
     basis = serializers.IntegerField()
     interest = serializers.DecimalField(max_digits=20, decimal_places=2)
     price = serializers.DecimalField(max_digits=20, decimal_places=2)
 
 
-class ListingSerializer(serializers.ModelSerializer):
+class ListingSerializer(OutputFieldsOnce, serializers.ModelSerializer):
     """What a financier needs to price a listed bill (DESIGN §8), and not more."""
+
+    _today: dt.date | None = None
 
     debtor = BillPartySerializer(read_only=True)
     invoices = serializers.SerializerMethodField()
@@ -219,7 +255,9 @@ class ListingSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(QuoteSerializer(allow_null=True))
     def get_quote(self, bill: Bill) -> dict[str, Any] | None:
-        quote = selectors.purchase_quote(bill=bill)
+        if self._today is None:  # one "today" for the whole list
+            self._today = clock.today()
+        quote = selectors.purchase_quote(bill=bill, today=self._today)
         return None if quote is None else QuoteSerializer(quote).data
 
 
