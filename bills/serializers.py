@@ -56,6 +56,16 @@ class OutputFieldsOnce:
             ret[name] = None if check_for_none is None else field.to_representation(attribute)
         return ret
 
+    @classmethod
+    def represent(cls, instance: Any) -> dict[str, Any]:
+        """``cls(instance).data`` without a serializer per call (for serializers whose output needs no context)."""
+        shared = OutputFieldsOnce._shared.get(cls)
+        if shared is None:
+            shared = OutputFieldsOnce._shared[cls] = cls()
+        return shared.to_representation(instance)
+
+    _shared: ClassVar[dict[type, Any]] = {}
+
 
 @extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "10000.00"})
 class DecimalStringField(serializers.Field):
@@ -170,8 +180,7 @@ class BillDetailSerializer(BillSerializer):
 
     @extend_schema_field(AllocationSerializer(many=True))
     def get_allocations(self, bill: Bill) -> list[dict[str, Any]]:
-        # many=True makes a ListSerializer (a list); the stubs type every Serializer's data as a dict.
-        return AllocationSerializer(selectors.bill_allocations(bill), many=True).data  # type: ignore[return-value]
+        return [AllocationSerializer.represent(row) for row in selectors.bill_allocations(bill)]
 
     @extend_schema_field(PurchaseSerializer(many=True))
     def get_purchases(self, bill: Bill) -> list[dict[str, Any]]:
@@ -179,7 +188,7 @@ class BillDetailSerializer(BillSerializer):
         if request is None:
             return []
         visible = selectors.bill_purchases_visible(bill=bill, user=request.user)
-        return PurchaseSerializer(visible, many=True).data  # type: ignore[return-value]  # a ListSerializer
+        return [PurchaseSerializer.represent(row) for row in visible]
 
     @extend_schema_field(AnchoringSummarySerializer)
     def get_anchoring(self, bill: Bill) -> dict[str, int]:
@@ -199,7 +208,7 @@ class BuyResultSerializer(BillDetailSerializer):
 
     @extend_schema_field(PurchaseSerializer)
     def get_purchase(self, bill: Bill) -> dict[str, Any]:
-        return PurchaseSerializer(self.context["purchase"]).data
+        return PurchaseSerializer.represent(self.context["purchase"])
 
 
 class InvoiceSummarySerializer(OutputFieldsOnce, serializers.Serializer):
@@ -243,9 +252,9 @@ class ListingSerializer(OutputFieldsOnce, serializers.ModelSerializer):
 
     @extend_schema_field(InvoiceSummarySerializer)
     def get_invoices(self, bill: selectors.ListingFigures) -> dict[str, Any]:
-        return InvoiceSummarySerializer(
+        return InvoiceSummarySerializer.represent(
             {"count": bill.invoice_count or 0, "total": bill.invoice_total, "verified": bill.invoices_verified or 0}
-        ).data
+        )
 
     @extend_schema_field(ListingAnchoringSerializer)
     def get_anchoring(self, bill: selectors.ListingFigures) -> dict[str, Any]:
@@ -258,7 +267,7 @@ class ListingSerializer(OutputFieldsOnce, serializers.ModelSerializer):
         if self._today is None:  # one "today" for the whole list
             self._today = clock.today()
         quote = selectors.purchase_quote(bill=bill, today=self._today)
-        return None if quote is None else QuoteSerializer(quote).data
+        return None if quote is None else QuoteSerializer.represent(quote)
 
 
 # ---------------------------------------------------------------------------------------------------------

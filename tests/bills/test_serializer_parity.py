@@ -66,6 +66,7 @@ def test_the_outputs_are_drfs_own_representation(world, monkeypatch):
     bills = _bills(world)
     fast = _render(world, bills)
     monkeypatch.setattr(OutputFieldsOnce, "to_representation", serializers.Serializer.to_representation)
+    monkeypatch.setattr(OutputFieldsOnce, "represent", classmethod(lambda cls, instance: cls(instance).data))
     assert _render(world, bills) == fast
     assert len(fast) > 40
 
