@@ -367,7 +367,10 @@ def marketplace(request: HttpRequest) -> HttpResponse:
     org = selectors.viewer_organization(request.user)
     # One idempotency key per rendered buy form: a double click or a resubmitted page buys once.
     today = clock.today()
-    rows = [(bill, selectors.purchase_quote(bill=bill, today=today), uuid.uuid4().hex) for bill in page]
+    urls = {name: market_views.bill_url_maker(route) for name, route in
+            (("listing", "bills:listing"), ("verify", "verify"), ("buy", "bills:buy-confirm"))}
+    rows = [(bill, selectors.purchase_quote(bill=bill, today=today), uuid.uuid4().hex,
+             {name: url(bill.pk) for name, url in urls.items()}) for bill in page]
     return render(
         request,
         "bills/marketplace.html",
