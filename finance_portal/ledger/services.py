@@ -72,6 +72,15 @@ def cash_account(organization: Organization, currency: str) -> Account:
     return account
 
 
+def cash_accounts(organization_ids: Sequence[int], currency: str) -> list[Account]:
+    """The cash accounts in ``currency`` of the organizations ``organization_ids``, in their order, each with
+    its ``organization`` read: one query when they all exist (the others are created as by ``cash_account``)."""
+    currency = validate_currency(currency)
+    cash = Account.objects.filter(organization_id__in=set(organization_ids), kind=AccountKind.CASH, currency=currency)
+    found = {account.organization_id: account for account in cash.select_related("organization")}
+    return [found.get(pk) or cash_account(Organization.objects.get(pk=pk), currency) for pk in organization_ids]
+
+
 def platform_account(kind: str, currency: str) -> Account:
     """The platform's own account of ``kind`` (bank clearing, fee income) in ``currency`` (get-or-create)."""
     if kind == AccountKind.CASH:
@@ -113,9 +122,10 @@ def entry_post(
 ) -> JournalEntry:
     """Post one journal entry: each line moves ``amount`` into (+) or out of (−) its account.
 
-    Runs inside the caller's transaction (opens a savepoint if there is one, a transaction if not); locks the
-    organization cash accounts it takes money from, in id order; raises ``InsufficientFunds`` (a domain error
-    naming account, balance and amount) when a cash account would go negative, and writes nothing then.
+    Runs inside the caller's transaction (opens one if there is none); locks the organization cash accounts it
+    takes money from, in id order; raises ``InsufficientFunds`` (a domain error naming account, balance and
+    amount) when a cash account would go negative, and writes nothing then (the caller's transaction stays
+    usable: every refusal comes before the first write, so no savepoint is needed).
 
     Lines: at least two, Decimal amounts in the currency's minor unit, none zero, one line per account,
     every account in the same currency, summing to zero; anything else is ``EntryInvalid`` (a bug of the
@@ -140,30 +150,34 @@ def _post(
     currency = _check_lines(lines)
     if len(memo) > 500 or len(reference) > 100:
         raise EntryInvalid("The memo is limited to 500 characters and the reference to 100.")
-    with transaction.atomic():
-        _require_funds(lines)
-        if organization is not None and kind in BANK_KINDS:
-            _refuse_used_reference(organization, reference)
-        try:
-            with transaction.atomic():
-                entry = JournalEntry.objects.create(
-                    kind=kind,
-                    currency=currency,
-                    memo=memo,
-                    reference=reference,
-                    organization=organization,
-                    reverses=reverses,
-                    created_by=cast(Any, actor) if actor is not None and actor.is_authenticated else None,
-                )
-        except IntegrityError as err:
-            if "ledger_bank_reference_once_per_org" in str(err) and organization is not None:
-                raise _duplicate(organization, reference) from None
-            if "reverses_id" in str(err) and reverses is not None:
-                raise EntryNotReversible(f"Entry #{reverses.pk} has already been reversed.") from None
-            raise
-        Posting.objects.bulk_create(
-            [Posting(entry=entry, account=account, amount=amount, currency=currency) for account, amount in lines]
-        )
+    if not transaction.get_connection().in_atomic_block:
+        with transaction.atomic():  # the locks of _require_funds last until the entry is written
+            return _post(kind=kind, lines=lines, memo=memo, reference=reference, actor=actor,
+                         organization=organization, reverses=reverses)
+    # No savepoint of our own (a round trip each): the checks that refuse only read, before the first write.
+    _require_funds(lines)
+    if organization is not None and kind in BANK_KINDS:
+        _refuse_used_reference(organization, reference)
+    try:  # a savepoint only where a unique constraint's refusal becomes a domain error
+        with transaction.atomic(savepoint=organization is not None or reverses is not None):
+            entry = JournalEntry.objects.create(
+                kind=kind,
+                currency=currency,
+                memo=memo,
+                reference=reference,
+                organization=organization,
+                reverses=reverses,
+                created_by=cast(Any, actor) if actor is not None and actor.is_authenticated else None,
+            )
+    except IntegrityError as err:
+        if "ledger_bank_reference_once_per_org" in str(err) and organization is not None:
+            raise _duplicate(organization, reference) from None
+        if "reverses_id" in str(err) and reverses is not None:
+            raise EntryNotReversible(f"Entry #{reverses.pk} has already been reversed.") from None
+        raise
+    Posting.objects.bulk_create(
+        [Posting(entry=entry, account=account, amount=amount, currency=currency) for account, amount in lines]
+    )
     return entry
 
 
