@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -64,18 +65,30 @@ def platform_organization() -> Organization:
     return org
 
 
-def acting_organization(rule: rules.Transition, actor: User | None) -> tuple[Organization, bool]:
+def acting_organization(
+    rule: rules.Transition, actor: User | None, org: Organization | None = None
+) -> tuple[Organization, bool]:
     """The organization acting, and whether it acts as platform staff. ``actor=None`` is the system itself,
-    allowed only for the system's own transitions."""
+    allowed only for the system's own transitions. ``org``: the actor's organization as
+    ``require_acting_organization`` returned it earlier in this request (KYC already checked), not read again."""
     if actor is None:
         if rule.party is not rules.Party.SYSTEM:
             raise ValueError(f"{rule.action} needs an acting user")
         return platform_organization(), True
-    org = require_acting_organization(actor)
+    if org is None:
+        org = require_acting_organization(actor)
     return org, bool(actor.is_staff and org.is_platform)
 
 
+_PARTIES = ("creditor", "debtor", "holder")
+
+
 def lock_bill(bill_id: object) -> Bill:
+    """The bill, its row locked until the transaction ends.
+
+    Never join another table into this query: when the lock waits for a transaction that changes the bill,
+    PostgreSQL re-checks the join against the bill's new row and, a joined party having changed, returns nothing.
+    """
     pk = parse_bill_id(bill_id)
     try:
         return Bill.objects.select_for_update().get(pk=pk)
@@ -87,6 +100,10 @@ def _reachable(rule: rules.Transition, bill: Bill, org: Organization) -> bool:
     if rule.reach is rules.Reach.ANY:
         return True
     if rule.reach is rules.Reach.MARKET and org.is_financier and bill.state == BillState.LISTED:
+        return True
+    # The bill's creditor, debtor and holder are always among its participants (``new_bill`` adds them, and a
+    # new holder is added in the transaction that makes it one), so they need not be looked up.
+    if org.pk in (bill.creditor_id, bill.debtor_id, bill.holder_id):
         return True
     return org_sees_bill(bill=bill, org=org)
 
@@ -101,14 +118,28 @@ def _not_found(rule: rules.Transition, bill: Bill, org: Organization) -> Excepti
     return BillNotFound(gettext("No such bill."))
 
 
-def guard(action: str, *, bill_id: object, actor: User | None) -> Guarded:
+def guard(
+    action: str,
+    *,
+    bill_id: object,
+    actor: User | None,
+    org: Organization | None = None,
+    locked: Bill | None = None,
+) -> Guarded:
     """Lock the bill and run the rule book's checks for ``action``, in the documented order.
+
+    ``org``: the actor's organization, already read by ``require_acting_organization`` in this request.
+    ``locked``: the bill, already locked by ``lock_bill`` in this transaction. The acting organization stands
+    in for the bill's party it is (``bill.debtor`` of a debtor's action is not read again).
 
     Precondition: the caller is inside ``transaction.atomic()``; the row lock lasts until it commits.
     """
     rule = rules.rule(action)
-    org, staff = acting_organization(rule, actor)
-    bill = lock_bill(bill_id)
+    org, staff = acting_organization(rule, actor, org)
+    bill = locked if locked is not None else lock_bill(bill_id)
+    for party in _PARTIES:
+        if getattr(bill, f"{party}_id") == org.pk:
+            setattr(bill, party, org)
     if not _reachable(rule, bill, org):
         raise _not_found(rule, bill, org)
     rules.check(rule, bill=bill, org=org, staff=staff, today=clock.today(), grace_days=settings.BILL_GRACE_DAYS)
@@ -136,7 +167,15 @@ def next_number(year: int) -> str:
 
 
 def add_participant(bill: Bill, org: Organization, role: str) -> None:
-    BillParticipant.objects.get_or_create(bill=bill, organization=org, role=role)
+    add_participants(bill, [(org, role)])
+
+
+def add_participants(bill: Bill, roles: Sequence[tuple[Organization, str]]) -> None:
+    """Make each organization a participant of ``bill`` in its role, unless it already is: one INSERT ... ON
+    CONFLICT DO NOTHING (the unique constraint ``participant_once_per_role``), no savepoint."""
+    BillParticipant.objects.bulk_create(
+        [BillParticipant(bill=bill, organization=org, role=role) for org, role in roles], ignore_conflicts=True
+    )
 
 
 def drop_participant(bill: Bill, org_id: int, role: str) -> None:
@@ -239,7 +278,7 @@ def move(
     bill.updated_at = at
     for name, value in changes.items():
         setattr(bill, name, value)
-    bill.save()
+    bill.save(update_fields=["state", "updated_at", *changes])  # what the transition changed, no other column
     return append_event(bill, type=type, from_state=from_state, org=org, user=user, at=at,
                         details={**(details or {}), "reason": reason}, amounts=amounts)
 
@@ -300,9 +339,8 @@ def new_bill(
         created_at=at,
         updated_at=at,
     )
-    add_participant(bill, creditor, ParticipantRole.CREDITOR)
-    add_participant(bill, debtor, ParticipantRole.DEBTOR)
-    add_participant(bill, holder, ParticipantRole.HOLDER)
+    roles = [(creditor, ParticipantRole.CREDITOR), (debtor, ParticipantRole.DEBTOR), (holder, ParticipantRole.HOLDER)]
     if pending_holder is not None:
-        add_participant(bill, pending_holder, ParticipantRole.PENDING_RECEIVER)
+        roles.append((pending_holder, ParticipantRole.PENDING_RECEIVER))
+    add_participants(bill, roles)
     return bill

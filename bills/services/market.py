@@ -20,8 +20,8 @@ from bills.models import Bill, BillPurchase, ParticipantRole
 from bills.models_money import BillOffer
 from bills.selectors import DAY_COUNT_BASIS, parse_bill_id, purchase_quote
 from bills.services import inputs
-from bills.services.core import Guarded, add_participant, drop_participant, guard, lock_bill, transition
-from finance_portal.ledger.services import cash_account, entry_post
+from bills.services.core import Guarded, add_participants, drop_participant, guard, lock_bill, transition
+from finance_portal.ledger.services import cash_accounts, entry_post
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import User
@@ -73,11 +73,11 @@ def bill_buy(
     if earlier is not None and earlier.bill_id == pk:
         return earlier
     with transaction.atomic():
-        lock_bill(pk)
+        locked = lock_bill(pk)
         earlier = _earlier_purchase(key, org)  # a concurrent request with the same key may have won the lock
         if earlier is not None and earlier.bill_id == pk:
             return earlier
-        g = guard("buy", bill_id=pk, actor=actor)
+        g = guard("buy", bill_id=pk, actor=actor, org=org, locked=locked)
         bill = g.bill
         if earlier is not None:
             raise BillInvalid(
@@ -117,19 +117,20 @@ def purchase(g: Guarded, *, buyer: Organization, rate: Decimal, reason: str, ide
         )
     for path in getattr(settings, "BILL_PURCHASE_POLICIES", ()):
         import_string(path)(bill=bill, buyer=buyer, price=price)
-    seller = bill.holder
+    paying, paid = cash_accounts([buyer.pk, bill.holder_id], bill.currency)
+    seller = paid.organization  # read with its account
+    assert seller is not None  # a cash account belongs to an organization
     seller_seq = bill.holder_seq
     entry = entry_post(
         kind="purchase",
-        lines=[(cash_account(buyer, bill.currency), -price), (cash_account(seller, bill.currency), price)],
+        lines=[(paying, -price), (paid, price)],
         memo=f"Purchase of bill {bill.number}: face {amount_text(bill.face, bill.currency)} at "
              f"{rate_text(rate)} for {days} days",
         reference=f"bill:{bill.pk}",
         actor=g.user,
     )
     drop_participant(bill, seller.pk, ParticipantRole.HOLDER)
-    add_participant(bill, seller, ParticipantRole.PAST_HOLDER)
-    add_participant(bill, buyer, ParticipantRole.HOLDER)
+    add_participants(bill, [(seller, ParticipantRole.PAST_HOLDER), (buyer, ParticipantRole.HOLDER)])
     details: dict[str, object] = {"buyer": buyer.credit_code, "seller": seller.credit_code, "rate": rate_text(rate),
                                   "days": days, "basis": DAY_COUNT_BASIS, "entry": entry.pk}
     if offer is not None:

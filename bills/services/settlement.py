@@ -18,7 +18,7 @@ from bills.events import amount_text
 from bills.models import Bill
 from bills.models_money import BillSettlement, EarlySettlementRequest, SettlementKind
 from bills.services.core import Guarded, guard, tell_activity, transition
-from finance_portal.ledger.services import cash_account, entry_post
+from finance_portal.ledger.services import cash_accounts, entry_post
 from finance_portal.users import User
 
 
@@ -32,11 +32,13 @@ def _pay_face(g: Guarded, *, kind: str, reason: str) -> BillSettlement:
     days_late = max(0, (clock.today() - bill.maturity_date).days)
     if days_late and kind in (SettlementKind.AT_MATURITY, SettlementKind.AUTOMATIC):
         kind = SettlementKind.LATE  # paid after the maturity date, by the debtor or by a later sweep
-    payer, payee = bill.debtor, bill.holder
+    paying, paid = cash_accounts([bill.debtor_id, bill.holder_id], bill.currency)
+    payer, payee = paying.organization, paid.organization  # read with the accounts
+    assert payer is not None and payee is not None  # a cash account belongs to an organization
     face = bill.face
     entry = entry_post(
         kind="settlement",
-        lines=[(cash_account(payer, bill.currency), -face), (cash_account(payee, bill.currency), face)],
+        lines=[(paying, -face), (paid, face)],
         memo=f"Settlement of bill {bill.number} ({SettlementKind(kind).label.lower()})",
         reference=f"bill:{bill.pk}",
         actor=g.user,
