@@ -4,13 +4,14 @@ of a test's own (with a state file, to stop and restart it)."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from chain_adapter.devnet import Anvil
+from chain_adapter.devnet import Anvil, rpc_call
 from chain_adapter.models import ContractDeployment
 from chain_adapter.selectors import deployment_current
 from tests.conftest import WorkerProcess
@@ -46,6 +47,18 @@ def own_anvil(tmp_path: Path, settings, anvil: Anvil) -> Iterator[Anvil]:  # typ
         yield node
     finally:
         node.stop()
+
+
+def stop_mid_run(node: Anvil) -> None:
+    """Stop ``node`` (SIGTERM: it writes its state file) while transactions are being sent to it, as a node
+    that goes away does: what it mined is kept, what waits in its pool is lost. Mining is switched off first:
+    once (CI, 2026-12-07) a node stopped while it mined came back with a transaction's effects in the
+    contract's storage (the keys' heads had moved, the nonce was spent) but without the transaction, its
+    receipt or its ``Anchored`` logs, which no real node's restart does: a block mined while Anvil wrote its
+    state file, as far as we can tell. With mining off, the file is written from a quiet node."""
+    rpc_call(node.url, "evm_setAutomine", [False])
+    time.sleep(0.3)  # a block being mined as the call arrived is finished
+    node.stop()
 
 
 def restart(node: Anvil) -> Anvil:

@@ -6,7 +6,7 @@ import pytest
 
 from chain_adapter.models import LIVE_TX_STATUSES, AnchorRecord, AnchorStatus, AnchorTransaction, TxStatus
 from chain_adapter.tasks import sweep
-from tests.chain_adapter.conftest import deploy, restart
+from tests.chain_adapter.conftest import deploy, restart, stop_mid_run
 from tests.chain_adapter.helpers import (
     all_confirmed,
     assert_anchored_exactly_once,
@@ -98,7 +98,7 @@ def test_anvil_stopped_in_the_middle_of_anchoring_and_restarted_from_its_state(o
     links = chains("node-restart", keys=100, per_key=4)
     ids = enqueue(links, chunk=400)
     wait_for(lambda: confirmed(ids) >= 80, timeout=60, what=f"80 records anchored (see {worker.log})")
-    own_anvil.stop()
+    stop_mid_run(own_anvil)
     assert confirmed(ids) < len(ids), "the node stopped too late to interrupt anchoring"
     # The worker notices (its run ends, the waiting rows say why); nothing is failed or given up meanwhile.
     wait_for(lambda: waiting_for_the_chain(ids), timeout=30, what=f"the worker to notice the outage ({worker.log})")

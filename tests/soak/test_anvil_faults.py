@@ -17,7 +17,7 @@ import pytest
 from chain_adapter.devnet import rpc_call
 from chain_adapter.models import AnchorTransaction, TxStatus
 from chain_adapter.tasks import sweep
-from tests.chain_adapter.conftest import anchoring_worker, deploy, own_anvil, restart  # noqa: F401  (fixtures)
+from tests.chain_adapter.conftest import anchoring_worker, deploy, own_anvil, restart, stop_mid_run  # noqa: F401  (fixtures)
 from tests.chain_adapter.helpers import chains, client_for, enqueue, wait_for
 from tests.soak.conftest import (
     FULL,
@@ -64,7 +64,7 @@ def test_anvil_stopped_restarted_from_state_then_reorganized(own_anvil, anchorin
 
     # The node away for OUTAGE seconds, records written meanwhile.
     outage = size(30, 3)
-    own_anvil.stop()  # SIGTERM: Anvil writes its state file
+    stop_mid_run(own_anvil)  # SIGTERM: Anvil writes its state file
     stopped_at, down_since = confirmed_count(), time.monotonic()
     enqueue(links[half:], chunk=50)
     time.sleep(max(0.0, outage - (time.monotonic() - down_since)))
