@@ -146,3 +146,34 @@ def test_the_bill_page_reads_neither_the_anchoring_nor_the_facts_apart(world):
     for url in (f"/bills/{bill.pk}/", f"/bills/{bill.pk}/history/"):
         page = client.get(url).content.decode()
         assert f"1 of {len(events)} events anchored, 1 failed" in page, url
+
+
+def test_the_facts_written_in_sql_are_what_the_orm_counts(world):
+    """``bill_get_detail``'s four facts (SQL written once) against the same facts built with the ORM."""
+    from django.db.models import Count, Exists, OuterRef, Q
+
+    from bills.models import BillPurchase
+    from bills.models_money import EarlySettlementRequest
+
+    shapes = _shapes(world)
+    orm = {b.pk: b for b in Bill.objects.filter(pk__in=[s.pk for s in shapes]).annotate(
+        n_events=Count("events", distinct=True),
+        n_anchored=Count("events", filter=Q(events__anchor__status=AnchorStatus.CONFIRMED), distinct=True),
+        n_failed=Count("events", filter=Q(events__anchor__status=AnchorStatus.FAILED), distinct=True),
+        is_asked=Exists(EarlySettlementRequest.objects.filter(bill=OuterRef("pk"), holder_seq=OuterRef("holder_seq"),
+                                                           settled_at__isnull=True)),
+        is_parent=Exists(Bill.objects.filter(parent=OuterRef("pk"))),
+        is_bought=Exists(BillPurchase.objects.filter(bill=OuterRef("pk"))))}
+    facts = set()
+    for bill in shapes:
+        detail = selectors.bill_get_detail(user=world.user("regulator"), bill_id=bill.pk)
+        want = orm[bill.pk]
+        assert detail.anchoring_figures == {"events": want.n_events, "anchored": want.n_anchored,
+                                            "failed": want.n_failed}
+        assert (detail.early_settlement_asked, detail.has_children, detail.has_purchases) == (
+            want.is_asked, want.is_parent, want.is_bought)
+        facts.add((detail.early_settlement_asked, detail.has_children, detail.has_purchases,
+                   detail.anchoring_figures["anchored"] > 0, detail.anchoring_figures["failed"] > 0))
+    # each fact is seen both true and false among the shapes
+    for i in range(5):
+        assert {f[i] for f in facts} == {True, False}, i
