@@ -153,7 +153,7 @@ def bill_get_detail(*, user: Viewer, bill_id: object) -> Bill:
     bill = bills_visible_to(user).filter(pk=pk).annotate(**_DETAIL_SQL).first()
     if bill is None:
         raise BillNotFound("No such bill.")
-    if not bill.has_children:  # bill.children reads nothing (as if prefetched)
+    if not getattr(bill, "has_children", True):  # bill.children reads nothing (as if prefetched)
         bill._prefetched_objects_cache = {"children": Bill.objects.none()}  # type: ignore[attr-defined]
     return bill
 
