@@ -165,6 +165,21 @@ def test_list_filters(world):
         assert client.get(f"/api/v1/bills/?{bad}").status_code == 400
 
 
+def test_the_state_filter_repeats_no_bill_and_reads_no_distinct(world):
+    """A bill is listed once whatever the filters (the supplier is its creditor and holder, so it has two
+    participant rows), and the query has no DISTINCT, which made PostgreSQL sort every match before the LIMIT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    made = {str(accepted(world).pk) for _ in range(3)} | {str(draft(world).pk) for _ in range(2)}
+    client = client_for(world, "supplier")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/api/v1/bills/?state=draft&state=accepted&holder={world.org('supplier').credit_code}")
+    rows = [x["id"] for x in response.json()["results"]]
+    assert len(rows) == len(set(rows)) == response.json()["count"] and made <= set(rows)
+    assert not [q for q in ctx.captured_queries if "DISTINCT" in q["sql"]]
+
+
 def test_detail_and_404s(world):
     bill = accepted(world)
     client = client_for(world, "supplier")
