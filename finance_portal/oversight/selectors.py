@@ -79,7 +79,7 @@ def invoice_facts(*, invoice_ids: Sequence[Any] | None = None) -> Iterator[rules
 @dataclass(frozen=True)
 class BillScope:
     """What the bill-scoped rules read about one bill: the bill and its root, their invoices, its debtor and
-    the day (UTC) it was first bought, if it was."""
+    the day (the platform's calendar) it was first bought, if it was."""
 
     bill_ids: list[Any]
     invoice_ids: list[Any]
@@ -151,15 +151,18 @@ def holder_histories(*, bill_ids: Sequence[Any] | None = None) -> Iterator[tuple
 
 
 def financing_facts(*, debtor_id: int | None = None, day: dt.date | None = None) -> list[rules.FinancingFacts]:
-    """Bills bought after their acceptance (all, or one debtor's first bought on ``day``, UTC): when each was
-    accepted and first bought."""
+    """Bills bought after their acceptance (all, or one debtor's first bought on ``day``, a day of the platform's
+    calendar, as ``rules.quick_financing`` groups them): when each was accepted and first bought."""
     accepts = BillEvent.objects.filter(type=EventType.ACCEPT)
     if debtor_id is not None:
         accepts = accepts.filter(bill__debtor_id=debtor_id)
     if day is not None:  # only bills bought that day (their first purchase is checked below)
-        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-        bought = BillEvent.objects.filter(type=EventType.BUY, occurred_at__gte=start,
-                                          occurred_at__lt=start + dt.timedelta(days=1))
+        # The day's bounds in the platform's time zone (a UTC day missed the purchases made after 16:00 UTC,
+        # already the next day in Shanghai: no flag was raised then).
+        zone = timezone.get_current_timezone()
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time()), zone)
+        end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), zone)
+        bought = BillEvent.objects.filter(type=EventType.BUY, occurred_at__gte=start, occurred_at__lt=end)
         accepts = accepts.filter(bill_id__in=bought.values("bill_id"))
     accepted: dict[Any, dt.datetime] = {}
     for bill_id, at in accepts.order_by("seq").values_list("bill_id", "occurred_at"):
