@@ -7,6 +7,7 @@ Bills of every event type, in both canonical formats, anchored on the session's 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import deque
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from bills import services
 from bills.events import fields_of_event, writing_format
@@ -84,6 +86,17 @@ def secrets_of_the_bills() -> tuple[set[str], set[str], set[str]]:
                 hidden_values.add(text)
                 if event.salts:
                     salts.add(event.salts[name])
+    # A page shows a public time as a day in the portal's time zone, and the certificate the day it was made:
+    # a hidden date equal to one of those days is not told by the page (CI ran after 16:00 UTC, when Shanghai's
+    # day is already the next and a bill issued that day has that date).
+    for value in list(public_values):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if timezone.is_aware(moment):
+            public_values.add(timezone.localtime(moment).date().isoformat())
+    public_values.add(timezone.localdate().isoformat())
     on_chain = set(BillEvent.objects.values_list("hash", flat=True))  # public in the logs (e.g. a parent_event)
     hidden_values = {v for v in hidden_values - public_values - on_chain if len(v) >= 4 and v not in ("null", "true")
                      and not any(v in p for p in public_values)}  # e.g. an issue date is the day of a public time
