@@ -136,3 +136,22 @@ def test_a_real_worker_stores_the_flag_after_the_event(celery_worker_process):
         assert time.monotonic() < deadline, f"no flag within 30 s; see {celery_worker_process.log}"
         time.sleep(0.1)
     assert OversightFlag.objects.get(bill=bill).rule == Rule.ISSUED_WITHOUT_INVOICES
+
+
+def test_a_purchase_after_16_utc_counts_for_the_next_shanghai_day(world):
+    """``financing_facts(day=…)`` reads the platform's calendar day (Asia/Shanghai), whatever the hour the suite
+    runs: a purchase at 16:30 UTC belongs to the next local day, not to its UTC day."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from bills import clock
+    from finance_portal.oversight.selectors import financing_facts
+
+    at = dt.datetime(2026, 3, 9, 16, 30, tzinfo=dt.UTC)  # 00:30 on 10 March in Shanghai
+    with clock.travel_to(at):
+        bill = financed(world)
+    assert timezone.localdate(at) == dt.date(2026, 3, 10)
+    debtor = bill.debtor_id
+    assert [f.bill_id for f in financing_facts(debtor_id=debtor, day=dt.date(2026, 3, 10))] == [bill.pk]
+    assert financing_facts(debtor_id=debtor, day=dt.date(2026, 3, 9)) == []
