@@ -53,6 +53,7 @@ from bills.models import (
 )
 from bills.models_money import BillOffer, EarlySettlementRequest
 from chain_adapter.models import AnchorRecord, AnchorStatus
+from finance_portal.compiled import CompiledRead
 from finance_portal.money import discount_price
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
@@ -79,12 +80,12 @@ def _with_parties(qs: QuerySet[Bill]) -> QuerySet[Bill]:
     return qs.select_related("creditor", "debtor", "holder", "pending_holder")
 
 
+def _participant_bills(org_pk: int) -> QuerySet[Bill]:
+    return Bill.objects.filter(Exists(BillParticipant.objects.filter(bill_id=OuterRef("pk"), organization_id=org_pk)))
+
+
 def bills_visible_to_org(org: Organization) -> QuerySet[Bill]:
-    if org_sees_everything(org):
-        return Bill.objects.all()
-    return Bill.objects.filter(
-        Exists(BillParticipant.objects.filter(bill_id=OuterRef("pk"), organization_id=org.pk))
-    )
+    return Bill.objects.all() if org_sees_everything(org) else _participant_bills(org.pk)
 
 
 def bills_visible_to(user: Viewer) -> QuerySet[Bill]:
@@ -97,6 +98,40 @@ def bills_visible_to(user: Viewer) -> QuerySet[Bill]:
     if org is None:
         return Bill.objects.none()
     return _with_parties(bills_visible_to_org(org))
+
+
+def _viewer_reach(user: Viewer) -> tuple[str, int] | None:
+    """How far the user's reading of bills reaches, as ``bills_visible_to`` decides it: ``("all", 0)`` for
+    oversight and superusers, ``("org", pk)`` for an organization's participant bills, None for nothing."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ("all", 0)
+    org = viewer_organization(user)
+    if org is None:
+        return None
+    return ("all", 0) if org_sees_everything(org) else ("org", org.pk)
+
+
+def _one_visible_bill(*, pk: uuid.UUID, org: int | None = None, detail: bool) -> QuerySet[Bill]:
+    qs = _with_parties(Bill.objects.all() if org is None else _participant_bills(org))
+    qs = qs.filter(pk=pk)
+    return qs.annotate(**_DETAIL_SQL) if detail else qs
+
+
+_VISIBLE_BILL = CompiledRead(lambda **values: _one_visible_bill(detail=False, **values), first=True)
+_DETAIL_BILL = CompiledRead(lambda **values: _one_visible_bill(detail=True, **values), first=True)
+
+
+def _read_visible_bill(read: CompiledRead[Bill], user: Viewer, bill_id: object) -> Bill:
+    pk = parse_bill_id(bill_id)
+    reach = _viewer_reach(user)
+    if reach is None:
+        raise BillNotFound("No such bill.")
+    bill = read.first(reach[0], pk=pk) if reach[0] == "all" else read.first(reach[0], pk=pk, org=reach[1])
+    if bill is None:
+        raise BillNotFound("No such bill.")
+    return bill
 
 
 def org_sees_bill(*, bill: Bill, org: Organization) -> bool:
@@ -112,11 +147,7 @@ def parse_bill_id(bill_id: object) -> uuid.UUID:
 
 def bill_get_visible(*, user: Viewer, bill_id: object) -> Bill:
     """The bill if the user may read it; ``BillNotFound`` otherwise (absent and out of reach look alike)."""
-    pk = parse_bill_id(bill_id)
-    bill = bills_visible_to(user).filter(pk=pk).first()
-    if bill is None:
-        raise BillNotFound("No such bill.")
-    return bill
+    return _read_visible_bill(_VISIBLE_BILL, user, bill_id)
 
 
 _ANCHORING_COUNTS = {"events": Count("id"), "anchored": Count("id", filter=Q(anchor__status=AnchorStatus.CONFIRMED)),
@@ -149,12 +180,11 @@ def _detail_sql() -> dict[str, RawSQL]:
 def bill_get_detail(*, user: Viewer, bill_id: object) -> Bill:
     """``bill_get_visible`` with what the bill's page and API detail show read in the same query: the anchoring
     counts, the early-settlement fact, and whether it has split parts and purchases at all."""
-    pk = parse_bill_id(bill_id)
-    bill = bills_visible_to(user).filter(pk=pk).annotate(**_DETAIL_SQL).first()
-    if bill is None:
-        raise BillNotFound("No such bill.")
+    bill = _read_visible_bill(_DETAIL_BILL, user, bill_id)
     if not getattr(bill, "has_children", True):  # bill.children reads nothing (as if prefetched)
-        bill._prefetched_objects_cache = {"children": Bill.objects.none()}  # type: ignore[attr-defined]
+        none = Bill.objects.none()
+        none._result_cache = []  # iterating it compiles nothing either
+        bill._prefetched_objects_cache = {"children": none}  # type: ignore[attr-defined]
     return bill
 
 
@@ -286,33 +316,44 @@ def purchase_quote(*, bill: Bill, rate: Decimal | None = None, today: dt.date | 
     return PurchaseQuote(rate=rate, days=days, basis=DAY_COUNT_BASIS, interest=interest, price=price)
 
 
-def bill_purchases_visible(*, bill: Bill, user: Viewer) -> QuerySet[BillPurchase]:
+def _purchases_of(*, bill: uuid.UUID, org: int | None = None) -> QuerySet[BillPurchase]:
+    qs = BillPurchase.objects.filter(bill_id=bill).select_related("buyer", "seller").order_by("purchased_at", "id")
+    return qs if org is None else qs.filter(Q(buyer_id=org) | Q(seller_id=org))
+
+
+_PURCHASES = CompiledRead(_purchases_of)
+
+
+def bill_purchases_visible(*, bill: Bill, user: Viewer) -> list[BillPurchase]:
     """The purchases of ``bill`` the viewer may see: its own (as buyer or seller); all of them for oversight
     and for the debtor, whose disclosure profile covers every event of its bills (``bills.disclosure``).
 
     Who sold a claim to whom at what price is commercially secret (DESIGN §8): a past or later holder of
     the bill does not learn what another financier paid.
     """
-    qs = BillPurchase.objects.filter(bill=bill).select_related("buyer", "seller").order_by("purchased_at", "id")
     if getattr(bill, "has_purchases", True) is False:
-        return qs.none()
+        return []
     if user_sees_everything(user):
-        return qs
+        return _PURCHASES.rows("all", bill=bill.pk)
     org = viewer_organization(user)
     if org is None:
-        return qs.none()
+        return []
     if bill.debtor_id == org.pk:
-        return qs
-    return qs.filter(Q(buyer=org) | Q(seller=org))
+        return _PURCHASES.rows("all", bill=bill.pk)
+    return _PURCHASES.rows("party", bill=bill.pk, org=org.pk)
 
 
 def bill_events(bill: Bill) -> QuerySet[BillEvent]:
     return BillEvent.objects.filter(bill=bill).select_related("actor", "anchor").order_by("seq")
 
 
-def bill_allocations(bill: Bill) -> QuerySet[BillAllocation]:
+_ALLOCATIONS = CompiledRead(
+    lambda root: BillAllocation.objects.filter(bill_id=root).select_related("invoice").order_by("id"))
+
+
+def bill_allocations(bill: Bill) -> list[BillAllocation]:
     """The invoice allocations behind a bill: its own, or its root's for a split part."""
-    return BillAllocation.objects.filter(bill_id=bill.allocation_root_id).select_related("invoice").order_by("id")
+    return _ALLOCATIONS.rows(root=bill.allocation_root_id)
 
 
 def invoice_allocated(invoice_id: uuid.UUID | str) -> Decimal:

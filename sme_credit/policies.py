@@ -14,6 +14,7 @@ from django.db.models import Q
 from bills.events import amount_text
 from bills.models import Bill
 from bills.selectors import face_owed_by, held_face_owed_by
+from finance_portal.compiled import CompiledRead
 from finance_portal.organizations.models import Organization
 from sme_credit.errors import CreditLimitExceeded, IssuingLimitExceeded
 from sme_credit.models import CreditLimit, IssuingLimit
@@ -21,6 +22,14 @@ from sme_credit.models import CreditLimit, IssuingLimit
 
 def _money(amount: Decimal, currency: str) -> str:
     return f"{amount_text(amount, currency)} {currency}"
+
+
+_BUYERS_LIMITS = CompiledRead(
+    lambda *, buyer, debtor, currency, creditor: CreditLimit.objects.select_for_update(of=("self",))
+    .filter(financier_id=buyer, debtor_id=debtor, currency=currency, revoked_at__isnull=True)
+    .filter(Q(supplier__isnull=True) | Q(supplier_id=creditor))
+    .select_related("debtor", "supplier")
+    .order_by("id"))
 
 
 def exposure_within_limit(*, bill: Bill, buyer: Organization, price: Decimal) -> None:
@@ -34,13 +43,8 @@ def exposure_within_limit(*, bill: Bill, buyer: Organization, price: Decimal) ->
     Precondition: the caller holds the bill's row lock. The limit rows are locked here too, so two purchases
     against one limit are decided one after the other and cannot both slip under it.
     """
-    limits = list(
-        CreditLimit.objects.select_for_update(of=("self",))
-        .filter(financier=buyer, debtor_id=bill.debtor_id, currency=bill.currency, revoked_at__isnull=True)
-        .filter(Q(supplier__isnull=True) | Q(supplier_id=bill.creditor_id))
-        .select_related("debtor", "supplier")
-        .order_by("id")
-    )
+    limits = _BUYERS_LIMITS.rows(buyer=buyer.pk, debtor=bill.debtor_id, currency=bill.currency,
+                                 creditor=bill.creditor_id)
     for limit in limits:
         current = held_face_owed_by(holder=buyer, debtor=limit.debtor, currency=limit.currency,
                                     creditor=limit.supplier)

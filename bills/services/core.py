@@ -38,6 +38,7 @@ from bills.selectors import org_sees_bill, parse_bill_id
 from bills.services import inputs
 from chain_adapter.hashing import ZERO_HASH
 from chain_adapter.outbox import anchor_enqueue
+from finance_portal.compiled import CompiledRead
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.services import require_acting_organization
 from finance_portal.users import User
@@ -89,11 +90,13 @@ def lock_bill(bill_id: object) -> Bill:
     Never join another table into this query: when the lock waits for a transaction that changes the bill,
     PostgreSQL re-checks the join against the bill's new row and, a joined party having changed, returns nothing.
     """
-    pk = parse_bill_id(bill_id)
-    try:
-        return Bill.objects.select_for_update().get(pk=pk)
-    except Bill.DoesNotExist:
-        raise BillNotFound(gettext("No such bill.")) from None
+    found = _LOCK_BILL.rows(pk=parse_bill_id(bill_id))
+    if not found:
+        raise BillNotFound(gettext("No such bill."))
+    return found[0]
+
+
+_LOCK_BILL = CompiledRead(lambda *, pk: Bill.objects.select_for_update().filter(pk=pk))
 
 
 def _reachable(rule: rules.Transition, bill: Bill, org: Organization) -> bool:
@@ -182,6 +185,10 @@ def drop_participant(bill: Bill, org_id: int, role: str) -> None:
     BillParticipant.objects.filter(bill=bill, organization_id=org_id, role=role).delete()
 
 
+_LAST_EVENT = CompiledRead(
+    lambda *, bill: BillEvent.objects.filter(bill_id=bill).order_by("-seq").values_list("seq", "hash"), first=True)
+
+
 def append_event(
     bill: Bill,
     *,
@@ -199,7 +206,7 @@ def append_event(
     Precondition: the caller holds the bill's row lock (or created the bill in this transaction), so
     sequence numbers and the chain's order are those of the appends.
     """
-    last = BillEvent.objects.filter(bill_id=bill.pk).order_by("-seq").values_list("seq", "hash").first()
+    last = _LAST_EVENT.first(bill=bill.pk)
     seq, prev = (last[0] + 1, last[1]) if last else (1, ZERO_HASH)
     all_amounts = {"face": amount_text(bill.face, bill.currency), **(amounts or {})}
     built = build_event(  # canonical text, hash and (format 2) the fields' secret salts: bills.events

@@ -16,8 +16,10 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import translation
 
+from finance_portal.compiled import CompiledRead
 from finance_portal.errors import InvalidInput
 from finance_portal.ledger.errors import (
     DuplicateReference,
@@ -76,9 +78,26 @@ def cash_accounts(organization_ids: Sequence[int], currency: str) -> list[Accoun
     """The cash accounts in ``currency`` of the organizations ``organization_ids``, in their order, each with
     its ``organization`` read: one query when they all exist (the others are created as by ``cash_account``)."""
     currency = validate_currency(currency)
-    cash = Account.objects.filter(organization_id__in=set(organization_ids), kind=AccountKind.CASH, currency=currency)
-    found = {account.organization_id: account for account in cash.select_related("organization")}
+    ids = sorted(set(organization_ids))
+    shape = len(ids)
+    if shape <= len(_CASH_ACCOUNTS_OF):
+        cash = _CASH_ACCOUNTS_OF[shape - 1].rows(currency=currency, **{f"org{i}": pk for i, pk in enumerate(ids)})
+    else:
+        cash = list(_cash_accounts_of(ids, currency))
+    found = {account.organization_id: account for account in cash}
     return [found.get(pk) or cash_account(Organization.objects.get(pk=pk), currency) for pk in organization_ids]
+
+
+def _cash_accounts_of(ids: Sequence[int], currency: str) -> QuerySet[Account]:
+    return Account.objects.filter(organization_id__in=ids, kind=AccountKind.CASH,
+                                  currency=currency).select_related("organization")
+
+
+# The reads of one and of two organizations' cash accounts (a transfer's two sides), compiled once.
+_CASH_ACCOUNTS_OF = (
+    CompiledRead(lambda *, currency, org0: _cash_accounts_of([org0], currency)),
+    CompiledRead(lambda *, currency, org0, org1: _cash_accounts_of([org0, org1], currency)),
+)
 
 
 def platform_account(kind: str, currency: str) -> Account:

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 
+from finance_portal.compiled import CompiledRead
 from finance_portal.organizations.models import KycStatus, Membership, Organization
 from finance_portal.users import Viewer
 
@@ -56,16 +57,17 @@ for _model in (Membership, Organization):
     post_delete.connect(_forget, sender=_model, dispatch_uid=f"membership_cache.delete.{_model.__name__}")
 
 
+_MEMBERSHIP = CompiledRead(
+    lambda *, user: Membership.objects.select_related("organization").filter(user_id=user), first=True)
+
+
 def membership_of(user: Viewer) -> Membership | None:
     if not user.is_authenticated:
         return None
     cache = _cache.get()
     if cache is not None and user.pk in cache.memberships:
         return cache.memberships[user.pk]
-    try:
-        membership: Membership | None = Membership.objects.select_related("organization").get(user=user)
-    except Membership.DoesNotExist:
-        membership = None
+    membership = _MEMBERSHIP.first(user=user.pk)  # one at most (one-to-one)
     if cache is not None and len(connection.atomic_blocks) == cache.depth:
         cache.memberships[user.pk] = membership
     return membership

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from finance_portal.compiled import CompiledRead
 from finance_portal.organizations.errors import InvalidOrganization, KycNotApproved, NoMembership
 from finance_portal.organizations.models import (
     KycStatus,
@@ -143,12 +144,14 @@ def require_membership(user: AbstractBaseUser) -> Membership:
     return membership
 
 
+_ACTING_ORGANIZATION = CompiledRead(lambda *, user: Organization.objects.filter(memberships__user_id=user), first=True)
+
+
 def require_acting_organization(user: AbstractBaseUser) -> Organization:
     """The user's organization if it may act (KYC approved); raises otherwise. Checked in every write."""
     # Read the organization afresh: a suspension must take effect on the very next action. One query through
     # the membership (not the membership, then the organization).
-    org = (Organization.objects.filter(memberships__user_id=user.pk).first()
-           if user.is_authenticated and user.pk is not None else None)
+    org = (_ACTING_ORGANIZATION.first(user=user.pk) if user.is_authenticated and user.pk is not None else None)
     if org is None:
         raise NoMembership(NO_MEMBERSHIP)
     if not org.can_act:

@@ -15,13 +15,16 @@ reuses that lookup instead of a second query.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
+from finance_portal.compiled import CompiledRead
 from finance_portal.organizations.selectors import membership_of
 from finance_portal.users import Viewer
 
@@ -49,16 +52,21 @@ def token_user(request: HttpRequest) -> Viewer | None:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "token" or not key.strip():
         return None
-    from rest_framework.authtoken.models import Token
-
     key = key.strip()[:40]
     memo = getattr(request, TOKEN_MEMO, None)
     if memo is not None and memo[0] == key:
         token = memo[1]
     else:
-        token = Token.objects.select_related("user").filter(key=key).first()
+        token = _token_read().first(key=key)
         setattr(request, TOKEN_MEMO, (key, token))
     return token.user if token is not None and token.user.is_active else None
+
+
+@functools.cache
+def _token_read() -> CompiledRead[Any]:
+    from rest_framework.authtoken.models import Token  # not at import: this module loads before the apps
+
+    return CompiledRead(lambda *, key: Token.objects.select_related("user").filter(key=key), first=True)
 
 
 def _is_regulator(user: Viewer | None) -> bool:

@@ -26,3 +26,6 @@ STORAGES = {  # noqa: F405
 AXES_ENABLED = True
 WHITENOISE_USE_FINDERS = True
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405
+# Every compiled read is compiled afresh and compared on every call (finance_portal/compiled.py); the benchmarks'
+# own gunicorn turns it off, as production has it.
+COMPILED_READS_CHECK = os.environ.get("COMPILED_READS_CHECK", "1") == "1"

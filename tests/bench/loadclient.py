@@ -82,6 +82,7 @@ class Gunicorn:
             TEST_DATABASE_NAME=settings.DATABASES["default"]["NAME"],
             ETH_RPC_URL=settings.ETH_RPC_URL,
             DEBUG="0",
+            COMPILED_READS_CHECK="0",  # as in production: the suite checks them (finance_portal/compiled.py)
         )
         env.update(self.extra_env)
         self.log.parent.mkdir(parents=True, exist_ok=True)

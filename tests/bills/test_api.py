@@ -180,6 +180,27 @@ def test_the_state_filter_repeats_no_bill_and_reads_no_distinct(world):
     assert not [q for q in ctx.captured_queries if "DISTINCT" in q["sql"]]
 
 
+def test_a_party_filter_by_credit_code_filters_the_bills_own_column(world):
+    """The credit code is looked up first and the bills are filtered on ``debtor_id``/``holder_id``: with the
+    organization joined instead, PostgreSQL could not read the (party, state, created) index in page order. An
+    unknown or lower-case code behaves as before (nothing, and the same bills)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mine = draft(world, debtor="buyer2", days=100)
+    client = client_for(world, "supplier")
+    code = world.org("buyer2").credit_code
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get(f"/api/v1/bills/?debtor={code}").json()
+    assert [x["id"] for x in body["results"]] == [str(mine.pk)] and body["count"] == 1
+    page = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "bills_bill"."id"')]
+    assert page and f'"bills_bill"."debtor_id" = {world.org("buyer2").pk}' in page[0]
+    assert "credit_code" not in page[0]
+    assert client.get(f"/api/v1/bills/?debtor={code.lower()}").json()["count"] == 1
+    assert client.get("/api/v1/bills/?debtor=91000000000000000X").json()["count"] == 0
+    assert client.get("/api/v1/bills/?holder=91000000000000000X").json()["results"] == []
+
+
 def test_detail_and_404s(world):
     bill = accepted(world)
     client = client_for(world, "supplier")
