@@ -246,12 +246,14 @@ def financier_dashboard(org: Organization, today: dt.date) -> Dashboard:
 
 
 def _exposure(org: Organization) -> Queue:
-    """Each live credit limit with what the financier holds under it (one query for the limits, one for the holdings)."""
+    """Each live credit limit with what the financier holds under it: one query for the limits, one for the holdings
+    owed by their debtors (none without a limit: a financier holding 5,000 bills paid 7 ms for a sum nobody saw)."""
     limits = list(CreditLimit.objects.filter(financier=org, revoked_at__isnull=True)
                   .select_related("debtor", "supplier").order_by("debtor__legal_name", "id"))
     held: dict[tuple[int, int, str], Decimal] = {}
-    for row in (Bill.objects.filter(holder=org, state__in=EXPOSURE_STATES).order_by()
-                .values("debtor_id", "creditor_id", "currency").annotate(total=Sum("face"))):
+    debtors = {limit.debtor_id for limit in limits[:ROWS]}  # only the rows shown count holdings
+    for row in (Bill.objects.filter(holder=org, state__in=EXPOSURE_STATES, debtor_id__in=debtors).order_by()
+                .values("debtor_id", "creditor_id", "currency").annotate(total=Sum("face")) if debtors else ()):
         held[(row["debtor_id"], row["creditor_id"], row["currency"])] = row["total"]
     rows = []
     for limit in limits[:ROWS]:
