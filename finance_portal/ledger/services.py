@@ -80,7 +80,7 @@ def cash_accounts(organization_ids: Sequence[int], currency: str) -> list[Accoun
     currency = validate_currency(currency)
     ids = sorted(set(organization_ids))
     shape = len(ids)
-    if shape <= len(_CASH_ACCOUNTS_OF):
+    if 1 <= shape <= len(_CASH_ACCOUNTS_OF):
         cash = _CASH_ACCOUNTS_OF[shape - 1].rows(currency=currency, **{f"org{i}": pk for i, pk in enumerate(ids)})
     else:
         cash = list(_cash_accounts_of(ids, currency))

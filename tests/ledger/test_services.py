@@ -304,3 +304,13 @@ def test_a_statement_has_running_balances_and_an_opening_balance(world):
     assert (earlier.opening_balance, earlier.closing_balance, earlier.lines.count()) == (D("0.00"), D("0.00"), 0)
     same_day = selectors.account_statement(account=account, date_from=today, date_to=today)
     assert same_day.lines.count() == 3
+
+
+def test_cash_accounts_reads_one_two_or_more_organizations_in_the_order_asked(world):
+    cash_accounts = services.cash_accounts
+    orgs = [world.org(k) for k in ("supplier", "buyer", "financier")]
+    assert cash_accounts([], "CNY") == []
+    for ids in ([orgs[0].pk], [orgs[1].pk, orgs[0].pk], [o.pk for o in orgs], [orgs[2].pk, orgs[2].pk]):
+        accounts = cash_accounts(ids, "CNY")
+        assert [a.organization_id for a in accounts] == ids
+        assert all(a.kind == "cash" and a.currency == "CNY" for a in accounts)
