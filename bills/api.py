@@ -25,7 +25,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bills import rules, selectors, services
+from bills import listings, rules, selectors, services
 from bills.errors import BillNotFound
 from bills.models import Bill, BillPurchase
 from bills.serializers import (
@@ -218,7 +218,7 @@ class MarketplaceListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Bill]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user to ask
             return Bill.objects.none()
-        return selectors.marketplace_listings(self.request.user)
+        return listings.marketplace_listings(self.request.user)
 
 
 @extend_schema(
@@ -232,5 +232,5 @@ class MarketplaceDetailView(generics.GenericAPIView):
     filter_backends: list[type] = []
 
     def get(self, request: Request, pk: str) -> Response:
-        return Response(ListingSerializer(selectors.marketplace_get(user=request.user, bill_id=pk)).data)
+        return Response(ListingSerializer(listings.marketplace_get(user=request.user, bill_id=pk)).data)
 

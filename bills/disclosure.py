@@ -32,14 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bills.events import fields_of_event
+from bills.listings import marketplace_allowed, marketplace_listings
 from bills.models import Bill, BillEvent, BillState, EventType
-from bills.selectors import (
-    bills_visible_to,
-    marketplace_allowed,
-    marketplace_listings,
-    user_sees_everything,
-    viewer_organization,
-)
+from bills.selectors import bills_visible_to, user_sees_everything, viewer_organization
 from finance_portal.users import Viewer
 
 

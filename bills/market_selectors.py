@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from bills import clock, rules
 from bills.disclosure import bill_for_viewer
 from bills.errors import BillActionNotPermitted, BillNotFound
+from bills.listings import marketplace_get
 from bills.models import Bill, BillAllocation, BillEvent, BillState, EventType
 from bills.models_money import BillOffer, OfferStatus
 from bills.portfolio import annualized_yield
@@ -29,7 +30,6 @@ from bills.selectors import (
     bill_allocations,
     bill_anchoring_summary,
     bill_facts,
-    marketplace_get,
     offer_quote,
     offers_visible_to,
     purchase_quote,

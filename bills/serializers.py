@@ -17,7 +17,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
-from bills import clock, selectors
+from bills import clock, listings, selectors
 from bills.models import Bill, BillAllocation, BillEvent, BillPurchase, BillState
 from finance_portal.filters import AsciiDateFilter, AsciiNumberFilter
 from finance_portal.organizations.models import Organization
@@ -252,13 +252,13 @@ class ListingSerializer(OutputFieldsOnce, serializers.ModelSerializer):
                                             help_text="The seller's latest credit score (300–850), if it has one.")
 
     @extend_schema_field(InvoiceSummarySerializer)
-    def get_invoices(self, bill: selectors.ListingFigures) -> dict[str, Any]:
+    def get_invoices(self, bill: listings.ListingFigures) -> dict[str, Any]:
         return InvoiceSummarySerializer.represent(
             {"count": bill.invoice_count or 0, "total": bill.invoice_total, "verified": bill.invoices_verified or 0}
         )
 
     @extend_schema_field(ListingAnchoringSerializer)
-    def get_anchoring(self, bill: selectors.ListingFigures) -> dict[str, Any]:
+    def get_anchoring(self, bill: listings.ListingFigures) -> dict[str, Any]:
         unanchored = bill.events_unanchored or 0
         return {"events": bill.events_total or 0, "unanchored": unanchored,
                 "status": "anchored" if unanchored == 0 else "pending"}
@@ -381,7 +381,7 @@ class ListingFilter(django_filters.FilterSet):
     min_rate = RateFilter(field_name="asking_rate", lookup_expr="gte",
                           help_text="Listings asking at least this annual rate, as a fraction from 0 to 1.")
     sort = django_filters.ChoiceFilter(
-        choices=[(key, label) for key, (label, _) in selectors.MARKET_SORTS.items()], method="_sort",
+        choices=[(key, label) for key, (label, _) in listings.MARKET_SORTS.items()], method="_sort",
         help_text="Order of the listings: maturity (default), rate, face, debtor_score, holder_score.")
 
     class Meta:
@@ -389,4 +389,4 @@ class ListingFilter(django_filters.FilterSet):
         fields = ["debtor", "maturity_after", "maturity_before", "min_rate", "sort"]
 
     def _sort(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
-        return selectors.marketplace_sorted(queryset, value)
+        return listings.marketplace_sorted(queryset, value)

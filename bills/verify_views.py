@@ -37,8 +37,9 @@ from django.views.decorators.http import require_GET, require_POST
 from bills.disclosure import Disclosure, Profile, bill_for_viewer, disclosure_for
 from bills.errors import BillNotFound
 from bills.events import event_format, fields_of_event
+from bills.listings import marketplace_allowed, marketplace_listings
 from bills.models import Bill, BillEvent, BillState
-from bills.selectors import bills_visible_to, marketplace_allowed, marketplace_listings, viewer_organization
+from bills.selectors import bills_visible_to, viewer_organization
 from bills.verification import BillVerdict, bill_bundle, bill_events_for_bundle, bill_verdict
 from bills.verify_tokens import (
     CODE_MAX_INPUT,

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bills import (
     clock,
     confirmations,
+    listings,
     market_selectors,
     market_views,
     page_forms,
@@ -356,13 +357,13 @@ def bill_issue(request: HttpRequest) -> HttpResponse:
 @login_required
 def marketplace(request: HttpRequest) -> HttpResponse:
     try:
-        queryset = selectors.marketplace_listings(request.user)
+        queryset = listings.marketplace_listings(request.user)
     except NotPermitted as err:
         return render(request, "bills/marketplace.html", {"title": _("Marketplace"), "refused": err.message}, status=403)
-    sort = request.GET.get("sort") or selectors.MARKET_DEFAULT_SORT
-    if sort not in selectors.MARKET_SORTS:
-        sort = selectors.MARKET_DEFAULT_SORT  # a stale or edited link: the default order, not an error page
-    queryset = selectors.marketplace_sorted(queryset, sort)
+    sort = request.GET.get("sort") or listings.MARKET_DEFAULT_SORT
+    if sort not in listings.MARKET_SORTS:
+        sort = listings.MARKET_DEFAULT_SORT  # a stale or edited link: the default order, not an error page
+    queryset = listings.marketplace_sorted(queryset, sort)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     org = selectors.viewer_organization(request.user)
     # One idempotency key per rendered buy form: a double click or a resubmitted page buys once.
@@ -379,7 +380,7 @@ def marketplace(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "sort": sort,
-            "sorts": [(key, label) for key, (label, _) in selectors.MARKET_SORTS.items()],
+            "sorts": [(key, label) for key, (label, _) in listings.MARKET_SORTS.items()],
             "can_buy": bool(org and org.is_financier and org.can_act),
         },
     )

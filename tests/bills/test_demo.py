@@ -9,8 +9,9 @@ import pytest
 from django.core.management import call_command
 
 from bills.events import bill_chain_verify
+from bills.listings import marketplace_listings
 from bills.models import Bill, BillEvent, BillPurchase, BillState
-from bills.selectors import bills_visible_to, marketplace_listings
+from bills.selectors import bills_visible_to
 from finance_portal.oversight.models import OversightFlag, Rule
 from finance_portal.portal.demo import load_demo_business, load_demo_organizations
 from invoices.models import Invoice

@@ -12,7 +12,7 @@ import pytest
 from rest_framework import serializers
 from rest_framework.utils.encoders import JSONEncoder
 
-from bills import selectors, services
+from bills import listings, selectors, services
 from bills.errors import BillNotFound
 from bills.models import Bill, BillPurchase
 from bills.serializers import (
@@ -52,8 +52,8 @@ def _render(world, bills: list[Bill]) -> list[str]:  # type: ignore[no-untyped-d
             out.append(BillDetailSerializer(detail, context={"request": request}).data)
             out.append(BillEventSerializer(selectors.bill_events(detail), many=True).data)
         out.append(BillSerializer(selectors.bills_visible_to(request.user).order_by("id"), many=True).data)
-        if selectors.marketplace_allowed(request.user):
-            out.append(ListingSerializer(selectors.marketplace_listings(request.user), many=True).data)
+        if listings.marketplace_allowed(request.user):
+            out.append(ListingSerializer(listings.marketplace_listings(request.user), many=True).data)
     purchase = BillPurchase.objects.order_by("id").first()
     assert purchase is not None
     buyer = SimpleNamespace(user=world.user("financier"))
