@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
+# make test runs the suite in this many pytest-xdist worker processes (0: in one process, as before).
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench soak bootstrap browser migrate lint check clean deps
 
@@ -48,7 +50,7 @@ run: migrate
 	$(PY) manage.py runstack
 
 test: bootstrap browser
-	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: bootstrap
 	$(PY) -m pytest -m bench -p no:cacheprovider -s tests/bench $(PYTEST_ARGS)

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Anvil]:
     """A fresh Anvil devnet of this test session; ``settings.ETH_RPC_URL`` points at it."""
-    node = Anvil(chain_id=31337, log_file=ROOT / ".run" / "logs" / "anvil-test.log")
+    log = ROOT / ".run" / "logs" / f"anvil-test{os.environ.get('PYTEST_XDIST_WORKER', '')}.log"
+    node = Anvil(chain_id=31337, log_file=log)
     (ROOT / ".run" / "logs").mkdir(parents=True, exist_ok=True)
     node.start()
     previous = settings.ETH_RPC_URL

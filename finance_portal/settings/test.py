@@ -1,7 +1,7 @@
 """Test settings: development defaults, a fast password hasher, and a Celery queue of this run's own.
 
 The queue name is unique per test session so a worker started by ``make run`` on the same Redis never
-takes a test's task, and two test runs on one machine never take each other's.
+takes a test's task, and two test runs on one machine (or two xdist workers of one run) never take each other's.
 """
 
 import os
@@ -11,13 +11,17 @@ from finance_portal.settings.base import *  # noqa: F403
 from finance_portal.settings.base import build
 
 os.environ.setdefault("FP_TEST_RUN_ID", uuid.uuid4().hex[:12])
+# Under pytest-xdist each worker process is a session of its own (its own test database, Anvil and Celery
+# worker): its queue and cache keys carry the worker's name, and the processes it starts inherit both.
+_RUN = os.environ["FP_TEST_RUN_ID"] + (f"-{os.environ['PYTEST_XDIST_WORKER']}"
+                                       if os.environ.get("PYTEST_XDIST_WORKER") else "")
 
 DEVELOPMENT_MODE = True
 globals().update(build(dev=True))
 CELERY_BROKER_URL = REDIS_URL  # noqa: F405
 CELERY_RESULT_BACKEND = REDIS_URL  # noqa: F405
-CELERY_TASK_DEFAULT_QUEUE = "test-" + os.environ["FP_TEST_RUN_ID"]
-CACHES["default"]["KEY_PREFIX"] = "test-" + os.environ["FP_TEST_RUN_ID"]  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = "test-" + _RUN
+CACHES["default"]["KEY_PREFIX"] = "test-" + _RUN  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {  # noqa: F405
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -115,13 +115,21 @@ def secrets_of_the_bills() -> tuple[set[str], set[str], set[str]]:
     return ids, hidden_values, salts
 
 
+def shows(body: str, value: str) -> bool:
+    """Whether ``body`` tells ``value``. A number counts only as a whole token: 3700 is told by "3700" or
+    "3,700.00" but not by a hash, address or timestamp that happens to hold those digits (0x…a3700f…)."""
+    if re.fullmatch(r"[-+]?[0-9][0-9,.]*%?", value):
+        return re.search(rf"(?<![0-9A-Za-z.,]){re.escape(value)}(?![0-9A-Za-z])", body) is not None
+    return value in body
+
+
 def assert_nothing_leaks(pages: dict[str, str]) -> None:
     ids, hidden, salts = secrets_of_the_bills()
     for path, body in pages.items():
         low = body.lower()
         leaked_ids = [i for i in ids if i.lower() in low]
         assert not leaked_ids, f"{path} shows bill ids or numbers {leaked_ids[:3]}"
-        leaked = [v for v in hidden if v in body or json.dumps(v, ensure_ascii=False)[1:-1] in body]
+        leaked = [v for v in hidden if shows(body, v) or shows(body, json.dumps(v, ensure_ascii=False)[1:-1])]
         assert not leaked, f"{path} shows non-public values {leaked[:5]}"
         assert not [s for s in salts if s in body], f"{path} shows the salt of a non-public field"
 
