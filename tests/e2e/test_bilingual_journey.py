@@ -333,6 +333,13 @@ def test_the_whole_road_in_each_language_on_a_phone(phone, language, demo_orgs, 
     assert phone.get_attribute("#bill-history", "data-live") == "false"
     walk.arrive()
     screenshot(phone, f"bilingual-{language}-2-anchored")
+    # On a phone the history is a card per event, each line a label and its value, not eight columns squeezed
+    # until Chinese breaks after every character: every cell spans the card, and its label is the column's.
+    cells = phone.evaluate("""Array.from(document.querySelectorAll('#bill-history td')).map(td => [
+        td.getBoundingClientRect().width, getComputedStyle(td, '::before').content, td.dataset.label])""")
+    assert len(cells) == 8 * events and all(width > 300 for width, _, _ in cells), cells[:8]
+    assert all(shown == f'"{label}"' for _, shown, label in cells), cells[:8]
+    assert phone.locator("#bill-history thead").is_hidden()
 
     # Maturity: the clock moves (for the live server too), and the buyer, with the cash, settles after
     # reading who pays whom how much.
