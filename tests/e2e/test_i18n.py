@@ -59,9 +59,10 @@ SQUEEZED_CELLS = """Array.from(document.querySelectorAll('td'))
 
 
 @pytest.mark.parametrize("username,pages", [
-    ("supplier", ["/home/supplier/", "/bills/", "/invoices/", "/cash/", "/money/"]),
-    ("financier", ["/home/financier/", "/marketplace/", "/portfolio/"]),
-    ("regulator", ["/home/regulator/", "/oversight/", "/oversight/charts/"]),
+    ("supplier", ["/home/supplier/", "/bills/", "/invoices/", "/cash/", "/money/", "/notifications/"]),
+    ("financier", ["/home/financier/", "/marketplace/", "/portfolio/", "/bills/"]),
+    ("regulator", ["/home/regulator/", "/oversight/", "/oversight/charts/", "/oversight/audit/",
+                   "/oversight/reconciliation/", "/oversight/data/bills/", "/bills/"]),
 ])
 def test_chinese_pages_fit_a_phone(browser, live_server, username, pages):  # type: ignore[no-untyped-def]
     world = build_world()

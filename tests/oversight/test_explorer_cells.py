@@ -10,7 +10,8 @@ from finance_portal.oversight.explorer_base import Cell, CellRow
 
 # What templates/oversight/explorer_dataset.html drew for a row before.
 PER_CELL = Template(
-    '<tr>{% for cell in row %}<td{% if cell.css %} class="{{ cell.css }}"{% endif %}>{% if cell.href %}'
+    '<tr>{% for cell in row %}<td{% if cell.css %} class="{{ cell.css }}"{% endif %}'
+    '{% if cell.label %} data-label="{{ cell.label }}"{% endif %}>{% if cell.href %}'
     '<a href="{{ cell.href }}">{{ cell.text }}</a>{% else %}{{ cell.text }}{% endif %}</td>{% endfor %}</tr>'
 )
 WHOLE_ROW = Template("<tr>{{ row }}</tr>")
@@ -23,10 +24,12 @@ def test_a_row_draws_as_the_per_cell_template_did() -> None:
         Cell("", "", ""),
         Cell("2026-12-07", "nowrap", ""),
         Cell("<script>alert(1)</script>", "x\"y", ""),
+        Cell("1", "num", "", 'Face "<b>"'),
     ])
     before = PER_CELL.render(Context({"row": row}))
     assert WHOLE_ROW.render(Context({"row": row})) == before
     assert "<script>" not in before and "&lt;script&gt;" in before
+    assert 'data-label="Face &quot;&lt;b&gt;&quot;"' in before
 
 
 def test_a_row_is_still_a_list_of_cells() -> None:
