@@ -88,7 +88,7 @@ def accounts_readable_by(user: Viewer) -> QuerySet[Account]:
 def account_get_readable(*, user: Viewer, account_id: object) -> Account:
     """The account if the user may read it (``accounts_readable_by``); ``AccountNotFound`` otherwise."""
     try:
-        return accounts_readable_by(user).get(pk=int(str(account_id)))
+        return accounts_readable_by(user).select_related("organization").get(pk=int(str(account_id)))
     except (Account.DoesNotExist, ValueError, OverflowError):
         raise AccountNotFound("No such account among those you may read.") from None
 

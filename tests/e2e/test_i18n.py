@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from finance_portal.bootstrap import compile_messages
-from tests.bills.factories import build_world, listed
+from finance_portal.ledger.services import cash_account
+from tests.bills.factories import build_world, financed, listed
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,19 +61,22 @@ SQUEEZED_CELLS = """Array.from(document.querySelectorAll('td'))
 
 @pytest.mark.parametrize("username,pages", [
     ("supplier", ["/home/supplier/", "/bills/", "/invoices/", "/cash/", "/money/", "/notifications/"]),
-    ("financier", ["/home/financier/", "/marketplace/", "/portfolio/", "/bills/"]),
+    ("financier", ["/home/financier/", "/marketplace/", "/portfolio/", "/bills/", "/bills/{bill}/",
+                   "/money/statement/{statement}/"]),
     ("regulator", ["/home/regulator/", "/oversight/", "/oversight/charts/", "/oversight/audit/",
                    "/oversight/reconciliation/", "/oversight/data/bills/", "/bills/"]),
 ])
 def test_chinese_pages_fit_a_phone(browser, live_server, username, pages):  # type: ignore[no-untyped-def]
     world = build_world()
     listed(world, face="1234567.89")
+    bought = financed(world, face="250000.00")  # a holding, a purchase on its page, a statement line
+    ids = {"bill": bought.pk, "statement": cash_account(world.org("financier"), "CNY").pk}
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url,
                                   locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     phone = context.new_page()
     try:
         log_in(phone, username)
-        for url in pages:
+        for url in (page.format(**ids) for page in pages):
             phone.goto(url)
             assert phone.locator("html").get_attribute("lang") == "zh-Hans", url
             width = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
