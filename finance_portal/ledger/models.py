@@ -69,7 +69,7 @@ class Account(models.Model):
     def display_name(self) -> str:
         """The account as a page names it, in the reader's language: its owner (the Chinese legal name to a
         reader in Chinese), its kind and currency. The stored ``name`` is data, written in English once."""
-        owner = self.organization.display_name if self.organization_id else str(_("The platform"))
+        owner = self.organization.display_name if self.organization is not None else str(_("The platform"))
         return f"{owner} · {self.get_kind_display()} ({self.currency})"
 
 
