@@ -148,7 +148,7 @@ def account_statement(request: HttpRequest, pk: int) -> HttpResponse | Streaming
     if date_from and date_to and date_from > date_to:
         error = _("The period ends before it starts: pick a 'to' day on or after the 'from' day.")
     context: dict[str, object] = {
-        "title": _("Statement · %(account)s") % {"account": account.name}, "account": account, "zone_label": zone_label,
+        "title": _("Statement · %(account)s") % {"account": account.display_name}, "account": account, "zone_label": zone_label,
         "raw_from": raw_from, "raw_to": raw_to, "error": error, "bank_kinds": BANK_KINDS,
     }
     if error:

@@ -247,3 +247,19 @@ def test_purchases_read_as_bought_or_sold_from_the_accounts_side(world):
     sold = page(world, "supplier", f"/money/statement/{cash(world, 'supplier').pk}/").content.decode()
     assert "Bill bought" in bought and "10,090.00 CNY" in bought and "Purchase of bill BL-TEST" in bought
     assert "Bill sold" in sold and "9,910.00 CNY" in sold
+
+
+def test_pages_name_accounts_in_the_readers_language_not_by_their_stored_english_name(world):
+    deposit(world, "supplier", "100.00")
+    account, org = cash(world, "supplier"), world.org("supplier")
+    assert org.legal_name_zh and account.name.startswith(org.legal_name)  # the stored name is English data
+    client = Client()
+    client.force_login(world.user("supplier"))
+    for url in ("/money/", f"/money/statement/{account.pk}/"):
+        chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+        assert org.legal_name_zh in chinese and org.legal_name not in chinese, url
+        assert account.name not in chinese and "平台托管现金" in chinese, url
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert org.legal_name in english and org.legal_name_zh not in english, url
+    statement = client.get(f"/money/statement/{account.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"{org.legal_name} · Cash held on the platform (CNY)" in statement
