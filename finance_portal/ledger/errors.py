@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext
+
 from finance_portal.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
 
 if TYPE_CHECKING:
@@ -31,9 +33,10 @@ class InsufficientFunds(Conflict, LedgerError):
     code = "insufficient_funds"
 
     def __init__(self, *, account: Account, balance: Decimal, amount: Decimal) -> None:
-        super().__init__(
-            f"Insufficient funds: {account.name} holds {balance} {account.currency}, "
-            f"{amount} {account.currency} cannot be taken from it."
+        super().__init__(  # in the request's language, the account named as the pages name it
+            gettext("Insufficient funds: %(account)s holds %(balance)s, %(amount)s cannot be taken from it.") % {
+                "account": account.display_name, "balance": f"{balance} {account.currency}",
+                "amount": f"{amount} {account.currency}"}
         )
         self.account = account
         self.balance = balance

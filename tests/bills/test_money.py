@@ -223,6 +223,12 @@ def test_a_financier_with_one_cent_too_little_is_refused_and_with_exactly_enough
         with nothing_written():
             body = refused(post(world, "financier", f"/api/v1/bills/{bill.pk}/buy/"), 409, "insufficient_funds")
         assert "Insufficient funds" in body["detail"] and "9909.99" in body["detail"] and "9910.00" in body["detail"]
+        assert financier.legal_name in body["detail"]
+        with nothing_written():  # in the reader's language, the account named as the pages name it
+            chinese = refused(client(world, "financier").post(f"/api/v1/bills/{bill.pk}/buy/", {}, format="json",
+                                                               HTTP_ACCEPT_LANGUAGE="zh-Hans"), 409, "insufficient_funds")
+        assert chinese["detail"].startswith("余额不足") and financier.legal_name_zh in chinese["detail"], chinese
+        assert "9909.99 CNY" in chinese["detail"] and "9910.00 CNY" in chinese["detail"]
         fund(financier, amount="0.01")
         assert post(world, "financier", f"/api/v1/bills/{bill.pk}/buy/").status_code == 200
     assert cash(financier) == D("0.00")
