@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Aggregate, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from bills.errors import BillActionNotPermitted, BillInvalid, BillNotFound
 from bills.models import Bill, BillAllocation, BillEvent, BillState
@@ -58,7 +58,7 @@ def marketplace_listings(user: Viewer) -> QuerySet[Bill]:
     """Listed bills with what a financier needs to price them (``ListingFigures`` annotated); refused to
     suppliers and core enterprises."""
     if not marketplace_allowed(user):
-        raise BillActionNotPermitted("The marketplace is open to financiers, regulators and platform staff only.")
+        raise BillActionNotPermitted(gettext("The marketplace is open to financiers, regulators and platform staff only."))
     return (
         with_scores(_with_parties(Bill.objects.filter(state=BillState.LISTED)))
         .annotate(
@@ -99,7 +99,8 @@ def marketplace_sorted(queryset: QuerySet[Bill], sort: str | None) -> QuerySet[B
     ``BillInvalid`` (a 400 naming the field ``sort``)."""
     key = sort or MARKET_DEFAULT_SORT
     if key not in MARKET_SORTS:
-        raise BillInvalid(f"Sort by one of {', '.join(MARKET_SORTS)}, not {str(key)[:40]!r}.", field="sort")
+        raise BillInvalid(gettext("Sort by one of %(sorts)s, not %(given)s.") % {
+            "sorts": ", ".join(MARKET_SORTS), "given": repr(str(key)[:40])}, field="sort")
     return queryset.order_by(*MARKET_SORTS[key][1])
 
 
@@ -114,5 +115,5 @@ def marketplace_get(*, user: Viewer, bill_id: object) -> Bill:
     pk = parse_bill_id(bill_id)
     bill = marketplace_listings(user).filter(pk=pk).first()
     if bill is None:
-        raise BillNotFound("No such listing.")
+        raise BillNotFound(gettext("No such listing."))
     return bill

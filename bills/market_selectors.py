@@ -100,11 +100,11 @@ def listing_invoice(*, bill: Bill, invoice_id: object) -> Invoice:
     try:
         pk = uuid.UUID(str(invoice_id))
     except ValueError:
-        raise BillNotFound("No such invoice behind this listing.") from None
+        raise BillNotFound(gettext("No such invoice behind this listing.")) from None
     allocation = (BillAllocation.objects.select_related("invoice")
                   .filter(bill_id=bill.allocation_root_id, invoice_id=pk).first())
     if allocation is None:
-        raise BillNotFound("No such invoice behind this listing.")
+        raise BillNotFound(gettext("No such invoice behind this listing."))
     return allocation.invoice
 
 

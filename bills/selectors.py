@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from bills import clock, rules
 from bills.errors import BillNotFound
@@ -125,10 +126,10 @@ def _read_visible_bill(read: CompiledRead[Bill], user: Viewer, bill_id: object) 
     pk = parse_bill_id(bill_id)
     reach = _viewer_reach(user)
     if reach is None:
-        raise BillNotFound("No such bill.")
+        raise BillNotFound(gettext("No such bill."))
     bill = read.first(reach[0], pk=pk) if reach[0] == "all" else read.first(reach[0], pk=pk, org=reach[1])
     if bill is None:
-        raise BillNotFound("No such bill.")
+        raise BillNotFound(gettext("No such bill."))
     return bill
 
 
@@ -140,7 +141,7 @@ def parse_bill_id(bill_id: object) -> uuid.UUID:
     try:
         return bill_id if isinstance(bill_id, uuid.UUID) else uuid.UUID(str(bill_id))
     except (ValueError, TypeError, AttributeError):
-        raise BillNotFound("No such bill.") from None
+        raise BillNotFound(gettext("No such bill.")) from None
 
 
 def bill_get_visible(*, user: Viewer, bill_id: object) -> Bill:
@@ -372,5 +373,5 @@ def bill_for_offers(*, user: Viewer, bill_id: object) -> Bill:
         if org.is_financier and (bill.state == BillState.LISTED
                                  or BillOffer.objects.filter(bill=bill, financier=org).exists()):
             return bill
-    raise BillNotFound("No such bill.")
+    raise BillNotFound(gettext("No such bill."))
 

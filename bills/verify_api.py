@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,7 +34,7 @@ class BillBundleView(APIView):
         # A financier pricing a listing needs the bundle before it buys: listings count as within reach.
         bill = bill_for_viewer(user=request.user, bill_id=bill_id)
         if bill is None:
-            raise BillNotFound("No such bill within your reach.")
+            raise BillNotFound(gettext("No such bill within your reach."))
         events = bill_events_for_bundle(bill)
         disclosure = disclosure_for(user=request.user, bill=bill, events=events)
         return Response(bill_bundle(bill=bill, disclosure=disclosure, events=events))

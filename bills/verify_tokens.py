@@ -22,6 +22,7 @@ import unicodedata
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bills.errors import BillActionNotPermitted, BillNotFound
 from bills.models import Bill, VerificationToken
@@ -35,7 +36,8 @@ TOKEN_BYTES = 24  # 192 bits, 32 URL-safe characters
 
 def _holder_only(bill: Bill, org: Organization, what: str) -> None:
     if bill.holder_id != org.pk:
-        raise BillActionNotPermitted(f"Only the bill's holder {what} its verification links.")
+        raise BillActionNotPermitted(gettext("Only the bill's holder creates its verification links.") if what == "creates"
+                                     else gettext("Only the bill's holder revokes its verification links."))
 
 
 def verification_token_create(*, bill_id: object, actor: User) -> VerificationToken:
@@ -45,7 +47,7 @@ def verification_token_create(*, bill_id: object, actor: User) -> VerificationTo
     with transaction.atomic():
         bill = Bill.objects.select_for_update().filter(pk=parse_bill_id(bill_id)).first()
         if bill is None or not bill.participants.filter(organization=org).exists():
-            raise BillNotFound("No such bill.")
+            raise BillNotFound(gettext("No such bill."))
         _holder_only(bill, org, "creates")
         return VerificationToken.objects.create(
             bill=bill, token=secrets.token_urlsafe(TOKEN_BYTES), created_by=org, created_by_user=actor,
@@ -59,7 +61,7 @@ def verification_token_revoke(*, token_id: int, actor: User) -> VerificationToke
     with transaction.atomic():
         token = VerificationToken.objects.select_for_update().select_related("bill").filter(pk=token_id).first()
         if token is None or not token.bill.participants.filter(organization=org).exists():
-            raise BillNotFound("No such verification link.")
+            raise BillNotFound(gettext("No such verification link."))
         _holder_only(token.bill, org, "revokes")
         if token.revoked_at is None:
             token.revoked_at = timezone.now()

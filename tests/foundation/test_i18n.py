@@ -137,6 +137,20 @@ def test_a_refusal_names_the_states_in_words_in_the_active_language(bills):
     assert "无法执行“承兑”" in html and "已融资" in html and "financed," not in html
 
 
+def test_the_apis_refusals_speak_the_request_language(bills):
+    world, made = bills
+    cases = [  # (role, method, url, status, English, Chinese)
+        ("supplier", "get", "/api/v1/marketplace/", 403, "The marketplace is open", "交易市场仅向"),
+        ("financier", "get", f"/api/v1/marketplace/{made['financed'].pk}/", 404, "No such listing.", "没有这个挂牌"),
+        ("supplier", "get", "/api/v1/bills/00000000-0000-0000-0000-000000000000/", 404, "No such bill.", "没有"),
+    ]
+    for role, method, url, status, english, chinese in cases:
+        for language, words in (("en", english), (ZH, chinese)):
+            response = getattr(client_for(world, role, language), method)(url)
+            assert response.status_code == status, (url, response.content)
+            assert words in response.json()["detail"], (url, language, response.json())
+
+
 def _po_entries(path: Path) -> list[dict[str, object]]:
     """A tiny .po reader: msgid, msgid_plural, msgstr[n] and flags of each entry (strings joined, unescaped)."""
     entries: list[dict[str, object]] = []
