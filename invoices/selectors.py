@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of, organizations_active
@@ -48,10 +49,10 @@ def invoice_get_for(*, user: Viewer, invoice_id: object) -> Invoice:
     try:
         pk = invoice_id if isinstance(invoice_id, uuid.UUID) else uuid.UUID(str(invoice_id))
     except (TypeError, ValueError, AttributeError):
-        raise InvoiceNotFound("No such invoice.") from None
+        raise InvoiceNotFound(gettext("No such invoice.")) from None
     invoice = invoices_visible_to(user).filter(pk=pk).first()
     if invoice is None:
-        raise InvoiceNotFound("No such invoice.")
+        raise InvoiceNotFound(gettext("No such invoice."))
     return invoice
 
 
@@ -87,8 +88,8 @@ def import_job_get_for(*, user: Viewer, job_id: object) -> ImportJob:
     try:
         pk = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
     except (TypeError, ValueError, AttributeError):
-        raise InvoiceNotFound("No such import.") from None
+        raise InvoiceNotFound(gettext("No such import.")) from None
     job = import_jobs_of(user).filter(pk=pk).first()
     if job is None:
-        raise InvoiceNotFound("No such import.")
+        raise InvoiceNotFound(gettext("No such import."))
     return job

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -106,7 +107,7 @@ def _body(request: Request, *names: str) -> dict[str, Any]:
     values = {name: body.get(name) for name in names}
     for name, value in values.items():
         if isinstance(value, str) and "\x00" in value:
-            raise CreditInvalid(f"The {name} contains a NUL byte.", field=name)
+            raise CreditInvalid(gettext("The %(field)s contains a NUL byte.") % {"field": name}, field=name)
     return values
 
 
@@ -132,7 +133,7 @@ class CreditLimitsView(APIView):
     def get(self, request: Request) -> Response:
         org = require_acting_organization(signed_in_user(request))
         if not org.is_financier:
-            raise CreditNotPermitted("Only financiers hold credit limits.")
+            raise CreditNotPermitted(gettext("Only financiers hold credit limits."))
         return Response(CreditLimitSerializer(selectors.credit_limits_of(org), many=True).data)
 
     @extend_schema(summary="Grant a credit limit on a debtor, optionally for one supplier (financiers)",

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from bills import clock
 from bills.selectors import face_owed_by
@@ -35,11 +36,11 @@ def _grantor(actor: User) -> Organization:
             return membership.organization
         platform = Organization.objects.filter(is_platform=True).order_by("pk").first()
         if platform is None:
-            raise CreditNotPermitted("No platform operator organization is registered.")
+            raise CreditNotPermitted(gettext("No platform operator organization is registered."))
         return platform
     org = require_acting_organization(actor)
     if not org.is_financier:
-        raise CreditNotPermitted("Only platform staff and financiers grant and revoke issuing limits.")
+        raise CreditNotPermitted(gettext("Only platform staff and financiers grant and revoke issuing limits."))
     return org
 
 
@@ -47,11 +48,12 @@ def _core_enterprise(code: object) -> Organization:
     if isinstance(code, Organization):
         org: Organization | None = code
     elif code in (None, ""):
-        raise CreditInvalid("Name the core enterprise by its unified social credit code.", field="debtor")
+        raise CreditInvalid(gettext("Name the core enterprise by its unified social credit code."), field="debtor")
     else:
         org = organization_by_credit_code(str(code))
     if org is None or not org.is_core_enterprise:
-        raise CreditInvalid(f"No core enterprise on the platform has the credit code {code!r}.", field="debtor")
+        raise CreditInvalid(gettext("No core enterprise on the platform has the credit code %(code)s.") % {
+            "code": repr(code)}, field="debtor")
     return org
 
 
@@ -62,7 +64,7 @@ def issuing_limit_grant(*, actor: User, debtor: object, amount: object, currency
     grantor = _grantor(actor)
     target = _core_enterprise(debtor)
     if target.pk == grantor.pk:
-        raise CreditInvalid("An organization cannot grant itself an issuing limit.", field="debtor")
+        raise CreditInvalid(gettext("An organization cannot grant itself an issuing limit."), field="debtor")
     code = validate_currency(currency or settings.DEFAULT_CURRENCY)
     value = parse_amount(amount, code)
     now = clock.now()
@@ -99,12 +101,12 @@ def issuing_limits_visible(actor: User) -> QuerySet[IssuingLimit]:
         return qs
     membership = membership_of(actor)
     if membership is None:
-        raise CreditNotPermitted("Only members of an organization read issuing limits.")
+        raise CreditNotPermitted(gettext("Only members of an organization read issuing limits."))
     org = membership.organization
     if org.is_regulator:
         return qs
     if not (org.is_financier or org.is_core_enterprise):
-        raise CreditNotPermitted("Only financiers, core enterprises and regulators read issuing limits.")
+        raise CreditNotPermitted(gettext("Only financiers, core enterprises and regulators read issuing limits."))
     return qs.filter(Q(grantor=org) | Q(debtor=org))
 
 

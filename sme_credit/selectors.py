@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext
 
 from finance_portal.organizations.models import Organization
 from finance_portal.organizations.selectors import membership_of
@@ -44,10 +45,10 @@ def credit_organization_get(*, user: Viewer, organization_id: object) -> Organiz
     try:
         pk = int(str(organization_id))
     except ValueError:
-        raise CreditNotFound("No such organization.") from None
+        raise CreditNotFound(gettext("No such organization.")) from None
     org = Organization.objects.filter(pk=pk).first()
     if org is None or not credit_readable_by(user=user, organization=org):
-        raise CreditNotFound("No such organization.")
+        raise CreditNotFound(gettext("No such organization."))
     return org
 
 
@@ -72,17 +73,17 @@ def credit_report_get(*, user: Viewer, report_id: object) -> CreditReport:
     try:
         pk = int(str(report_id))
     except ValueError:
-        raise CreditNotFound("No such credit report.") from None
+        raise CreditNotFound(gettext("No such credit report.")) from None
     report = CreditReport.objects.select_related("organization", "recipient", "anchor").filter(pk=pk).first()
     if report is None or not user.is_authenticated:
-        raise CreditNotFound("No such credit report.")
+        raise CreditNotFound(gettext("No such credit report."))
     if user.is_superuser:
         return report
     membership = membership_of(user)
     viewer = membership.organization if membership else None
     if viewer is None or not (viewer.pk in (report.organization_id, report.recipient_id)
                               or viewer.is_regulator or viewer.is_platform):
-        raise CreditNotFound("No such credit report.")
+        raise CreditNotFound(gettext("No such credit report."))
     return report
 
 

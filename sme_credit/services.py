@@ -15,6 +15,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from bills import clock
 from bills import selectors as bill_selectors
@@ -151,7 +152,7 @@ def credit_profiles_refresh_from_events() -> dict[str, int]:
 def _require_financier(actor: User) -> Organization:
     org = require_acting_organization(actor)
     if not org.is_financier:
-        raise CreditNotPermitted("Only financiers grant and revoke credit limits.")
+        raise CreditNotPermitted(gettext("Only financiers grant and revoke credit limits."))
     return org
 
 
@@ -160,11 +161,13 @@ def _organization(code: object, *, field: str, required: bool) -> Organization |
         return code
     if code in (None, ""):
         if required:
-            raise CreditInvalid(f"Name the {field} by its unified social credit code.", field=field)
+            raise CreditInvalid(gettext("Name the %(field)s by its unified social credit code.") % {"field": field},
+                                field=field)
         return None
     org = organization_by_credit_code(str(code))
     if org is None or org.is_regulator or org.is_platform:
-        raise CreditInvalid(f"No organization on the platform has the credit code {code!r}.", field=field)
+        raise CreditInvalid(gettext("No organization on the platform has the credit code %(code)s.") % {
+            "code": repr(code)}, field=field)
     return org
 
 
@@ -178,9 +181,9 @@ def credit_limit_grant(*, actor: User, debtor: object, amount: object, currency:
     supplier_org = _organization(supplier, field="supplier", required=False)
     assert debtor_org is not None
     if debtor_org.pk == financier.pk:
-        raise CreditInvalid("A financier cannot grant itself a limit.", field="debtor")
+        raise CreditInvalid(gettext("A financier cannot grant itself a limit."), field="debtor")
     if supplier_org is not None and supplier_org.pk == debtor_org.pk:
-        raise CreditInvalid("The supplier cannot be the debtor itself.", field="supplier")
+        raise CreditInvalid(gettext("The supplier cannot be the debtor itself."), field="supplier")
     code = validate_currency(currency or settings.DEFAULT_CURRENCY)
     value = parse_amount(amount, code)
     now = clock.now()
@@ -203,17 +206,21 @@ def credit_limit_grant(*, actor: User, debtor: object, amount: object, currency:
 LimitT = TypeVar("LimitT", CreditLimit, IssuingLimit)
 
 
+def _no_such(what: str) -> str:
+    return gettext("No such issuing limit.") if what == "issuing limit" else gettext("No such credit limit.")
+
+
 def limit_revoke(owned: QuerySet[LimitT], *, limit_id: object, actor: User, what: str) -> LimitT:
     """Revoke the limit ``limit_id`` among ``owned`` (the limits the actor's organization holds or granted):
     404 for any other id, 409 if it was revoked already. Credit limits and issuing limits alike."""
     try:
         pk = int(str(limit_id))
     except ValueError:
-        raise CreditNotFound(f"No such {what}.") from None
+        raise CreditNotFound(_no_such(what)) from None
     with transaction.atomic():
         limit = owned.select_for_update().filter(pk=pk).first()
         if limit is None:
-            raise CreditNotFound(f"No such {what}.")
+            raise CreditNotFound(_no_such(what))
         if limit.revoked_at is not None:
             raise CreditLimitRevoked(
                 f"{what.capitalize()} {limit.pk} was already revoked on {limit.revoked_at:%Y-%m-%d}.")
@@ -246,17 +253,18 @@ def credit_report_issue(*, actor: User, recipient: object) -> CreditReport:
     """
     org = require_acting_organization(actor)
     if org.is_regulator or org.is_platform:
-        raise CreditNotPermitted("Only trading organizations issue credit reports of themselves.")
+        raise CreditNotPermitted(gettext("Only trading organizations issue credit reports of themselves."))
     if isinstance(recipient, Organization):
         target: Organization | None = recipient
     elif recipient in (None, ""):
-        raise CreditInvalid("Name the recipient by its unified social credit code.", field="recipient")
+        raise CreditInvalid(gettext("Name the recipient by its unified social credit code."), field="recipient")
     else:
         target = organization_by_credit_code(str(recipient))
     if target is None:
-        raise CreditInvalid(f"No organization on the platform has the credit code {recipient!r}.", field="recipient")
+        raise CreditInvalid(gettext("No organization on the platform has the credit code %(code)s.") % {
+            "code": repr(recipient)}, field="recipient")
     if target.pk == org.pk:
-        raise CreditInvalid("A report goes to another organization, not to yours.", field="recipient")
+        raise CreditInvalid(gettext("A report goes to another organization, not to yours."), field="recipient")
     with transaction.atomic():
         score = credit_refresh(organization=org)
         profile = CreditProfile.objects.select_related("largest_debtor").get(organization=org)

@@ -143,6 +143,10 @@ def test_the_apis_refusals_speak_the_request_language(bills):
         ("supplier", "get", "/api/v1/marketplace/", 403, "The marketplace is open", "交易市场仅向"),
         ("financier", "get", f"/api/v1/marketplace/{made['financed'].pk}/", 404, "No such listing.", "没有这个挂牌"),
         ("supplier", "get", "/api/v1/bills/00000000-0000-0000-0000-000000000000/", 404, "No such bill.", "没有"),
+        ("supplier", "get", "/api/v1/invoices/00000000-0000-0000-0000-000000000000/", 404, "No such invoice.",
+         "没有这张发票"),
+        ("supplier", "post", "/api/v1/credit-limits/", 403, "Only financiers grant", "只有资金方可以授予"),
+        ("financier", "post", "/api/v1/credit-limits/999999/revoke/", 404, "No such credit limit.", "没有这个授信额度"),
     ]
     for role, method, url, status, english, chinese in cases:
         for language, words in (("en", english), (ZH, chinese)):
