@@ -40,6 +40,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from django.conf import settings
 from django.core.files.base import File
 from django.http import FileResponse
+from django.utils.translation import gettext
 
 from invoices.errors import InvoiceInvalid, InvoiceNotFound
 
@@ -148,7 +149,7 @@ def inspect_upload(file: File | None, *, field: str = "file") -> InspectedFile:
     position 0. Nothing is written anywhere.
     """
     if file is None or not hasattr(file, "read"):
-        raise InvoiceInvalid("Attach the invoice file (PDF, OFD, XML, PNG or JPEG).", field=field)
+        raise InvoiceInvalid(gettext("Attach the invoice file (PDF, OFD, XML, PNG or JPEG)."), field=field)
     limit = max_bytes()
     declared = getattr(file, "size", None)
     if declared is not None and declared > limit:
@@ -171,7 +172,7 @@ def inspect_upload(file: File | None, *, field: str = "file") -> InspectedFile:
             markup = found.group(0) if found else None
             tail = chunk[-_MARKUP_OVERLAP:]
     if size == 0:
-        raise InvoiceInvalid("The file is empty.", field=field)
+        raise InvoiceInvalid(gettext("The file is empty."), field=field)
 
     kind = _sniff(file, head)
     if kind is None:
@@ -218,7 +219,8 @@ def _mib(size: int) -> str:
 
 
 def _too_large(size: int, limit: int) -> str:
-    return f"The file is {size / MIB:.1f} MiB; invoices may be at most {limit / MIB:.0f} MiB."
+    return gettext("The file is %(size)s MiB; invoices may be at most %(limit)s MiB.") % {
+        "size": f"{size / MIB:.1f}", "limit": f"{limit / MIB:.0f}"}
 
 
 def _sniff(file: File, head: bytes) -> FileKind | None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import filetype
 from django.conf import settings
 from django.core.files.base import File
+from django.utils.translation import gettext
 
 from finance_portal.organizations.validators import make_credit_code
 from invoices.errors import InvoiceInvalid
@@ -98,11 +99,11 @@ class ParsedFile:
 def parse_import_file(file: File | None) -> ParsedFile:
     """The rows of an uploaded CSV or XLSX file; ``InvoiceInvalid`` on ``file`` for anything refused whole."""
     if file is None or not hasattr(file, "read"):
-        raise InvoiceInvalid("Choose a CSV or XLSX file to import.", field=_FIELD)
+        raise InvoiceInvalid(gettext("Choose a CSV or XLSX file to import."), field=_FIELD)
     name = clean_filename(getattr(file, "name", ""))
     ext = os.path.splitext(name)[1].lower()
     if ext not in (".csv", ".xlsx"):
-        raise InvoiceInvalid("Import a .csv or an .xlsx file (Excel: “Save as” CSV UTF-8 or Excel workbook).", field=_FIELD)
+        raise InvoiceInvalid(gettext("Import a .csv or an .xlsx file (Excel: “Save as” CSV UTF-8 or Excel workbook)."), field=_FIELD)
     limit = import_max_bytes()
     declared = getattr(file, "size", None)
     if declared is not None and declared > limit:
@@ -112,7 +113,7 @@ def parse_import_file(file: File | None) -> ParsedFile:
     if len(data) > limit:
         raise InvoiceInvalid(_too_large(len(data), limit), field=_FIELD)
     if not data:
-        raise InvoiceInvalid("The file is empty.", field=_FIELD)
+        raise InvoiceInvalid(gettext("The file is empty."), field=_FIELD)
     if ext == ".csv":
         if data.startswith(_ZIP_MAGIC):
             raise InvoiceInvalid(
@@ -135,7 +136,8 @@ def parse_import_file(file: File | None) -> ParsedFile:
 
 
 def _too_large(size: int, limit: int) -> str:
-    return f"The file is {size / MIB:.1f} MiB or more; at most {limit / MIB:.1f} MiB can be imported at once."
+    return gettext("The file is %(size)s MiB or more; at most %(limit)s MiB can be imported at once.") % {
+        "size": f"{size / MIB:.1f}", "limit": f"{limit / MIB:.1f}"}
 
 
 def _what(data: bytes) -> str:
@@ -158,7 +160,7 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
             field=_FIELD,
         ) from None
     if text.count("\x00") > max(16, len(text) // 100):
-        raise InvoiceInvalid("The file holds binary data (many NUL bytes), not CSV text.", field=_FIELD)
+        raise InvoiceInvalid(gettext("The file holds binary data (many NUL bytes), not CSV text."), field=_FIELD)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", strict=True)
     try:
         yield from reader
@@ -177,7 +179,7 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
             workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
             try:
                 if not workbook.worksheets:
-                    raise InvoiceInvalid("The workbook has no worksheet.", field=_FIELD)
+                    raise InvoiceInvalid(gettext("The workbook has no worksheet."), field=_FIELD)
                 sheet = workbook.worksheets[0]
                 for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
                     yield [_cell_text(v) for v in values]
@@ -265,9 +267,10 @@ def _rows(table: Iterable[list[str]]) -> list[ParsedRow]:
         error = f"The row has {len(header) + len(extra)} cells or more; the header has {len(header)} columns." if extra else ""
         rows.append(ParsedRow(number=number, cells=values, error=error))
     if header is None:
-        raise InvoiceInvalid(f"The file is empty: it needs a header row ({', '.join(COLUMN_NAMES)}).", field=_FIELD)
+        raise InvoiceInvalid(gettext("The file is empty: it needs a header row (%(columns)s).") % {
+            "columns": ", ".join(COLUMN_NAMES)}, field=_FIELD)
     if not rows:
-        raise InvoiceInvalid("The file has a header but no invoice rows.", field=_FIELD)
+        raise InvoiceInvalid(gettext("The file has a header but no invoice rows."), field=_FIELD)
     return rows
 
 
@@ -292,10 +295,12 @@ def _header(cells: list[str]) -> list[str]:
         )
     repeated = sorted({c for c in names if names.count(c) > 1})
     if repeated:
-        raise InvoiceInvalid(f"The header names a column twice ({', '.join(repeated)}).", field=_FIELD)
+        raise InvoiceInvalid(gettext("The header names a column twice (%(columns)s).") % {
+            "columns": ", ".join(repeated)}, field=_FIELD)
     missing = [name for name, required in COLUMNS if required and name not in names]
     if missing:
-        raise InvoiceInvalid(f"The header lacks the columns {', '.join(missing)}.", field=_FIELD)
+        raise InvoiceInvalid(gettext("The header lacks the columns %(columns)s.") % {"columns": ", ".join(missing)},
+                             field=_FIELD)
     return names
 
 

@@ -155,6 +155,28 @@ def test_the_apis_refusals_speak_the_request_language(bills):
             assert words in response.json()["detail"], (url, language, response.json())
 
 
+def test_an_invoice_files_refusals_speak_the_active_language():
+    from django.core.files.base import ContentFile
+
+    from invoices.errors import InvoiceInvalid
+    from invoices.files import inspect_upload
+    from invoices.imports import parse_import_file
+
+    cases = [  # (call, English, Chinese)
+        (lambda: inspect_upload(None), "Attach the invoice file", "请附上发票文件"),
+        (lambda: inspect_upload(ContentFile(b"", name="a.pdf")), "The file is empty.", "文件为空"),
+        (lambda: parse_import_file(None), "Choose a CSV or XLSX file", "请选择要导入的 CSV 或 XLSX 文件"),
+        (lambda: parse_import_file(ContentFile(b"x", name="a.txt")), "Import a .csv or an .xlsx file", "请导入"),
+        (lambda: parse_import_file(ContentFile(b"invoice_number\n", name="a.csv")), "The header lacks the columns",
+         "表头缺少以下列"),
+    ]
+    for call, english, chinese in cases:
+        for language, words in (("en", english), (ZH, chinese)):
+            with translation.override(language), pytest.raises(InvoiceInvalid) as refused:
+                call()
+            assert words in refused.value.message, (language, refused.value.message)
+
+
 def _po_entries(path: Path) -> list[dict[str, object]]:
     """A tiny .po reader: msgid, msgid_plural, msgstr[n] and flags of each entry (strings joined, unescaped)."""
     entries: list[dict[str, object]] = []
