@@ -22,6 +22,16 @@ from chain_adapter.devnet import Anvil
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Every test starts in the default language. A request in Chinese leaves its thread's language active
+    (LocaleMiddleware activates it and nothing puts it back), and the services translate their refusals, so
+    without this a test calling a service directly would read Chinese after such a request in its process."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Anvil]:
     """A fresh Anvil devnet of this test session; ``settings.ETH_RPC_URL`` points at it."""
