@@ -34,10 +34,9 @@ from finance_portal.users import User
 TOKEN_BYTES = 24  # 192 bits, 32 URL-safe characters
 
 
-def _holder_only(bill: Bill, org: Organization, what: str) -> None:
+def _holder_only(bill: Bill, org: Organization, refusal: str) -> None:
     if bill.holder_id != org.pk:
-        raise BillActionNotPermitted(gettext("Only the bill's holder creates its verification links.") if what == "creates"
-                                     else gettext("Only the bill's holder revokes its verification links."))
+        raise BillActionNotPermitted(refusal)
 
 
 def verification_token_create(*, bill_id: object, actor: User) -> VerificationToken:
@@ -48,7 +47,7 @@ def verification_token_create(*, bill_id: object, actor: User) -> VerificationTo
         bill = Bill.objects.select_for_update().filter(pk=parse_bill_id(bill_id)).first()
         if bill is None or not bill.participants.filter(organization=org).exists():
             raise BillNotFound(gettext("No such bill."))
-        _holder_only(bill, org, "creates")
+        _holder_only(bill, org, gettext("Only the bill's holder creates its verification links."))
         return VerificationToken.objects.create(
             bill=bill, token=secrets.token_urlsafe(TOKEN_BYTES), created_by=org, created_by_user=actor,
             created_at=timezone.now(),
@@ -62,7 +61,7 @@ def verification_token_revoke(*, token_id: int, actor: User) -> VerificationToke
         token = VerificationToken.objects.select_for_update().select_related("bill").filter(pk=token_id).first()
         if token is None or not token.bill.participants.filter(organization=org).exists():
             raise BillNotFound(gettext("No such verification link."))
-        _holder_only(token.bill, org, "revokes")
+        _holder_only(token.bill, org, gettext("Only the bill's holder revokes its verification links."))
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.revoked_by_user = actor
