@@ -17,6 +17,7 @@ from django.core.cache import cache
 from chain_adapter import txmanager
 from chain_adapter.conf import anchoring_settings
 from chain_adapter.errors import PermanentChainError, TransientChainError
+from chain_adapter.outbox import doorbell_taken
 from chain_adapter.selectors import anchoring_overdue
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def anchor_pending(self) -> None:  # type: ignore[no-untyped-def]
     Transient chain errors are retried with backoff, by one task at a time: when many doorbells fail
     together (the node is down), only the first schedules retries, the others end.
     """
+    doorbell_taken()
     try:
         report = txmanager.run_lanes()
     except TransientChainError as err:

@@ -17,13 +17,13 @@ from finance_portal.oversight.selectors import bill_ids_of_keys
 from finance_portal.oversight.services import oversight_evaluate_bill, oversight_sweep, reconciliation_run
 
 
-@shared_task(name="oversight.sweep", acks_late=True)
+@shared_task(name="oversight.sweep", acks_late=True, ignore_result=True)
 def sweep() -> dict[str, object]:
     result = oversight_sweep()
     return {"created": result.created, "updated": result.updated, "by_rule": result.by_rule}
 
 
-@shared_task(name="oversight.evaluate_bill", acks_late=True)
+@shared_task(name="oversight.evaluate_bill", acks_late=True, ignore_result=True)
 def evaluate_bill(bill_id: str, event_type: str = "") -> dict[str, object]:
     """``event_type``: the event that rang (for the worker's log); the rules read the bill as it is now."""
     result = oversight_evaluate_bill(bill_id=bill_id)
@@ -31,7 +31,7 @@ def evaluate_bill(bill_id: str, event_type: str = "") -> dict[str, object]:
             "by_rule": result.by_rule}
 
 
-@shared_task(name="oversight.reconcile", acks_late=True)
+@shared_task(name="oversight.reconcile", acks_late=True, ignore_result=True)
 def reconcile(trigger: str = ReconciliationTrigger.SCHEDULE, keys: list[str] | None = None) -> dict[str, object]:
     """Every bill (``keys`` None), or the bills whose keys were just anchored; nothing when no key is a bill's."""
     bill_ids = None if keys is None else bill_ids_of_keys(keys)

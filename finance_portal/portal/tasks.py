@@ -10,7 +10,7 @@ from django.utils import timezone
 from finance_portal.portal.models import WorkerProbe
 
 
-@shared_task(name="portal.worker_probe_process", acks_late=True)
+@shared_task(name="portal.worker_probe_process", acks_late=True, ignore_result=True)
 def worker_probe_process(probe_id: int) -> str:
     """Stamp the probe. Idempotent: a probe already stamped is left as it is."""
     updated = WorkerProbe.objects.filter(pk=probe_id, processed_at__isnull=True).update(

@@ -44,3 +44,25 @@ def test_the_worker_status_page_is_for_staff_only(demo_orgs):
     login(client, "supplier")
     assert client.post("/ops/worker/").status_code == 404
     assert not WorkerProbe.objects.exists()
+
+
+def test_the_platforms_tasks_keep_no_results(celery_worker_process, demo_orgs):
+    """Nobody reads what the platform's tasks return (the worker logs it): a stored result per transition
+    (``oversight.evaluate_bill`` runs after every bill event) would fill Redis for a day each. Only the
+    round-trip probe ``portal.echo`` keeps its result."""
+    from finance_portal.celery import app
+    from finance_portal.portal.tasks import worker_probe_process
+
+    app.loader.import_default_modules()  # every app's tasks module, as the worker loads them
+    ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+    assert "oversight.evaluate_bill" in ours and "chain_adapter.anchor_pending" in ours
+    assert sorted(name for name, task in ours.items() if not task.ignore_result) == ["portal.echo"]
+
+    probe = WorkerProbe.objects.create()
+    sent = worker_probe_process.delay(probe.pk)
+    assert wait_for(lambda: WorkerProbe.objects.filter(pk=probe.pk, processed_at__isnull=False).exists())
+    time.sleep(0.5)  # the worker would store a result right after the task returns
+    assert app.backend.client.get(app.backend.get_key_for_task(sent.id)) is None
+    kept = app.tasks["portal.echo"].delay("kept")
+    assert kept.get(timeout=20) == "kept"
+    assert app.backend.client.get(app.backend.get_key_for_task(kept.id)) is not None
