@@ -41,6 +41,9 @@ CSRF_TRUSTED_ORIGINS: list[str]
 DATABASES: dict[str, dict[str, Any]]
 REDIS_URL: str
 CACHES: dict[str, dict[str, Any]]
+DATABASE_PREPARE_THRESHOLD: int
+DATABASE_PREPARED_MAX: int
+PREPARE_THRESHOLD = 5  # DATABASE_PREPARE_THRESHOLD's default, as psycopg 3's
 ETH_RPC_URL: str
 CHAIN_ID: int
 ANCHOR_PRIVATE_KEY: str
@@ -128,9 +131,13 @@ def build(dev: bool) -> dict[str, object]:
         schemes=("postgres", "postgresql", "pgsql"),
     )
     db = dj_database_url.parse(database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", default=60, minimum=0))
+    db["ENGINE"] = "finance_portal.database"  # Django's PostgreSQL backend, preparing frequent statements
     db["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", default="test_finance_portal")}
     db.setdefault("OPTIONS", {})["connect_timeout"] = 5
     s["DATABASES"] = {"default": db}
+    # A statement run this often on one connection is prepared there (0: never); at most this many per connection.
+    s["DATABASE_PREPARE_THRESHOLD"] = env_int("DATABASE_PREPARE_THRESHOLD", default=PREPARE_THRESHOLD, minimum=0)
+    s["DATABASE_PREPARED_MAX"] = env_int("DATABASE_PREPARED_MAX", default=100, minimum=1)
 
     redis_url = env_url("REDIS_URL", default=dflt("redis://127.0.0.1:6379/0"), schemes=("redis", "rediss"))
     s["REDIS_URL"] = redis_url

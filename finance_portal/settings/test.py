@@ -33,3 +33,7 @@ os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405
 # Every compiled read is compiled afresh and compared on every call (finance_portal/compiled.py); the benchmarks'
 # own gunicorn turns it off, as production has it.
 COMPILED_READS_CHECK = os.environ.get("COMPILED_READS_CHECK", "1") == "1"
+# Every statement with parameters is prepared the first time a connection runs it (production: the fifth time),
+# so the suite runs the platform's queries as PREPARE/EXECUTE (finance_portal/database/base.py); the
+# benchmarks' own gunicorn uses production's threshold.
+DATABASE_PREPARE_THRESHOLD = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "1"))

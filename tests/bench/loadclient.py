@@ -21,6 +21,7 @@ from importlib import import_module
 from django.conf import settings
 
 from chain_adapter.devnet import free_port
+from finance_portal.settings.base import PREPARE_THRESHOLD
 from tests.conftest import ROOT, _test_database_url
 
 
@@ -83,6 +84,7 @@ class Gunicorn:
             ETH_RPC_URL=settings.ETH_RPC_URL,
             DEBUG="0",
             COMPILED_READS_CHECK="0",  # as in production: the suite checks them (finance_portal/compiled.py)
+            DATABASE_PREPARE_THRESHOLD=str(PREPARE_THRESHOLD),  # the suite prepares at once
         )
         env.update(self.extra_env)
         self.log.parent.mkdir(parents=True, exist_ok=True)
