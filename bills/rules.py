@@ -268,58 +268,100 @@ def is_party(party: Party, *, bill: Bill | None, org: Organization, staff: bool)
     return bill.pending_holder_id is None or bill.pending_holder_id == org.pk
 
 
-def maturity_refusal(t: Transition, *, bill: Bill, today: dt.date, grace_days: int) -> BillTransitionRefused | None:
+def maturity_breach(t: Transition, *, bill: Bill, today: dt.date, grace_days: int) -> Maturity | None:
+    """Which maturity rule of ``t`` taking it today would break (its ``maturity``), or None."""
     due = bill.maturity_date
-    words = {"action": _action_words(t), "number": bill.number, "due": due.isoformat(), "days": grace_days}
     if t.maturity is M.BEFORE and today >= due:
+        return t.maturity
+    if t.maturity is M.ON_OR_AFTER and today < due:
+        return t.maturity
+    if t.maturity is M.AFTER and today <= due:
+        return t.maturity
+    if t.maturity is M.AFTER_GRACE and (today - due).days <= grace_days:
+        return t.maturity
+    return None
+
+
+def maturity_refusal(t: Transition, *, bill: Bill, today: dt.date, grace_days: int) -> BillTransitionRefused | None:
+    breach = maturity_breach(t, bill=bill, today=today, grace_days=grace_days)
+    if breach is None:
+        return None
+    words = {"action": _action_words(t), "number": bill.number, "due": bill.maturity_date.isoformat(),
+             "days": grace_days}
+    if breach is M.BEFORE:
         return BillTransitionRefused(
             gettext("Cannot %(action)s: bill %(number)s matures on %(due)s, and on or after maturity nothing moves "
                     "but settlement and the system's overdue and default marks.") % words,
             code="matured",
         )
-    if t.maturity is M.ON_OR_AFTER and today < due:
+    if breach is M.ON_OR_AFTER:
         return BillTransitionRefused(gettext("Bill %(number)s matures on %(due)s: not before then.") % words,
                                      code="not_due")
-    if t.maturity is M.AFTER and today <= due:
+    if breach is M.AFTER:
         return BillTransitionRefused(gettext("Bill %(number)s matures on %(due)s: it is not past due.") % words,
                                      code="not_due")
-    if t.maturity is M.AFTER_GRACE and (today - due).days <= grace_days:
-        return BillTransitionRefused(
-            gettext("Bill %(number)s is within its %(days)s-day grace period after maturity on %(due)s.") % words,
-            code="in_grace",
-        )
+    return BillTransitionRefused(
+        gettext("Bill %(number)s is within its %(days)s-day grace period after maturity on %(due)s.") % words,
+        code="in_grace",
+    )
+
+
+class Breach(StrEnum):
+    """The first rule an action would break, in the order ``refusal`` checks them."""
+
+    READ_ONLY_ROLE = "read_only_role"
+    NOT_PARTY = "not_party"
+    WRONG_STATE = "wrong_state"
+    MATURITY = "maturity"
+    OWN_LISTING = "own_listing"
+
+
+def breach(t: Transition, *, bill: Bill, org: Organization, staff: bool, today: dt.date,
+           grace_days: int) -> Breach | None:
+    """The first rule ``org`` would break taking action ``t`` on ``bill`` now, in the documented order; None
+    when it may. The decision only: ``refusal`` words it (``available`` asks for every action and needs no words).
+
+    Precondition: the caller holds the bill's row lock and checked that ``org`` may see the bill.
+    """
+    if t.oversight_refused and (org.is_regulator or org.is_platform):
+        return Breach.READ_ONLY_ROLE
+    if not is_party(t.party, bill=bill, org=org, staff=staff):
+        return Breach.NOT_PARTY
+    if bill.state not in t.from_states:
+        return Breach.WRONG_STATE
+    if maturity_breach(t, bill=bill, today=today, grace_days=grace_days) is not None:
+        return Breach.MATURITY
+    if t.holder_excluded and bill.holder_id == org.pk:
+        return Breach.OWN_LISTING
     return None
 
 
 def refusal(t: Transition, *, bill: Bill, org: Organization, staff: bool, today: dt.date,
             grace_days: int) -> BillError | None:
-    """Why ``org`` may not take action ``t`` on ``bill`` now, in the documented order; None when it may.
-
-    Precondition: the caller holds the bill's row lock and checked that ``org`` may see the bill.
-    """
-    if t.oversight_refused and (org.is_regulator or org.is_platform):
+    """Why ``org`` may not take action ``t`` on ``bill`` now (the first ``breach``, worded); None when it may."""
+    broken = breach(t, bill=bill, org=org, staff=staff, today=today, grace_days=grace_days)
+    if broken is None:
+        return None
+    if broken is Breach.READ_ONLY_ROLE:
         return BillActionNotPermitted(
             gettext("Regulators and platform staff read bills but cannot %(action)s them.")
             % {"action": _action_words(t)},
             code="read_only_role",
         )
-    if not is_party(t.party, bill=bill, org=org, staff=staff):
+    if broken is Breach.NOT_PARTY:
         return BillActionNotPermitted(gettext("Only %(party)s can %(action)s this bill.")
                                       % {"party": gettext(_PARTY_WORDS[t.party]), "action": _action_words(t)})
-    if bill.state not in t.from_states:
+    if broken is Breach.WRONG_STATE:
         names = gettext(", or ").join(_state_words(state) for state in sorted(t.from_states))
         return BillTransitionRefused(
             gettext("Cannot %(action)s: bill %(number)s is %(state)s, and only a bill that is %(allowed)s can be.")
             % {"action": _action_words(t), "number": bill.number, "state": _state_words(bill.state), "allowed": names},
             code="wrong_state",
         )
-    matured = maturity_refusal(t, bill=bill, today=today, grace_days=grace_days)
-    if matured is not None:
-        return matured
-    if t.holder_excluded and bill.holder_id == org.pk:
-        return BillTransitionRefused(gettext("You hold this bill: its holder cannot %(action)s it.")
-                                     % {"action": _action_words(t)}, code="own_listing")
-    return None
+    if broken is Breach.MATURITY:
+        return maturity_refusal(t, bill=bill, today=today, grace_days=grace_days)
+    return BillTransitionRefused(gettext("You hold this bill: its holder cannot %(action)s it.")
+                                 % {"action": _action_words(t)}, code="own_listing")
 
 
 def check(t: Transition, *, bill: Bill, org: Organization, staff: bool, today: dt.date, grace_days: int) -> None:
@@ -347,5 +389,5 @@ def available(*, bill: Bill, org: Organization, staff: bool, today: dt.date, gra
         if t.user_facing and t.routed
         and (t.needs is None or t.needs in facts)
         and (t.unless is None or t.unless not in facts)
-        and refusal(t, bill=bill, org=org, staff=staff, today=today, grace_days=grace_days) is None
+        and breach(t, bill=bill, org=org, staff=staff, today=today, grace_days=grace_days) is None
     ]
