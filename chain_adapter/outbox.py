@@ -3,8 +3,8 @@
 The outbox row is the truth; the Celery task queued after commit is only a doorbell. A lost doorbell (Redis
 down at commit time, a worker killed) costs latency, never an anchor: the beat sweeper rings again.
 
-Doorbells coalesce: while one waits in the queue, not yet taken by a worker, a commit adds none. The flag
-``DOORBELL_QUEUED`` (``cache.add``, Redis ``SET NX``) says one waits; ``anchor_pending`` clears it as it starts,
+Doorbells coalesce (``finance_portal.doorbell``): while one waits in the queue, not yet taken by a worker, a
+commit adds none. The flag ``DOORBELL_QUEUED`` says one waits; ``anchor_pending`` clears it as it starts,
 before it reads the outbox, so a commit that saw the flag is read by that task. Without it every transition
 queued a Celery message (about a tenth of a transition's CPU in the web process), and a worker that fell
 behind (the node down a minute) found thousands of doorbells that each woke it for nothing.
@@ -12,15 +12,11 @@ behind (the node down a minute) found thousands of doorbells that each woke it f
 
 from __future__ import annotations
 
-import logging
-
-from django.core.cache import cache
 from django.db import connection, transaction
 
 from chain_adapter.hashing import is_hash
 from chain_adapter.models import AnchorRecord
-
-logger = logging.getLogger(__name__)
+from finance_portal import doorbell
 
 DOORBELL_QUEUED = "chain_adapter:doorbell-queued"
 DOORBELL_QUEUED_SECONDS = 2  # a doorbell lost from the queue silences the others this long at most
@@ -56,21 +52,9 @@ def _ring_doorbell() -> None:
     # Imported here: tasks -> txmanager -> txtracker -> replacement import this module.
     from chain_adapter.tasks import anchor_pending
 
-    try:
-        if not cache.add(DOORBELL_QUEUED, 1, timeout=DOORBELL_QUEUED_SECONDS):
-            return  # a doorbell waits, untaken: the task it rings reads the outbox after this commit
-    except Exception:  # noqa: BLE001 - the flag is an economy: without the cache, ring anyway
-        logger.warning("doorbell flag unavailable; ringing without it", exc_info=True)
-    try:
-        anchor_pending.delay()
-    except Exception:
-        cache.delete(DOORBELL_QUEUED)  # nothing waits after all: the next commit rings again
-        raise
+    doorbell.ring(DOORBELL_QUEUED, anchor_pending.delay, seconds=DOORBELL_QUEUED_SECONDS)
 
 
 def doorbell_taken() -> None:
     """Called by ``anchor_pending`` as it starts, before it reads the outbox: from now on a commit rings again."""
-    try:
-        cache.delete(DOORBELL_QUEUED)
-    except Exception:  # noqa: BLE001 - the flag expires by itself
-        logger.warning("doorbell flag unavailable", exc_info=True)
+    doorbell.taken(DOORBELL_QUEUED)

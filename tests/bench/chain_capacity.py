@@ -39,6 +39,7 @@ from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from chain_adapter.outbox import anchor_enqueue, ring_doorbell_on_commit
 from chain_adapter.services import contract_deploy
 from finance_portal.settings.anchor_keys import MAKE_RUN_ANCHORING
+from finance_portal.settings.base import PREPARE_THRESHOLD
 from tests.bench.report import Report, load_average, percentile
 from tests.chain_adapter.helpers import chains
 from tests.conftest import WorkerProcess
@@ -127,7 +128,9 @@ def _reset(senders: int = 1) -> None:
 
 
 def _worker(extra: dict[str, str] | None = None) -> WorkerProcess:
-    worker = WorkerProcess(extra_env=extra or {}, concurrency=2).start()
+    """A worker as make run starts it: production's statement-preparation threshold (the suite's is 1)."""
+    env = {"DATABASE_PREPARE_THRESHOLD": str(PREPARE_THRESHOLD), **(extra or {})}
+    worker = WorkerProcess(extra_env=env, concurrency=2).start()
     worker.wait_ready(timeout=60)
     return worker
 

@@ -119,3 +119,15 @@ def test_threshold_zero_prepares_nothing(fresh):
     for _ in range(10):
         get_user_model().objects.filter(username="a").exists()
     assert prepared() == {}
+
+
+def test_a_statement_with_many_parameters_is_never_prepared(fresh):
+    from finance_portal.database.base import MOST_PARAMETERS
+
+    state = fresh(1)
+    users = get_user_model().objects
+    many = [f"user-{i}" for i in range(MOST_PARAMETERS + 1)]
+    for _ in range(3):
+        assert list(users.filter(username__in=many).values_list("pk")) == []
+        assert list(users.filter(username__in=many[:MOST_PARAMETERS]).values_list("pk")) == []
+    assert len(state.names) == 1 and all(sql.count("$") == MOST_PARAMETERS for sql in prepared().values())

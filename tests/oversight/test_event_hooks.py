@@ -1,6 +1,7 @@
 """Rules evaluated when bill events happen: ``bills`` tells the hooks named in ``BILL_EVENT_HOOKS`` of each
-event; oversight's hook queues ``oversight.evaluate_bill`` once the event commits (once per bill and
-transaction), and the task stores what the bill-scoped rules find, without waiting for the sweep."""
+event; oversight's hook adds the bill to the waiting ones once the event commits and queues
+``oversight.evaluate_pending`` unless one waits, and the task stores what the bill-scoped rules find for every
+waiting bill, without waiting for the sweep."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from django.test import override_settings
 
 from bills import services
 from bills.errors import BillTransitionRefused
-from finance_portal.oversight import tasks
+from finance_portal.oversight import hooks, tasks
 from finance_portal.oversight.models import OversightFlag, Rule
-from finance_portal.oversight.services import oversight_evaluate_bill
+from finance_portal.oversight.services import SweepResult, oversight_evaluate_bill
 from tests.bills.factories import accepted, build_world, draft, financed, in_days, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -22,15 +23,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def queued(monkeypatch):  # type: ignore[no-untyped-def]
-    """``evaluate_bill.delay`` runs the task here and now (as a worker would), recording its arguments."""
-    calls: list[tuple[str, str]] = []
+    """``evaluate_pending.delay`` runs the task here and now (as a worker would); the bills it evaluated."""
+    hooks.forget_pending()  # what earlier tests of this worker left in Redis
+    evaluated: list[str] = []
+    real = tasks.oversight_evaluate_bill
 
-    def delay(bill_id: str, event_type: str = "") -> None:
-        calls.append((bill_id, event_type))
-        tasks.evaluate_bill.apply(args=(bill_id, event_type)).get()
+    def evaluate(*, bill_id: str):  # type: ignore[no-untyped-def]
+        evaluated.append(bill_id)
+        return real(bill_id=bill_id)
 
-    monkeypatch.setattr(tasks.evaluate_bill, "delay", delay)
-    return calls
+    monkeypatch.setattr(tasks, "oversight_evaluate_bill", evaluate)
+    monkeypatch.setattr(tasks.evaluate_pending, "delay", lambda: tasks.evaluate_pending.apply().get())
+    yield evaluated
+    hooks.forget_pending()
 
 
 def test_bills_name_the_oversight_hook_by_setting(settings):
@@ -45,7 +50,7 @@ def test_a_flag_appears_when_the_event_commits(world, queued, django_capture_on_
         assert not OversightFlag.objects.exists()  # nothing before the commit
     [flag] = OversightFlag.objects.all()
     assert flag.rule == Rule.ISSUED_WITHOUT_INVOICES and flag.bill_id == bill.pk
-    assert queued == [(str(bill.pk), "issue")]
+    assert queued == [str(bill.pk)]
 
 
 @override_settings(OVERSIGHT_OUTLIER_MIN_HISTORY=5)
@@ -75,7 +80,7 @@ def test_a_circular_transfer_is_flagged_by_the_receipt_that_closes_it(world, que
             services.bill_receive(bill_id=bill.pk, actor=world.user(taker))
     [flag] = OversightFlag.objects.all()
     assert flag.rule == Rule.CIRCULAR_TRANSFER and flag.bill_id == bill.pk
-    assert queued[-1] == (str(bill.pk), "receive")
+    assert queued[-1] == str(bill.pk)
 
 
 @override_settings(OVERSIGHT_QUICK_FINANCING_COUNT=2, OVERSIGHT_QUICK_FINANCING_MINUTES=30)
@@ -90,13 +95,57 @@ def test_quick_financing_is_flagged_by_the_purchase_that_reaches_the_count(world
     assert flag.organization_id == world.org("buyer").pk and len(flag.evidence["bills"]) == 2
 
 
-def test_one_task_per_bill_and_transaction(world, queued, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_one_evaluation_per_bill_and_transaction(world, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with transaction.atomic():
             bill = draft(world)
             services.bill_submit(bill_id=bill.pk, actor=world.user("supplier"))
             services.bill_accept(bill_id=bill.pk, actor=world.user("buyer"))
-    assert queued == [(str(bill.pk), "accept")]
+            other = draft(world)
+    assert sorted(queued) == sorted([str(bill.pk), str(other.pk)])
+    assert [c.bill_id for c in callbacks if isinstance(c, hooks._Evaluate)].count(str(bill.pk)) == 1
+
+
+def test_commits_while_an_evaluation_waits_queue_no_other_message(world, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    """Three transactions while the first message waits untaken: one message, three bills waiting; the task
+    evaluates all three and a commit after it started queues a message again."""
+    hooks.forget_pending()
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.evaluate_pending, "delay", lambda: sent.append(1))
+    bills = []
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            bills.append(draft(world))
+    assert sent == [1]
+    evaluated: list[str] = []
+    monkeypatch.setattr(tasks, "oversight_evaluate_bill",
+                        lambda *, bill_id: evaluated.append(bill_id) or SweepResult())
+    assert tasks.evaluate_pending.apply().get() == {"bills": 3, "created": 0}
+    assert sorted(evaluated) == sorted(str(b.pk) for b in bills) and hooks.take_pending(10) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        draft(world)
+    assert sent == [1, 1]
+    hooks.forget_pending()
+
+
+def test_a_failed_evaluation_puts_the_rest_back(world, monkeypatch):
+    hooks.forget_pending()
+    monkeypatch.setattr(tasks.evaluate_pending, "delay", lambda: None)
+    hooks.queue_evaluations(["b1", "b2", "b3"])
+    seen: list[str] = []
+
+    def evaluate(*, bill_id: str):  # type: ignore[no-untyped-def]
+        seen.append(bill_id)
+        if bill_id == "b2":
+            raise RuntimeError("the database went away")
+        return SweepResult()
+
+    monkeypatch.setattr(tasks, "oversight_evaluate_bill", evaluate)
+    with pytest.raises(RuntimeError):
+        tasks.evaluate_pending.apply(throw=True)
+    assert seen == ["b1", "b2"] and hooks.take_pending(10) == ["b2", "b3"]
+    hooks.forget_pending()
 
 
 def test_a_refused_event_queues_nothing(world, queued, django_capture_on_commit_callbacks):
