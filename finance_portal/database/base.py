@@ -6,11 +6,11 @@ PostgreSQL CPU (pg_stat_statements, 839 transitions through the API; the bill de
 plan, 0.25 ms to run). psycopg2 never prepares a statement; this backend does what psycopg 3 does by itself:
 
 - a statement with parameters (SELECT, INSERT, UPDATE, DELETE, WITH; at most ``MOST_PARAMETERS``) run
-  ``PREPARE_THRESHOLD`` times on one connection is prepared there, ``PREPARE fp_N AS …`` with ``$n`` for
+  ``DATABASE_PREPARE_THRESHOLD`` times on one connection is prepared there, ``PREPARE fp_N AS …`` with ``$n`` for
   psycopg2's placeholders, and from then on sent as ``EXECUTE fp_N(…)`` with the same values (PostgreSQL
   plans it for the values, and after five runs keeps a generic plan when that costs no more: then nothing is
   planned at all);
-- at most ``PREPARED_MAX`` statements per connection, the least recently used deallocated;
+- at most ``DATABASE_PREPARED_MAX`` statements per connection, the least recently used deallocated;
 - a statement PostgreSQL refuses to prepare (a parameter whose type it cannot infer) is run as written and not
   tried again on that connection; the attempt sits in a savepoint inside a transaction, so it costs nothing else.
 
@@ -30,6 +30,8 @@ import psycopg2
 import psycopg2.extensions
 from django.conf import settings
 from django.db.backends.postgresql import base, operations
+
+from finance_portal.settings.database import PREPARE_THRESHOLD, PREPARED_MAX
 
 PREPARABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 COUNTED_MAX = 2000  # distinct statements counted per connection before the counts start over
@@ -156,8 +158,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         connection = super().get_new_connection(conn_params)
-        threshold = int(getattr(settings, "DATABASE_PREPARE_THRESHOLD", 5))
-        self.prepared_statements = (Prepared(threshold, int(getattr(settings, "DATABASE_PREPARED_MAX", 100)))
+        threshold = int(getattr(settings, "DATABASE_PREPARE_THRESHOLD", PREPARE_THRESHOLD))
+        self.prepared_statements = (Prepared(threshold, int(getattr(settings, "DATABASE_PREPARED_MAX", PREPARED_MAX)))
                                     if threshold > 0 else None)
         return connection
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import dj_database_url
-
 from chain_adapter.devnet import DEV_ACCOUNTS
 from finance_portal.env import (
     _MISSING,
@@ -23,6 +21,7 @@ from finance_portal.env import (
     env_url,
 )
 from finance_portal.settings.anchor_keys import check_anchor_key, extra_sender_keys
+from finance_portal.settings.database import database_settings
 
 DEVELOPMENT_MODE: bool = False  # dev.py and test.py set it before importing the rest
 
@@ -43,7 +42,6 @@ REDIS_URL: str
 CACHES: dict[str, dict[str, Any]]
 DATABASE_PREPARE_THRESHOLD: int
 DATABASE_PREPARED_MAX: int
-PREPARE_THRESHOLD = 5  # DATABASE_PREPARE_THRESHOLD's default, as psycopg 3's
 ETH_RPC_URL: str
 CHAIN_ID: int
 ANCHOR_PRIVATE_KEY: str
@@ -130,14 +128,7 @@ def build(dev: bool) -> dict[str, object]:
         default=dflt("postgres://postgres@127.0.0.1:5432/finance_portal"),
         schemes=("postgres", "postgresql", "pgsql"),
     )
-    db = dj_database_url.parse(database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", default=60, minimum=0))
-    db["ENGINE"] = "finance_portal.database"  # Django's PostgreSQL backend, preparing frequent statements
-    db["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", default="test_finance_portal")}
-    db.setdefault("OPTIONS", {})["connect_timeout"] = 5
-    s["DATABASES"] = {"default": db}
-    # A statement run this often on one connection is prepared there (0: never); at most this many per connection.
-    s["DATABASE_PREPARE_THRESHOLD"] = env_int("DATABASE_PREPARE_THRESHOLD", default=PREPARE_THRESHOLD, minimum=0)
-    s["DATABASE_PREPARED_MAX"] = env_int("DATABASE_PREPARED_MAX", default=100, minimum=1)
+    s.update(database_settings(database_url))
 
     redis_url = env_url("REDIS_URL", default=dflt("redis://127.0.0.1:6379/0"), schemes=("redis", "rediss"))
     s["REDIS_URL"] = redis_url

@@ -39,7 +39,7 @@ from chain_adapter.models import AnchorRecord, AnchorStatus, AnchorTransaction
 from chain_adapter.outbox import anchor_enqueue, ring_doorbell_on_commit
 from chain_adapter.services import contract_deploy
 from finance_portal.settings.anchor_keys import MAKE_RUN_ANCHORING
-from finance_portal.settings.base import PREPARE_THRESHOLD
+from finance_portal.settings.database import PREPARE_THRESHOLD
 from tests.bench.report import Report, load_average, percentile
 from tests.chain_adapter.helpers import chains
 from tests.conftest import WorkerProcess

@@ -21,7 +21,7 @@ from importlib import import_module
 from django.conf import settings
 
 from chain_adapter.devnet import free_port
-from finance_portal.settings.base import PREPARE_THRESHOLD
+from finance_portal.settings.database import PREPARE_THRESHOLD
 from tests.conftest import ROOT, _test_database_url
 
 
